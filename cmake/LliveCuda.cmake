@@ -1,0 +1,26 @@
+# The CUDA part: LLIVE_CUDA=AUTO builds it when nvcc is found, ON requires it, OFF skips it.
+# Architectures default to sm_90 (H200); set CMAKE_CUDA_ARCHITECTURES for other GPUs,
+# e.g. "80;86;89;90" or "90-real;90-virtual" to add PTX (docs/building.md).
+set(LLIVE_HAVE_CUDA OFF)
+if(NOT LLIVE_CUDA STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(CMAKE_CUDA_STANDARD 17)  # CMake 3.25 knows no CUDA 20 flags for nvcc
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(LLIVE_HAVE_CUDA ON)
+    message(STATUS "llive: CUDA part enabled for architectures ${CMAKE_CUDA_ARCHITECTURES}")
+  elseif(LLIVE_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "LLIVE_CUDA=ON but no nvcc was found; install the CUDA toolkit or use -DLLIVE_CUDA=OFF")
+  else()
+    message(STATUS "llive: nvcc not found, building without CUDA")
+  endif()
+endif()
