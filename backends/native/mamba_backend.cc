@@ -29,7 +29,8 @@ absl::StatusOr<std::unique_ptr<MambaBackend>> MambaBackend::Open(const std::stri
   absl::StatusOr<std::unique_ptr<Tokenizer>> loaded = (*checkpoint)->LoadTokenizer();
   if (loaded.ok()) {
     tokenizer = *std::move(loaded);
-  } else if (loaded.status().code() != absl::StatusCode::kNotFound) {
+  } else if (loaded.status().code() != absl::StatusCode::kNotFound &&
+             loaded.status().code() != absl::StatusCode::kUnimplemented) {
     return loaded.status();
   }
   return FromModel(*std::move(model), std::move(tokenizer), absl::StrCat("mamba:", path));
@@ -50,9 +51,8 @@ absl::Status MambaBackend::CheckTokens(absl::Span<const int32_t> tokens) const {
   if (tokens.empty()) return absl::InvalidArgumentError("no tokens to feed");
   for (int32_t token : tokens) {
     if (token < 0 || token >= model_->config().vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat("token id ", token,
-                                                     " is outside the vocabulary [0, ",
-                                                     model_->config().vocab_size, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "token id ", token, " is outside the vocabulary [0, ", model_->config().vocab_size, ")"));
     }
   }
   return absl::OkStatus();
@@ -80,8 +80,8 @@ absl::StatusOr<std::vector<float>> MambaBackend::FeedChunks(ModelState& state,
   for (size_t start = 0; start < tokens.size(); start += kPrefillChunkTokens) {
     const int64_t length =
         std::min<int64_t>(kPrefillChunkTokens, static_cast<int64_t>(tokens.size() - start));
-    std::vector<float> chunk = model_->Forward(states, tokens.data() + start, length,
-                                               all_positions);
+    std::vector<float> chunk =
+        model_->Forward(states, tokens.data() + start, length, all_positions);
     if (all_positions) {
       logits.insert(logits.end(), chunk.begin(), chunk.end());
     } else {
@@ -104,8 +104,8 @@ absl::StatusOr<std::vector<float>> MambaBackend::FeedAllPositions(
 absl::StatusOr<std::vector<std::vector<float>>> MambaBackend::StepBatch(
     absl::Span<ModelState* const> states, absl::Span<const int32_t> tokens) {
   if (states.size() != tokens.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("StepBatch got ", states.size(),
-                                                   " states and ", tokens.size(), " tokens"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("StepBatch got ", states.size(), " states and ", tokens.size(), " tokens"));
   }
   if (absl::Status valid = CheckTokens(tokens); !valid.ok()) return valid;
   std::vector<MambaState*> own;
@@ -134,10 +134,16 @@ absl::StatusOr<StateView> MambaBackend::View(ModelState& state) {
   const MambaConfig& c = model_->config();
   StateView view;
   for (int layer = 0; layer < c.n_layer; ++layer) {
-    view.tensors.push_back({absl::StrCat("layers.", layer, ".conv"), layer, "conv",
-                            {c.d_inner, c.d_conv - 1}, (*own)->conv[layer].data()});
-    view.tensors.push_back({absl::StrCat("layers.", layer, ".ssm"), layer, "ssm",
-                            {c.d_inner, c.d_state}, (*own)->ssm[layer].data()});
+    view.tensors.push_back({absl::StrCat("layers.", layer, ".conv"),
+                            layer,
+                            "conv",
+                            {c.d_inner, c.d_conv - 1},
+                            (*own)->conv[layer].data()});
+    view.tensors.push_back({absl::StrCat("layers.", layer, ".ssm"),
+                            layer,
+                            "ssm",
+                            {c.d_inner, c.d_state},
+                            (*own)->ssm[layer].data()});
   }
   return view;
 }
@@ -163,8 +169,9 @@ absl::StatusOr<std::unique_ptr<ModelState>> MambaBackend::DeserializeState(
 absl::StatusOr<std::vector<int32_t>> MambaBackend::Tokenize(absl::string_view text) const {
   if (tokenizer_ == nullptr) {
     return absl::FailedPreconditionError(
-        absl::StrCat(name_, " has no tokenizer (no tokenizer.json beside the weights, no "
-                            "tokenizer.ggml.* in the GGUF): add one, or feed token ids"));
+        absl::StrCat(name_,
+                     " has no tokenizer (no tokenizer.json beside the weights, no "
+                     "tokenizer.ggml.* in the GGUF): add one, or feed token ids"));
   }
   return tokenizer_->Encode(text);
 }

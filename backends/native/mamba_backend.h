@@ -61,8 +61,7 @@ class MambaBackend : public StatefulBackend {
  private:
   MambaBackend(std::unique_ptr<MambaModel> model, std::unique_ptr<Tokenizer> tokenizer,
                std::string name);
-  absl::StatusOr<std::vector<float>> FeedChunks(ModelState& state,
-                                                absl::Span<const int32_t> tokens,
+  absl::StatusOr<std::vector<float>> FeedChunks(ModelState& state, absl::Span<const int32_t> tokens,
                                                 bool all_positions);
   absl::Status CheckTokens(absl::Span<const int32_t> tokens) const;
   // The MambaState behind `state`, or InvalidArgument when another backend made it.

@@ -27,8 +27,8 @@ absl::StatusOr<int64_t> ReadInteger(const json& config, std::initializer_list<co
         absl::StrCat(source, " has no '", *keys.begin(), "': is this a Mamba model?"));
   }
   if (!value->is_number_integer()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, " key '", *keys.begin(),
-                                                   "' must be an integer, got ", value->dump()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, " key '", *keys.begin(), "' must be an integer, got ", value->dump()));
   }
   return value->get<int64_t>();
 }
@@ -45,9 +45,9 @@ absl::StatusOr<MambaConfig> MambaConfig::FromHuggingFace(const json& config) {
         "' is not supported by the mamba backend (it runs Mamba-1, model_type 'mamba')"));
   }
   if (config.contains("hidden_act") && config["hidden_act"] != "silu") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config.json hidden_act ", config["hidden_act"].dump(),
-                     " is not supported (Mamba-1 uses \"silu\")"));
+    return absl::InvalidArgumentError(absl::StrCat("config.json hidden_act ",
+                                                   config["hidden_act"].dump(),
+                                                   " is not supported (Mamba-1 uses \"silu\")"));
   }
   MambaConfig out;
   absl::StatusOr<int64_t> value = ReadInteger(config, {"hidden_size", "d_model"}, kSource);
@@ -119,12 +119,11 @@ absl::StatusOr<MambaConfig> MambaConfig::FromGguf(const json& metadata) {
     const char* key;
     int64_t* target;
   };
-  for (const Field& field : {Field{"mamba.embedding_length", &out.d_model},
-                             Field{"mamba.block_count", &out.n_layer},
-                             Field{"mamba.ssm.state_size", &out.d_state},
-                             Field{"mamba.ssm.inner_size", &out.d_inner},
-                             Field{"mamba.ssm.conv_kernel", &out.d_conv},
-                             Field{"mamba.ssm.time_step_rank", &out.dt_rank}}) {
+  for (const Field& field :
+       {Field{"mamba.embedding_length", &out.d_model}, Field{"mamba.block_count", &out.n_layer},
+        Field{"mamba.ssm.state_size", &out.d_state}, Field{"mamba.ssm.inner_size", &out.d_inner},
+        Field{"mamba.ssm.conv_kernel", &out.d_conv},
+        Field{"mamba.ssm.time_step_rank", &out.dt_rank}}) {
     absl::StatusOr<int64_t> value = ReadInteger(metadata, {field.key}, kSource);
     if (!value.ok()) return value.status();
     *field.target = *value;
@@ -151,8 +150,8 @@ absl::Status MambaConfig::Validate() const {
                              Field{"vocab_size", vocab_size}}) {
     // 1 << 20 bounds every size so that products of sizes stay far from overflow.
     if (field.value <= 0 || field.value > (int64_t{1} << 20)) {
-      return absl::InvalidArgumentError(absl::StrCat("Mamba config ", field.name, " = ",
-                                                     field.value, " is out of range"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Mamba config ", field.name, " = ", field.value, " is out of range"));
     }
   }
   if (!(norm_epsilon > 0.0f)) {

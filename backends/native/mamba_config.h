@@ -11,13 +11,13 @@
 namespace llive::backends::native {
 
 struct MambaConfig {
-  int64_t d_model = 0;     // hidden_size
-  int64_t n_layer = 0;     // num_hidden_layers
-  int64_t d_state = 16;    // state_size
-  int64_t d_inner = 0;     // expand * hidden_size (intermediate_size)
-  int64_t d_conv = 4;      // conv_kernel
-  int64_t dt_rank = 0;     // time_step_rank ("auto": ceil(hidden_size / 16))
-  int64_t vocab_size = 0;  // rows of the embedding (which may exceed the tokenizer's size)
+  int64_t d_model = 0;         // hidden_size
+  int64_t n_layer = 0;         // num_hidden_layers
+  int64_t d_state = 16;        // state_size
+  int64_t d_inner = 0;         // expand * hidden_size (intermediate_size)
+  int64_t d_conv = 4;          // conv_kernel
+  int64_t dt_rank = 0;         // time_step_rank ("auto": ceil(hidden_size / 16))
+  int64_t vocab_size = 0;      // rows of the embedding (which may exceed the tokenizer's size)
   float norm_epsilon = 1e-5f;  // layer_norm_epsilon
   bool use_bias = false;       // in_proj and out_proj have biases
   bool use_conv_bias = true;   // conv1d has a bias

@@ -62,9 +62,9 @@ class WeightReader {
                                                      "' that a Mamba model needs"));
     }
     if (!SameShape(tensor->shape, shape)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor '", name, "' in ", checkpoint_.path(), " has shape ", ShapeString(tensor->shape),
-          ", the config implies ", ShapeString(shape)));
+      return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' in ", checkpoint_.path(),
+                                                     " has shape ", ShapeString(tensor->shape),
+                                                     ", the config implies ", ShapeString(shape)));
     }
     absl::StatusOr<std::vector<float>> values = checkpoint_.ReadFloat32(*tensor);
     if (!values.ok()) return values.status();
@@ -212,16 +212,14 @@ absl::StatusOr<std::unique_ptr<MambaModel>> MambaModel::Load(const Checkpoint& c
     }
     if (status.ok() && !gguf) {
       // Hugging Face stores log(-A); llama.cpp stores A itself.
-      if (absl::Status finite = CheckFinite(names.Layer(i, "mixer.A_log", ""), l.a);
-          !finite.ok()) {
+      if (absl::Status finite = CheckFinite(names.Layer(i, "mixer.A_log", ""), l.a); !finite.ok()) {
         return finite;
       }
       for (float& value : l.a) value = -std::exp(value);
     }
   }
   if (!status.ok()) return status;
-  absl::StatusOr<std::unique_ptr<MambaModel>> model =
-      FromWeights(std::move(config), std::move(w));
+  absl::StatusOr<std::unique_ptr<MambaModel>> model = FromWeights(std::move(config), std::move(w));
   if (!model.ok() && model.status().code() == absl::StatusCode::kInvalidArgument) {
     return absl::InvalidArgumentError(
         absl::StrCat(checkpoint.path(), ": ", model.status().message()));
@@ -243,16 +241,16 @@ absl::StatusOr<std::unique_ptr<MambaModel>> MambaModel::FromWeights(MambaConfig 
   config.use_bias = !weights.layers.empty() && !weights.layers[0].in_proj_bias.empty();
   EVP_MD_CTX* hash = EVP_MD_CTX_new();
   EVP_DigestInit_ex(hash, EVP_sha256(), nullptr);
-  const std::string header = absl::StrCat("mamba ", config.ToString(), " eps=", config.norm_epsilon);
+  const std::string header =
+      absl::StrCat("mamba ", config.ToString(), " eps=", config.norm_epsilon);
   EVP_DigestUpdate(hash, header.data(), header.size());
   for (const NamedWeight& weight : ListWeights(config, weights)) {
     if (weight.optional && weight.values->empty()) continue;
     if (static_cast<int64_t>(weight.values->size()) != Product(weight.shape)) {
       EVP_MD_CTX_free(hash);
-      return absl::InvalidArgumentError(absl::StrCat("weight ", weight.name, " has ",
-                                                     weight.values->size(),
-                                                     " values, the config implies shape ",
-                                                     ShapeString(weight.shape)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("weight ", weight.name, " has ", weight.values->size(),
+                       " values, the config implies shape ", ShapeString(weight.shape)));
     }
     if (absl::Status finite = CheckFinite(weight.name, *weight.values); !finite.ok()) {
       EVP_MD_CTX_free(hash);
@@ -271,9 +269,8 @@ absl::StatusOr<std::unique_ptr<MambaModel>> MambaModel::FromWeights(MambaConfig 
   return model;
 }
 
-std::vector<float> MambaModel::Forward(absl::Span<MambaState* const> states,
-                                       const int32_t* tokens, int64_t length,
-                                       bool all_positions) const {
+std::vector<float> MambaModel::Forward(absl::Span<MambaState* const> states, const int32_t* tokens,
+                                       int64_t length, bool all_positions) const {
   const MambaConfig& c = config_;
   const int64_t rows = static_cast<int64_t>(states.size()) * length;
   // x: [rows, d_model], the residual stream.
@@ -322,13 +319,17 @@ void MambaModel::Block(int layer, absl::Span<MambaState* const> states, int64_t 
   cpu::Linear(normed.data(), rows, c.d_model, c.d_model, w.in_proj.data(), 2 * di,
               w.in_proj_bias.empty() ? nullptr : w.in_proj_bias.data(), uz.data());
 
+  // Threads only pay off above this much work per loop; below it (decoding small models) the
+  // cost of waking them, large on a busy machine, outweighs the work.
+  constexpr int64_t kParallelWork = int64_t{1} << 17;
+
   // u = SiLU(causal depthwise conv1d(u)) with the state's last d_conv-1 inputs before t = 0.
   // u_conv: [rows, d_inner]
   std::vector<float> u_conv(rows * di);
   for (int64_t b = 0; b < batch; ++b) {
     float* conv_state = states[b]->conv[layer].data();  // [di, dc - 1]
     const float* u = &uz[b * length * 2 * di];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (length * di * dc >= kParallelWork)
     for (int64_t ch = 0; ch < di; ++ch) {
       const float* weight = &w.conv[ch * dc];
       float* history = conv_state + ch * (dc - 1);
@@ -361,7 +362,7 @@ void MambaModel::Block(int layer, absl::Span<MambaState* const> states, int64_t 
   // Selective scan per channel; y = (C . h + D u) * SiLU(z) overwrites u_conv.
   for (int64_t b = 0; b < batch; ++b) {
     float* ssm = states[b]->ssm[layer].data();  // [di, ds]
-#pragma omp parallel
+#pragma omp parallel if (length * di * ds >= kParallelWork)
     {
       std::vector<float> decay(ds);
 #pragma omp for schedule(static)
