@@ -3,9 +3,9 @@
 #include "backends/native/rwkv7_backend.h"
 
 #include <algorithm>
+#include <unordered_set>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "backends/native/checkpoint.h"
 #include "backends/native/generation.h"
@@ -73,7 +73,8 @@ absl::StatusOr<std::unique_ptr<Rwkv7Backend>> Rwkv7Backend::Open(const std::stri
   std::unique_ptr<Tokenizer> loaded;
   if (tokenizer.ok()) {
     loaded = *std::move(tokenizer);
-  } else if (!absl::IsNotFound(tokenizer.status())) {
+  } else if (!absl::IsNotFound(tokenizer.status()) &&
+             !absl::IsUnimplemented(tokenizer.status())) {
     return tokenizer.status();
   }
   return FromWeights(*std::move(weights), std::move(loaded), absl::StrCat("rwkv7:", path));
@@ -162,7 +163,7 @@ absl::StatusOr<std::vector<std::vector<float>>> Rwkv7Backend::StepBatch(
   std::vector<std::vector<float>> logits(states.size(),
                                          std::vector<float>(weights_.config.vocab_size));
   std::vector<Rwkv7Segment> segments;
-  absl::flat_hash_set<const ModelState*> seen;
+  std::unordered_set<const ModelState*> seen;
   for (size_t i = 0; i < states.size(); ++i) {
     if (states[i] == nullptr || !seen.insert(states[i]).second) {
       return absl::InvalidArgumentError(absl::StrCat(
