@@ -6,6 +6,7 @@
 // MODEL is an rwkv7 GGUF or a Hugging Face folder (then converted to an F32 GGUF in a temporary
 // folder first, so both programs read the same weights). Prints a table of tokens per second.
 #include <cblas.h>
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,9 +63,10 @@ int main(int argc, char** argv) {
     return Fail("--threads, --prompt-tokens, --batch need positive values, --decode-tokens >= 2");
   }
   openblas_set_num_threads(threads);
+  omp_set_num_threads(threads);
 
   std::filesystem::path temp;
-  if (std::filesystem::is_directory(model)) {
+  if (llama_cpp && std::filesystem::is_directory(model)) {
     auto source = Rwkv7Backend::Open(model);
     if (!source.ok()) return Fail(std::string(source.status().message()));
     temp = std::filesystem::temp_directory_path() /
