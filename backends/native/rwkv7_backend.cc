@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/native/checkpoint.h"
+#include "backends/native_backend_registry.h"
 #include "backends/native/generation.h"
 #include "backends/native/rwkv7_weights.h"
 #include "backends/native/state_format.h"
@@ -211,6 +212,22 @@ absl::StatusOr<std::vector<int32_t>> Rwkv7Backend::Tokenize(absl::string_view te
 
 std::string Rwkv7Backend::Detokenize(absl::Span<const int32_t> tokens) const {
   return tokenizer_ == nullptr ? std::string() : tokenizer_->Decode(tokens);
+}
+
+void RegisterRwkv7Backend() {
+  RegisterNativeBackendFactory(
+      BackendSpec::Kind::kRwkv7,
+      [](const std::string& path,
+         const NativeBackendOptions& options) -> absl::StatusOr<std::unique_ptr<StatefulBackend>> {
+        if (options.device != "cpu") {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "rwkv7 runs on the CPU only in this build; use --device cpu (asked for ",
+              options.device, ")"));
+        }
+        absl::StatusOr<std::unique_ptr<Rwkv7Backend>> backend = Rwkv7Backend::Open(path);
+        if (!backend.ok()) return backend.status();
+        return std::unique_ptr<StatefulBackend>(*std::move(backend));
+      });
 }
 
 }  // namespace llive::backends::native

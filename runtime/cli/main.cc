@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "backends/native/cuda/cuda_runtime_check.h"
+#include "backends/native/rwkv7_backend.h"
 #include "runtime/cli/cli.h"
 #include "runtime/logging.h"
 #include "runtime/version.h"
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   if (absl::Status s = llive::runtime::InitLogging(); !s.ok()) {
     std::cerr << "llive: warning: " << s.message() << "\n";
   }
+  llive::backends::native::RegisterRwkv7Backend();
   CLI::App app("llive: a memory-centric agent runtime (memory, consolidation, stateful models)",
                "llive");
   app.set_version_flag("--version",
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   RegisterConfigCommand(app, context);
   RegisterDevicesCommand(app, context);
   RegisterGenerateCommand(app, context);
+  RegisterModelCommand(app, context);
 
   try {
     app.parse(argc, argv);
