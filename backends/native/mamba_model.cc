@@ -170,7 +170,6 @@ absl::StatusOr<std::unique_ptr<MambaModel>> MambaModel::Load(const Checkpoint& c
     if (embedding->shape.size() == 2) config.vocab_size = embedding->shape[0];
     config.tie_embeddings = checkpoint.Find(names.lm_head) == nullptr;
     config.use_conv_bias = checkpoint.Find(names.Layer(0, "", "ssm_conv1d.bias")) != nullptr;
-    if (checkpoint.Find(names.Layer(0, "", "ssm_in.bias")) != nullptr) config.use_bias = true;
   } else if (checkpoint.Find(names.lm_head) != nullptr) {
     config.tie_embeddings = false;  // a stored head wins over the config's tying flag
   }

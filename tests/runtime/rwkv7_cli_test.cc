@@ -26,7 +26,7 @@ ProcessResult Llive(std::vector<std::string> args) {
 TEST(Rwkv7CliTest, ConvertThenGenerateFromBothFiles) {
   testing::TempDir dir;
   const std::string gguf = dir.File("small.gguf");
-  ProcessResult convert = Llive({"--json", "model", "convert", kFixture, gguf});
+  ProcessResult convert = Llive({"--json", "model", "convert", kFixture, "--to", "gguf", gguf});
   ASSERT_EQ(convert.exit_code, 0) << convert.err;
   EXPECT_EQ(nlohmann::json::parse(convert.out)["architecture"], "rwkv7");
   ASSERT_TRUE(std::filesystem::exists(gguf));
@@ -47,7 +47,7 @@ TEST(Rwkv7CliTest, ConvertThenGenerateFromBothFiles) {
 TEST(Rwkv7CliTest, ConvertRefusesBadTypeAndOtherArchitectures) {
   testing::TempDir dir;
   ProcessResult bad_type =
-      Llive({"model", "convert", kFixture, dir.File("x.gguf"), "--type", "Q4_K"});
+      Llive({"model", "convert", kFixture, "--to", "gguf", dir.File("x.gguf"), "--type", "Q4_K"});
   EXPECT_EQ(bad_type.exit_code, 2);
   EXPECT_THAT(bad_type.err, HasSubstr("Q4_K"));
   // The same weights declared as another architecture.
@@ -58,7 +58,7 @@ TEST(Rwkv7CliTest, ConvertRefusesBadTypeAndOtherArchitectures) {
   nlohmann::json config = nlohmann::json::parse(in);
   config["model_type"] = "mamba";
   std::ofstream(other + "/config.json") << config.dump();
-  ProcessResult wrong = Llive({"model", "convert", other, dir.File("y.gguf")});
+  ProcessResult wrong = Llive({"model", "convert", other, "--to", "gguf", dir.File("y.gguf")});
   EXPECT_EQ(wrong.exit_code, 1);
   EXPECT_THAT(wrong.err, HasSubstr("\"mamba\""));
   ProcessResult missing =
