@@ -9,7 +9,7 @@
 namespace llive::backends::native::cpu {
 namespace {
 
-constexpr int64_t kOutputBlock = 64;  // 64 x 768 floats = 192 KiB: stays in L2 over all rows
+constexpr int64_t kOutputBlock = 64;        // 64 x 768 floats = 192 KiB: stays in L2 over all rows
 constexpr int64_t kParallelWork = 1 << 16;  // below this many weights, one thread is faster
 
 inline float HorizontalSum(__m256 v) {
@@ -72,8 +72,10 @@ void MatMulTransposedAvx2(const float* x, int64_t rows, int64_t in, int64_t x_st
     for (; r + 3 <= rows; r += 3) {
       Rows<3>(x + r * x_stride, x_stride, weight, in, bias, begin, end, y + r * out, out);
     }
-    if (rows - r == 2) Rows<2>(x + r * x_stride, x_stride, weight, in, bias, begin, end, y + r * out, out);
-    if (rows - r == 1) Rows<1>(x + r * x_stride, x_stride, weight, in, bias, begin, end, y + r * out, out);
+    if (rows - r == 2)
+      Rows<2>(x + r * x_stride, x_stride, weight, in, bias, begin, end, y + r * out, out);
+    if (rows - r == 1)
+      Rows<1>(x + r * x_stride, x_stride, weight, in, bias, begin, end, y + r * out, out);
   }
 }
 

@@ -75,8 +75,8 @@ TEST(Rwkv7LlamaCppTest, GreedyContinuationsMatchLlamaCpp) {
       std::vector<float> sorted = logits;
       std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
       smallest_margin = std::min(smallest_margin, sorted[0] - sorted[1]);
-      const int32_t next = static_cast<int32_t>(
-          std::max_element(logits.begin(), logits.end()) - logits.begin());
+      const int32_t next =
+          static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
       continuation.push_back(next);
       logits = *(*backend)->Feed(*state, {next});
     }
@@ -86,7 +86,8 @@ TEST(Rwkv7LlamaCppTest, GreedyContinuationsMatchLlamaCpp) {
 
   const std::string request_path = dir.File("request.json");
   std::ofstream(request_path) << request.dump();
-  testing::ProcessResult run = testing::RunProcess({node, peers + "/llama_greedy.mjs", request_path});
+  testing::ProcessResult run =
+      testing::RunProcess({node, peers + "/llama_greedy.mjs", request_path});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   nlohmann::json answer = nlohmann::json::parse(run.out);
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -95,7 +96,8 @@ TEST(Rwkv7LlamaCppTest, GreedyContinuationsMatchLlamaCpp) {
         << "tokenization of prompt " << i;
     const std::vector<int32_t> theirs = answer["continuations"][i].get<std::vector<int32_t>>();
     ASSERT_EQ(theirs.size(), expected[i].size()) << "prompt " << i;
-    const auto [mine, other] = std::mismatch(expected[i].begin(), expected[i].end(), theirs.begin());
+    const auto [mine, other] =
+        std::mismatch(expected[i].begin(), expected[i].end(), theirs.begin());
     EXPECT_TRUE(mine == expected[i].end())
         << "prompt " << i << ": greedy continuations differ first at step "
         << (mine - expected[i].begin()) << " (llive " << *mine << ", llama.cpp " << *other << ")";
