@@ -6,6 +6,7 @@
 // MODEL is an rwkv7 GGUF or a Hugging Face folder (then converted to an F32 GGUF in a temporary
 // folder first, so both programs read the same weights). Prints a table of tokens per second.
 #include <cblas.h>
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,29 +52,36 @@ int main(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&]() { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
-    if (arg == "--threads") threads = next();
-    else if (arg == "--prompt-tokens") prompt_tokens = next();
-    else if (arg == "--decode-tokens") decode_tokens = next();
-    else if (arg == "--batch") batch = next();
-    else if (arg == "--no-llama-cpp") llama_cpp = false;
-    else return Fail("unknown option " + arg);
+    if (arg == "--threads")
+      threads = next();
+    else if (arg == "--prompt-tokens")
+      prompt_tokens = next();
+    else if (arg == "--decode-tokens")
+      decode_tokens = next();
+    else if (arg == "--batch")
+      batch = next();
+    else if (arg == "--no-llama-cpp")
+      llama_cpp = false;
+    else
+      return Fail("unknown option " + arg);
   }
   if (threads < 1 || prompt_tokens < 1 || decode_tokens < 2 || batch < 1) {
     return Fail("--threads, --prompt-tokens, --batch need positive values, --decode-tokens >= 2");
   }
   openblas_set_num_threads(threads);
+  omp_set_num_threads(threads);
 
   std::filesystem::path temp;
-  if (std::filesystem::is_directory(model)) {
+  if (llama_cpp && std::filesystem::is_directory(model)) {
     auto source = Rwkv7Backend::Open(model);
     if (!source.ok()) return Fail(std::string(source.status().message()));
-    temp = std::filesystem::temp_directory_path() /
-           ("rwkv7_cpu_decode_" + std::to_string(::getpid()));
+    temp =
+        std::filesystem::temp_directory_path() / ("rwkv7_cpu_decode_" + std::to_string(::getpid()));
     std::filesystem::create_directories(temp);
     const std::string gguf = (temp / "model-f32.gguf").string();
-    absl::Status written = llive::backends::native::WriteRwkv7Gguf(
-        (*source)->weights(), (*source)->tokenizer(), gguf,
-        llive::backends::native::DType::kF32, "bench");
+    absl::Status written =
+        llive::backends::native::WriteRwkv7Gguf((*source)->weights(), (*source)->tokenizer(), gguf,
+                                                llive::backends::native::DType::kF32, "bench");
     if (!written.ok()) return Fail(std::string(written.message()));
     model = gguf;
   }
@@ -93,8 +101,8 @@ int main(int argc, char** argv) {
   const double prefill_seconds = Seconds(start);
   start = std::chrono::steady_clock::now();
   for (int i = 0; i < decode_tokens; ++i) {
-    const int32_t next = static_cast<int32_t>(
-        std::max_element(logits.begin(), logits.end()) - logits.begin());
+    const int32_t next =
+        static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     ModelState* one[] = {state.get()};
     logits = (*(*backend)->StepBatch(one, {next}))[0];
   }
@@ -124,8 +132,7 @@ int main(int argc, char** argv) {
               decode_tokens / decode_seconds, batch * decode_tokens / batch_seconds);
 
   if (llama_cpp) {
-    const std::filesystem::path peers =
-        std::filesystem::path(LLIVE_SOURCE_DIR) / "tests" / "peers";
+    const std::filesystem::path peers = std::filesystem::path(LLIVE_SOURCE_DIR) / "tests" / "peers";
     const std::filesystem::path request =
         std::filesystem::temp_directory_path() /
         ("rwkv7_cpu_decode_request_" + std::to_string(::getpid()) + ".json");
@@ -134,8 +141,8 @@ int main(int argc, char** argv) {
                            {"steps", decode_tokens + 1},
                            {"threads", threads}};
     std::ofstream(request) << body.dump();
-    const std::string command = "node " + (peers / "llama_greedy.mjs").string() + " " +
-                                request.string() + " 2>/dev/null";
+    const std::string command =
+        "node " + (peers / "llama_greedy.mjs").string() + " " + request.string() + " 2>/dev/null";
     std::string output;
     if (FILE* pipe = ::popen(command.c_str(), "r")) {
       char buffer[4096];

@@ -5,18 +5,36 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <string>
+
+#include "backends/native/matmul_avx2.h"
 
 namespace llive::backends::native::cpu {
 
+namespace {
+
+// OpenBLAS chooses kernels by CPU model; on processors it does not recognise it falls back to
+// its SSE3 "Prescott" kernels, far slower than the AVX2 ones llive is built for.
+bool BlasHasFastKernels() {
+  static const bool fast = [] {
+    const std::string core = openblas_get_corename();
+    return core != "Prescott" && core != "Core2" && core != "Penryn" && core != "Dunnington" &&
+           core != "Nehalem" && core != "Atom" && core != "Sandybridge";
+  }();
+  return fast;
+}
+
+// From this many rows on, OpenBLAS's packed sgemm (with AVX2 kernels) beats the blocked
+// kernel of matmul_avx2.cc; below it, and for the one-row products of decoding (bound by
+// memory bandwidth), that kernel is as fast or faster.
+constexpr int64_t kBlasMinRows = 32;
+
+}  // namespace
+
 void Linear(const float* x, int64_t rows, int64_t in, int64_t x_stride, const float* weight,
             int64_t out, const float* bias, float* y) {
-  if (rows == 1) {
-    // Decoding: the weight is streamed once; sgemv is bound by memory bandwidth.
-    if (bias != nullptr) {
-      std::copy(bias, bias + out, y);
-    }
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(out), static_cast<int>(in), 1.0f,
-                weight, static_cast<int>(in), x, 1, bias != nullptr ? 1.0f : 0.0f, y, 1);
+  if (rows < kBlasMinRows || !BlasHasFastKernels()) {
+    MatMulTransposedAvx2(x, rows, in, x_stride, weight, out, bias, y);
     return;
   }
   if (bias != nullptr) {

@@ -11,7 +11,8 @@ namespace llive::backends::native::cpu {
 // A PyTorch-layout linear layer over `rows` input rows:
 //   y[r, o] = sum_i x[r * x_stride + i] * weight[o, i] + bias[o]
 // x: [rows, in] with row stride `x_stride` (>= in), weight: [out, in], bias: [out] or null,
-// y: [rows, out] contiguous. One row uses a matrix-vector product, several a matrix product.
+// y: [rows, out] contiguous. Few rows (decoding) use the AVX2 kernel of matmul_avx2.h, many
+// rows OpenBLAS sgemm where OpenBLAS has AVX2 kernels for this CPU (else the AVX2 kernel too).
 void Linear(const float* x, int64_t rows, int64_t in, int64_t x_stride, const float* weight,
             int64_t out, const float* bias, float* y);
 

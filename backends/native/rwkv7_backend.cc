@@ -11,6 +11,7 @@
 #include "backends/native/generation.h"
 #include "backends/native/rwkv7_weights.h"
 #include "backends/native/state_format.h"
+#include "backends/native_backend_registry.h"
 
 namespace llive::backends::native {
 namespace {
@@ -42,12 +43,21 @@ StateView MakeView(const Rwkv7Config& c, Rwkv7StateData& data) {
   const int64_t n = c.head_size;
   const int64_t heads = c.n_head();
   for (int64_t i = 0; i < c.n_layer; ++i) {
-    view.tensors.push_back({absl::StrCat("layers.", i, ".wkv"), static_cast<int>(i), "wkv",
-                            {heads, n, n}, data.wkv.data() + i * heads * n * n});
-    view.tensors.push_back({absl::StrCat("layers.", i, ".shift_att"), static_cast<int>(i),
-                            "shift_att", {c.d_model}, data.shift_att.data() + i * c.d_model});
-    view.tensors.push_back({absl::StrCat("layers.", i, ".shift_ffn"), static_cast<int>(i),
-                            "shift_ffn", {c.d_model}, data.shift_ffn.data() + i * c.d_model});
+    view.tensors.push_back({absl::StrCat("layers.", i, ".wkv"),
+                            static_cast<int>(i),
+                            "wkv",
+                            {heads, n, n},
+                            data.wkv.data() + i * heads * n * n});
+    view.tensors.push_back({absl::StrCat("layers.", i, ".shift_att"),
+                            static_cast<int>(i),
+                            "shift_att",
+                            {c.d_model},
+                            data.shift_att.data() + i * c.d_model});
+    view.tensors.push_back({absl::StrCat("layers.", i, ".shift_ffn"),
+                            static_cast<int>(i),
+                            "shift_ffn",
+                            {c.d_model},
+                            data.shift_ffn.data() + i * c.d_model});
   }
   return view;
 }
@@ -73,8 +83,7 @@ absl::StatusOr<std::unique_ptr<Rwkv7Backend>> Rwkv7Backend::Open(const std::stri
   std::unique_ptr<Tokenizer> loaded;
   if (tokenizer.ok()) {
     loaded = *std::move(tokenizer);
-  } else if (!absl::IsNotFound(tokenizer.status()) &&
-             !absl::IsUnimplemented(tokenizer.status())) {
+  } else if (!absl::IsNotFound(tokenizer.status()) && !absl::IsUnimplemented(tokenizer.status())) {
     return tokenizer.status();
   }
   return FromWeights(*std::move(weights), std::move(loaded), absl::StrCat("rwkv7:", path));
@@ -90,8 +99,8 @@ std::unique_ptr<Rwkv7Backend> Rwkv7Backend::FromWeights(Rwkv7Weights weights,
 absl::StatusOr<GenerateResponse> Rwkv7Backend::Generate(const GenerateRequest& request,
                                                         const StreamCallback& on_text) {
   if (tokenizer_ == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        name_, " has no tokenizer; put rwkv_vocab_v20230424.txt beside config.json"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(name_, " has no tokenizer; put rwkv_vocab_v20230424.txt beside config.json"));
   }
   GenerationVocabulary vocabulary;
   vocabulary.bos_id = tokenizer_->bos_id();
@@ -115,9 +124,9 @@ absl::Status Rwkv7Backend::CheckTokens(absl::Span<const int32_t> tokens) const {
   }
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] < 0 || tokens[i] >= weights_.config.vocab_size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("token id ", tokens[i], " at index ", i, " is outside the vocabulary [0, ",
-                       weights_.config.vocab_size, ") of ", name_));
+      return absl::InvalidArgumentError(absl::StrCat("token id ", tokens[i], " at index ", i,
+                                                     " is outside the vocabulary [0, ",
+                                                     weights_.config.vocab_size, ") of ", name_));
     }
   }
   return absl::OkStatus();
@@ -129,8 +138,8 @@ namespace {
 absl::StatusOr<Rwkv7State*> OwnState(ModelState& state, const Rwkv7Backend* owner) {
   auto* own = dynamic_cast<Rwkv7State*>(&state);
   if (own == nullptr || own->owner() != owner) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the state was not made by ", owner->Name(), "; use a state from its NewState"));
+    return absl::InvalidArgumentError(absl::StrCat("the state was not made by ", owner->Name(),
+                                                   "; use a state from its NewState"));
   }
   return own;
 }
@@ -156,8 +165,8 @@ absl::StatusOr<std::vector<float>> Rwkv7Backend::Feed(ModelState& state,
 absl::StatusOr<std::vector<std::vector<float>>> Rwkv7Backend::StepBatch(
     absl::Span<ModelState* const> states, absl::Span<const int32_t> tokens) {
   if (states.size() != tokens.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("StepBatch got ", states.size(),
-                                                   " states but ", tokens.size(), " tokens"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("StepBatch got ", states.size(), " states but ", tokens.size(), " tokens"));
   }
   if (absl::Status s = CheckTokens(tokens); !s.ok()) return s;
   std::vector<std::vector<float>> logits(states.size(),
@@ -203,14 +212,30 @@ absl::StatusOr<std::unique_ptr<ModelState>> Rwkv7Backend::DeserializeState(
 
 absl::StatusOr<std::vector<int32_t>> Rwkv7Backend::Tokenize(absl::string_view text) const {
   if (tokenizer_ == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        name_, " has no tokenizer; put rwkv_vocab_v20230424.txt beside config.json"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(name_, " has no tokenizer; put rwkv_vocab_v20230424.txt beside config.json"));
   }
   return tokenizer_->Encode(text);
 }
 
 std::string Rwkv7Backend::Detokenize(absl::Span<const int32_t> tokens) const {
   return tokenizer_ == nullptr ? std::string() : tokenizer_->Decode(tokens);
+}
+
+void RegisterRwkv7Backend() {
+  RegisterNativeBackendFactory(
+      BackendSpec::Kind::kRwkv7,
+      [](const std::string& path,
+         const NativeBackendOptions& options) -> absl::StatusOr<std::unique_ptr<StatefulBackend>> {
+        if (options.device != "cpu") {
+          return absl::FailedPreconditionError(
+              absl::StrCat("rwkv7 runs on the CPU only in this build; use --device cpu (asked for ",
+                           options.device, ")"));
+        }
+        absl::StatusOr<std::unique_ptr<Rwkv7Backend>> backend = Rwkv7Backend::Open(path);
+        if (!backend.ok()) return backend.status();
+        return std::unique_ptr<StatefulBackend>(*std::move(backend));
+      });
 }
 
 }  // namespace llive::backends::native

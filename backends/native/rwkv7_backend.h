@@ -67,4 +67,8 @@ class Rwkv7Backend final : public StatefulBackend {
   ModelInfo info_;
 };
 
+// Makes `rwkv7:PATH` resolve through backends::CreateNativeBackend (CPU only; another device
+// is refused with FailedPrecondition). Call once at start-up; safe to call again.
+void RegisterRwkv7Backend();
+
 }  // namespace llive::backends::native

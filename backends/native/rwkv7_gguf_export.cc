@@ -67,9 +67,8 @@ absl::Status WriteRwkv7Gguf(const Rwkv7Weights& weights, const Tokenizer* tokeni
   const Rwkv7Config& c = weights.config;
   if (store_as != DType::kF32 && store_as != DType::kF16 && store_as != DType::kBF16 &&
       store_as != DType::kQ8_0) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot store an rwkv7 GGUF as ",
-                                                   DTypeName(store_as),
-                                                   "; use F32, F16, BF16 or Q8_0"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot store an rwkv7 GGUF as ", DTypeName(store_as), "; use F32, F16, BF16 or Q8_0"));
   }
   if (tokenizer == nullptr) {
     return absl::FailedPreconditionError(
@@ -77,9 +76,9 @@ absl::Status WriteRwkv7Gguf(const Rwkv7Weights& weights, const Tokenizer* tokeni
         "rwkv_vocab_v20230424.txt beside config.json");
   }
   if (tokenizer->vocab_size() > c.vocab_size) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the tokenizer has ", tokenizer->vocab_size(), " tokens but the model only ",
-                     c.vocab_size, " embedding rows"));
+    return absl::FailedPreconditionError(absl::StrCat("the tokenizer has ", tokenizer->vocab_size(),
+                                                      " tokens but the model only ", c.vocab_size,
+                                                      " embedding rows"));
   }
 
   GgufWriter writer;

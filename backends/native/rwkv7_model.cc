@@ -109,8 +109,8 @@ void LowRank(const float* x, int64_t rows, int64_t d, const std::vector<float>& 
              Activation activation, float* low_rank, float* out) {
   cpu::Linear(x, rows, d, d, down.data(), rank, nullptr, low_rank);
   for (int64_t i = 0; i < rows * rank; ++i) low_rank[i] = activation(low_rank[i]);
-  cpu::Linear(low_rank, rows, rank, rank, up.data(), d,
-              bias != nullptr ? bias->data() : nullptr, out);
+  cpu::Linear(low_rank, rows, rank, rank, up.data(), d, bias != nullptr ? bias->data() : nullptr,
+              out);
 }
 
 void TimeMix(const Rwkv7Config& c, const Rwkv7Layer& layer, int64_t layer_index,
@@ -120,8 +120,8 @@ void TimeMix(const Rwkv7Config& c, const Rwkv7Layer& layer, int64_t layer_index,
   const int64_t heads = c.n_head();
   // xa = LN(x); token shift: each row mixes with the previous token of its own sequence.
   for (int64_t row = 0; row < rows; ++row) {
-    LayerNorm(s.x.data() + row * d, layer.attn_norm_weight.data(), layer.attn_norm_bias.data(),
-              d, c.norm_eps, s.xa.data() + row * d);
+    LayerNorm(s.x.data() + row * d, layer.attn_norm_weight.data(), layer.attn_norm_bias.data(), d,
+              c.norm_eps, s.xa.data() + row * d);
   }
   for (const Rows& seg : segments) {
     float* shift = seg.state->shift_att.data() + layer_index * d;
@@ -143,19 +143,22 @@ void TimeMix(const Rwkv7Config& c, const Rwkv7Layer& layer, int64_t layer_index,
   cpu::Linear(mixed(kLerpK), rows, d, d, layer.key.data(), d, nullptr, s.k.data());
   cpu::Linear(mixed(kLerpV), rows, d, d, layer.value.data(), d, nullptr, s.v.data());
   // Decay: w = exp(-exp(-0.5) * sigmoid(w0 + w2 tanh(w1 x_w))).
-  LowRank(mixed(kLerpW), rows, d, layer.w1, layer.w2, &layer.w0, c.decay_rank,
-          [](float z) { return std::tanh(z); }, s.low_rank.data(), s.w.data());
+  LowRank(
+      mixed(kLerpW), rows, d, layer.w1, layer.w2, &layer.w0, c.decay_rank,
+      [](float z) { return std::tanh(z); }, s.low_rank.data(), s.w.data());
   for (float& z : s.w) z = std::exp(-kDecayScale * Sigmoid(z));
   // In-context learning rate: a = sigmoid(a0 + a2 a1 x_a).
-  LowRank(mixed(kLerpA), rows, d, layer.a1, layer.a2, &layer.a0, c.iclr_rank,
-          [](float z) { return z; }, s.low_rank.data(), s.a.data());
+  LowRank(
+      mixed(kLerpA), rows, d, layer.a1, layer.a2, &layer.a0, c.iclr_rank, [](float z) { return z; },
+      s.low_rank.data(), s.a.data());
   for (int64_t i = 0; i < rows * d; ++i) s.a[i] = Sigmoid(s.a[i]);
   // Value residual: layer 0's values, mixed into every later layer's.
   if (layer_index == 0) {
     std::copy_n(s.v.data(), rows * d, s.v_first.data());
   } else {
-    LowRank(mixed(kLerpV), rows, d, layer.v1, layer.v2, &layer.v0, c.value_rank,
-            [](float z) { return z; }, s.low_rank.data(), s.y.data());
+    LowRank(
+        mixed(kLerpV), rows, d, layer.v1, layer.v2, &layer.v0, c.value_rank,
+        [](float z) { return z; }, s.low_rank.data(), s.y.data());
     for (int64_t i = 0; i < rows * d; ++i) {
       s.v[i] += (s.v_first[i] - s.v[i]) * Sigmoid(s.y[i]);
     }
@@ -188,8 +191,8 @@ void TimeMix(const Rwkv7Config& c, const Rwkv7Layer& layer, int64_t layer_index,
       const int64_t base = (seg.begin + t) * d;
       for (int64_t h = 0; h < heads; ++h) {
         const int64_t o = base + h * n;
-        WkvStep(wkv + h * n * n, s.r.data() + o, s.w.data() + o, s.k.data() + o,
-                s.v.data() + o, s.kappa.data() + o, s.a.data() + o, n, s.y.data() + o);
+        WkvStep(wkv + h * n * n, s.r.data() + o, s.w.data() + o, s.k.data() + o, s.v.data() + o,
+                s.kappa.data() + o, s.a.data() + o, n, s.y.data() + o);
       }
     }
   }
@@ -199,8 +202,8 @@ void TimeMix(const Rwkv7Config& c, const Rwkv7Layer& layer, int64_t layer_index,
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t o = row * d + h * n;
       float* y = s.y.data() + o;
-      LayerNorm(y, layer.ln_x_weight.data() + h * n, layer.ln_x_bias.data() + h * n, n,
-                group_eps, y);
+      LayerNorm(y, layer.ln_x_weight.data() + h * n, layer.ln_x_bias.data() + h * n, n, group_eps,
+                y);
       float bonus = 0.0f;
       for (int64_t j = 0; j < n; ++j) bonus += s.r[o + j] * s.k[o + j] * layer.r_k[h * n + j];
       for (int64_t j = 0; j < n; ++j) y[j] = (y[j] + bonus * s.v[o + j]) * s.g[o + j];

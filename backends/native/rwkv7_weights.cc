@@ -44,7 +44,8 @@ class TensorReader {
                                               " is missing; is this an RWKV-7 checkpoint?"));
     }
     bool matches = false;
-    for (const auto& shape : shapes) matches = matches || Squeezed(tensor->shape) == Squeezed(shape);
+    for (const auto& shape : shapes)
+      matches = matches || Squeezed(tensor->shape) == Squeezed(shape);
     if (!matches) {
       return absl::InvalidArgumentError(absl::StrCat(checkpoint_.path(), ": tensor ", name,
                                                      " has shape ", ShapeText(tensor->shape),
@@ -200,10 +201,9 @@ absl::StatusOr<Rwkv7Config> ReadConfig(const Checkpoint& checkpoint, const Tenso
     const std::string where = checkpoint.path();
     auto arch = cfg.find("general.architecture");
     if (arch == cfg.end() || !arch->is_string() || arch->get<std::string>() != "rwkv7") {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": general.architecture is ",
-                       arch == cfg.end() ? std::string("missing") : arch->dump(),
-                       ", expected \"rwkv7\""));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": general.architecture is ",
+          arch == cfg.end() ? std::string("missing") : arch->dump(), ", expected \"rwkv7\""));
     }
     ASSIGN_OR_RETURN(c.d_model, SizeFrom(cfg, "rwkv7.embedding_length", where, std::nullopt));
     ASSIGN_OR_RETURN(c.n_layer, SizeFrom(cfg, "rwkv7.block_count", where, std::nullopt));
@@ -215,8 +215,8 @@ absl::StatusOr<Rwkv7Config> ReadConfig(const Checkpoint& checkpoint, const Tenso
     auto type = cfg.find("model_type");
     if (type != cfg.end() && type->is_string() && type->get<std::string>() != "rwkv7" &&
         type->get<std::string>() != "rwkv7_fla") {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": model_type is ", type->dump(),
-                                                     ", expected \"rwkv7\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": model_type is ", type->dump(), ", expected \"rwkv7\""));
     }
     auto attn = cfg.find("attn");
     if (attn != cfg.end() && !attn->is_null()) {
@@ -234,8 +234,8 @@ absl::StatusOr<Rwkv7Config> ReadConfig(const Checkpoint& checkpoint, const Tenso
     int64_t ratio = 4;
     auto ratio_it = cfg.find("hidden_ratio");
     if (ratio_it != cfg.end() && ratio_it->is_number_integer()) ratio = ratio_it->get<int64_t>();
-    ASSIGN_OR_RETURN(c.d_ffn, SizeFrom(cfg, "intermediate_size", where,
-                                       32 * ((c.d_model * ratio + 31) / 32)));
+    ASSIGN_OR_RETURN(
+        c.d_ffn, SizeFrom(cfg, "intermediate_size", where, 32 * ((c.d_model * ratio + 31) / 32)));
     c.norm_eps = EpsFrom(cfg, "norm_eps");
   }
   if (c.head_size % 8 != 0 || c.head_size > 256 || c.d_model % c.head_size != 0) {
@@ -351,21 +351,44 @@ std::string Rwkv7Fingerprint(const Rwkv7Weights& w) {
                    " head=", c.head_size, " ffn=", c.d_ffn, " ranks=", c.decay_rank, ",",
                    c.iclr_rank, ",", c.value_rank, ",", c.gate_rank, " eps=", c.norm_eps, "\n");
   auto add = [&summary](const std::vector<float>& values) {
-    absl::StrAppend(&summary, Sha256Hex(absl::string_view(
-                                  reinterpret_cast<const char*>(values.data()),
-                                  values.size() * sizeof(float))),
+    absl::StrAppend(&summary,
+                    Sha256Hex(absl::string_view(reinterpret_cast<const char*>(values.data()),
+                                                values.size() * sizeof(float))),
                     "\n");
   };
-  for (const auto* t : {&w.embedding, &w.ln0_weight, &w.ln0_bias, &w.ln_out_weight,
-                        &w.ln_out_bias, &w.head}) {
+  for (const auto* t :
+       {&w.embedding, &w.ln0_weight, &w.ln0_bias, &w.ln_out_weight, &w.ln_out_bias, &w.head}) {
     add(*t);
   }
   for (const Rwkv7Layer& l : w.layers) {
-    for (const auto* t :
-         {&l.attn_norm_weight, &l.attn_norm_bias, &l.lerp, &l.w0, &l.w1, &l.w2, &l.a0, &l.a1,
-          &l.a2, &l.v0, &l.v1, &l.v2, &l.g1, &l.g2, &l.k_k, &l.k_a, &l.r_k, &l.receptance,
-          &l.key, &l.value, &l.output, &l.ln_x_weight, &l.ln_x_bias, &l.ffn_norm_weight,
-          &l.ffn_norm_bias, &l.ffn_lerp_k, &l.ffn_key, &l.ffn_value}) {
+    for (const auto* t : {&l.attn_norm_weight,
+                          &l.attn_norm_bias,
+                          &l.lerp,
+                          &l.w0,
+                          &l.w1,
+                          &l.w2,
+                          &l.a0,
+                          &l.a1,
+                          &l.a2,
+                          &l.v0,
+                          &l.v1,
+                          &l.v2,
+                          &l.g1,
+                          &l.g2,
+                          &l.k_k,
+                          &l.k_a,
+                          &l.r_k,
+                          &l.receptance,
+                          &l.key,
+                          &l.value,
+                          &l.output,
+                          &l.ln_x_weight,
+                          &l.ln_x_bias,
+                          &l.ffn_norm_weight,
+                          &l.ffn_norm_bias,
+                          &l.ffn_lerp_k,
+                          &l.ffn_key,
+                          &l.ffn_value}) {
       add(*t);
     }
   }

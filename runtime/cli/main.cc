@@ -3,6 +3,7 @@
 
 #include "backends/native/cuda/cuda_runtime_check.h"
 #include "backends/native/mamba_registration.h"
+#include "backends/native/rwkv7_backend.h"
 #include "runtime/cli/cli.h"
 #include "runtime/logging.h"
 #include "runtime/version.h"
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
     std::cerr << "llive: warning: " << s.message() << "\n";
   }
   llive::backends::native::RegisterMambaBackend();
+  llive::backends::native::RegisterRwkv7Backend();
   CLI::App app("llive: a memory-centric agent runtime (memory, consolidation, stateful models)",
                "llive");
   app.set_version_flag("--version",

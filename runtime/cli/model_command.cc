@@ -1,5 +1,5 @@
-// `llive model`: work with native model files. `convert` writes a Hugging Face Mamba folder
-// as a llama.cpp GGUF file; `run` generates from a prompt file with a native backend and
+// `llive model`: work with native model files. `convert` writes a Hugging Face Mamba or RWKV-7
+// folder as a llama.cpp GGUF file; `run` generates from a prompt file with a native backend and
 // reports prefill and decode speeds.
 #include <filesystem>
 #include <fstream>
@@ -12,6 +12,8 @@
 #include "backends/native/checkpoint.h"
 #include "backends/native/mamba_gguf_export.h"
 #include "backends/native/mamba_model.h"
+#include "backends/native/rwkv7_backend.h"
+#include "backends/native/rwkv7_gguf_export.h"
 #include "backends/native_backend_registry.h"
 #include "nlohmann/json.hpp"
 #include "runtime/cli/cli.h"
@@ -37,6 +39,30 @@ absl::StatusOr<backends::native::DType> ParseStoreType(const std::string& text) 
       absl::StrCat("--type ", text, " is not one of f32, f16, bf16, q8_0"));
 }
 
+// RWKV-7 (-HF folders): the weights and the RWKV World vocabulary beside them, written as
+// llama.cpp's rwkv7 GGUF.
+void ConvertRwkv7(CliContext& context, const ConvertFlags& flags, backends::native::DType type) {
+  auto model = backends::native::Rwkv7Backend::Open(flags.source);
+  if (!model.ok()) return ReportError(context, model.status());
+  const std::string name =
+      flags.name.empty() ? std::filesystem::path(flags.source).filename().string() : flags.name;
+  absl::Status written = backends::native::WriteRwkv7Gguf(
+      (*model)->weights(), (*model)->tokenizer(), flags.out, type, name);
+  if (!written.ok()) return ReportError(context, written);
+  if (context.json) {
+    std::cout << nlohmann::json({{"source", flags.source},
+                                 {"out", flags.out},
+                                 {"architecture", "rwkv7"},
+                                 {"type", flags.type},
+                                 {"bytes", std::filesystem::file_size(flags.out)}})
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "wrote " << flags.out << " (rwkv7, " << (*model)->Info().n_layer << " layers, "
+              << flags.type << ")\n";
+  }
+}
+
 void RunConvert(CliContext& context, const ConvertFlags& flags) {
   if (flags.to != "gguf") {
     return ReportError(context,
@@ -55,10 +81,13 @@ void RunConvert(CliContext& context, const ConvertFlags& flags) {
                                                  "folder (config.json + *.safetensors)")));
   }
   const std::string model_type = (*checkpoint)->config().value("model_type", std::string());
+  if (model_type == "rwkv7" || model_type == "rwkv7_fla") {
+    return ConvertRwkv7(context, flags, *store_as);
+  }
   if (model_type != "mamba") {
     return ReportError(context, absl::InvalidArgumentError(absl::StrCat(
                                     "cannot convert model_type \"", model_type, "\" in ",
-                                    flags.source, "; llive model convert handles: mamba")));
+                                    flags.source, "; llive model convert handles: mamba, rwkv7")));
   }
   auto model = backends::native::MambaModel::Load(**checkpoint);
   if (!model.ok()) return ReportError(context, model.status());
@@ -171,7 +200,7 @@ void RegisterModelCommand(CLI::App& app, CliContext& context) {
 
   auto convert_flags = std::make_shared<ConvertFlags>();
   auto* convert = model->add_subcommand(
-      "convert", "Write a Hugging Face model folder as a GGUF file llama.cpp loads");
+      "convert", "Write a Hugging Face model folder (mamba, rwkv7) as a GGUF file llama.cpp loads");
   convert->add_option("source", convert_flags->source, "Model folder (config.json + safetensors)")
       ->required();
   convert->add_option("--to", convert_flags->to, "Output format: gguf")->required();
