@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   RegisterInitCommand(app, context);
   RegisterConfigCommand(app, context);
   RegisterDevicesCommand(app, context);
+  RegisterModelCommand(app, context);
+  RegisterTokenizeCommand(app, context);
 
   try {
     app.parse(argc, argv);
