@@ -422,7 +422,10 @@ absl::StatusOr<std::unique_ptr<ByteLevelBpeTokenizer>> ByteLevelBpeTokenizer::Cr
   auto corrupt = [&source](absl::string_view problem) {
     return absl::DataLossError(absl::StrCat(source, ": ", problem));
   };
-  constexpr int32_t kMaxVocabulary = 16 << 20;
+  // Ids leave few holes in real vocabularies; bounding them by the entry count keeps a
+  // corrupt id from allocating gigabytes.
+  const int64_t kMaxVocabulary = std::min<int64_t>(
+      16 << 20, 16 * static_cast<int64_t>(spec.vocab.size() + spec.added_tokens.size()) + 65536);
   absl::flat_hash_map<std::string, int32_t> by_text;
   by_text.reserve(spec.vocab.size());
   for (const auto& [text, id] : spec.vocab) {
