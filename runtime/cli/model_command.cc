@@ -77,7 +77,10 @@ absl::StatusOr<nlohmann::json> ModelInfo(const std::string& path) {
                          std::vector<int64_t>(tensor.dims.rbegin(), tensor.dims.rend()),
                          tensor.bytes});
     }
-    info["architecture"] = metadata.value("general.architecture", "unknown");
+    auto architecture = metadata.find("general.architecture");
+    info["architecture"] = architecture != metadata.end() && architecture->is_string()
+                               ? architecture->get<std::string>()
+                               : "unknown";
     info["tokenizer"] = DescribeTokenizer(native::TokenizerFromGgufMetadata(metadata, path));
   } else {
     absl::StatusOr<std::unique_ptr<native::Checkpoint>> checkpoint = native::Checkpoint::Open(path);
