@@ -2,6 +2,8 @@
 #include <iostream>
 
 #include "backends/native/cuda/cuda_runtime_check.h"
+#include "backends/native/mamba_registration.h"
+#include "backends/native/rwkv7_backend.h"
 #include "runtime/cli/cli.h"
 #include "runtime/logging.h"
 #include "runtime/version.h"
@@ -11,6 +13,8 @@ int main(int argc, char** argv) {
   if (absl::Status s = llive::runtime::InitLogging(); !s.ok()) {
     std::cerr << "llive: warning: " << s.message() << "\n";
   }
+  llive::backends::native::RegisterMambaBackend();
+  llive::backends::native::RegisterRwkv7Backend();
   CLI::App app("llive: a memory-centric agent runtime (memory, consolidation, stateful models)",
                "llive");
   app.set_version_flag("--version",
@@ -27,6 +31,9 @@ int main(int argc, char** argv) {
   RegisterInitCommand(app, context);
   RegisterConfigCommand(app, context);
   RegisterDevicesCommand(app, context);
+  RegisterModelCommand(app, context);
+  RegisterGenerateCommand(app, context);
+  RegisterTokenizeCommand(app, context);
 
   try {
     app.parse(argc, argv);
