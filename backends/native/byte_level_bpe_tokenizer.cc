@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <queue>
 
@@ -219,6 +220,7 @@ struct ByteLevelBpeTokenizer::State {
   std::unique_ptr<pcre2_code, CodeDeleter> pattern;
   int32_t bos_id = -1;
   int32_t eos_id = -1;
+  uint64_t instance_id = 0;  // distinct for every tokenizer created in this process
 
   void AppendWordIds(absl::string_view word, std::vector<int32_t>& out) const;
   void AppendPieceIds(absl::string_view piece, pcre2_match_data* match,
@@ -238,6 +240,28 @@ void ByteLevelBpeTokenizer::State::AppendWordIds(absl::string_view word,
     out.push_back(byte_token[static_cast<uint8_t>(word[0])]);
     return;
   }
+  // Words repeat (" the", "\n", "    "), so each thread keeps the ids of words it has seen
+  // for the tokenizer it used last. Keyed by an id, not an address, so that a tokenizer
+  // allocated where a destroyed one was never sees the old entries.
+  struct WordCache {
+    uint64_t owner = 0;
+    absl::flat_hash_map<std::string, std::vector<int32_t>> ids;
+  };
+  thread_local WordCache cache;
+  constexpr size_t kCachedWordBytes = 48, kCacheEntries = 1 << 16;
+  bool cacheable = n <= kCachedWordBytes;
+  if (cacheable) {
+    if (cache.owner != instance_id || cache.ids.size() >= kCacheEntries) {
+      cache.ids.clear();
+      cache.owner = instance_id;
+    }
+    auto hit = cache.ids.find(word);
+    if (hit != cache.ids.end()) {
+      out.insert(out.end(), hit->second.begin(), hit->second.end());
+      return;
+    }
+  }
+  size_t first_out = out.size();
   constexpr int32_t kNoMerge = INT32_MAX;
   thread_local std::vector<int32_t> ids, next, previous, rank;
   ids.resize(n);
@@ -307,6 +331,9 @@ void ByteLevelBpeTokenizer::State::AppendWordIds(absl::string_view word,
     }
   }
   for (int32_t i = 0; i >= 0; i = next[i]) out.push_back(ids[i]);
+  if (cacheable) {
+    cache.ids.emplace(std::string(word), std::vector<int32_t>(out.begin() + first_out, out.end()));
+  }
 }
 
 // One run of valid UTF-8 after normalization: pre-tokenize, then BPE each word.
@@ -395,7 +422,10 @@ absl::StatusOr<std::unique_ptr<ByteLevelBpeTokenizer>> ByteLevelBpeTokenizer::Cr
   auto corrupt = [&source](absl::string_view problem) {
     return absl::DataLossError(absl::StrCat(source, ": ", problem));
   };
-  constexpr int32_t kMaxVocabulary = 16 << 20;
+  // Ids leave few holes in real vocabularies; bounding them by the entry count keeps a
+  // corrupt id from allocating gigabytes.
+  const int64_t kMaxVocabulary = std::min<int64_t>(
+      16 << 20, 16 * static_cast<int64_t>(spec.vocab.size() + spec.added_tokens.size()) + 65536);
   absl::flat_hash_map<std::string, int32_t> by_text;
   by_text.reserve(spec.vocab.size());
   for (const auto& [text, id] : spec.vocab) {
@@ -452,6 +482,8 @@ absl::StatusOr<std::unique_ptr<ByteLevelBpeTokenizer>> ByteLevelBpeTokenizer::Cr
     (added.normalized && spec.nfc ? state->normalized_added : state->raw_added)
         .Add(added.content, added.id);
   }
+  static std::atomic<uint64_t> next_instance_id{1};
+  state->instance_id = next_instance_id.fetch_add(1);
   state->nfc = spec.nfc;
   state->add_prefix_space = spec.add_prefix_space;
   state->bos_id = spec.bos_id;

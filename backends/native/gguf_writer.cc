@@ -70,6 +70,11 @@ GgufWriter::GgufWriter(uint32_t alignment) : alignment_(alignment) {
 }
 
 void GgufWriter::Set(absl::string_view key, GgufValue value) {
+  // The data layout follows the alignment the file declares.
+  if (key == "general.alignment" && value.type == GgufType::kUint32 && value.unsigned_value != 0 &&
+      (value.unsigned_value & (value.unsigned_value - 1)) == 0) {
+    alignment_ = static_cast<uint32_t>(value.unsigned_value);
+  }
   for (auto& [name, existing] : metadata_) {
     if (name == key) {
       existing = std::move(value);

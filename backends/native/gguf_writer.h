@@ -31,7 +31,8 @@ class GgufWriter {
   explicit GgufWriter(uint32_t alignment = kGgufDefaultAlignment);
 
   // Sets `key` to `value`, replacing an earlier value of the same key (which keeps its
-  // place). Keys are written in the order first set.
+  // place). Keys are written in the order first set. Setting general.alignment (a UINT32
+  // power of two) also changes the alignment the data is written with.
   void Set(absl::string_view key, GgufValue value);
 
   // Adds a tensor whose bytes are already in `dtype` (F32, F16, BF16, F64, Q8_0, I8, I16,

@@ -154,7 +154,7 @@ absl::StatusOr<std::unique_ptr<RwkvWorldTokenizer>> RwkvWorldTokenizer::FromVoca
             length_text.data() + length_text.size()) {
       return bad("the id or the length is not a number");
     }
-    if (id < 1 || id > (1 << 24)) return bad(absl::StrCat("id ", id, " is outside [1, 2^24]"));
+    if (id < 1 || id > (1 << 20)) return bad(absl::StrCat("id ", id, " is outside [1, 2^20]"));
     absl::StatusOr<std::string> token =
         ParsePythonLiteral(line.substr(first_space + 1, last_space - first_space - 1));
     if (!token.ok()) return bad(token.status().message());

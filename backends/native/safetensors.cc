@@ -61,7 +61,9 @@ absl::StatusOr<SafetensorsContents> ParseSafetensors(const uint8_t* file, size_t
 
   SafetensorsContents contents;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  for (const auto& [name, entry] : header.items()) {
+  for (auto item = header.begin(); item != header.end(); ++item) {
+    const std::string& name = item.key();
+    const nlohmann::json& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) return Corrupt(file_name, "__metadata__ is not a JSON object");
       for (const auto& [key, value] : entry.items()) {

@@ -37,5 +37,6 @@ void RegisterConfigCommand(CLI::App& app, CliContext& context);
 void RegisterDevicesCommand(CLI::App& app, CliContext& context);
 void RegisterModelCommand(CLI::App& app, CliContext& context);
 void RegisterGenerateCommand(CLI::App& app, CliContext& context);
+void RegisterTokenizeCommand(CLI::App& app, CliContext& context);
 
 }  // namespace llive::cli

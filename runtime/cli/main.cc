@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   RegisterDevicesCommand(app, context);
   RegisterModelCommand(app, context);
   RegisterGenerateCommand(app, context);
+  RegisterTokenizeCommand(app, context);
 
   try {
     app.parse(argc, argv);

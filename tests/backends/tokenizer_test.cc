@@ -4,11 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "backends/native/byte_level_bpe_tokenizer.h"
 #include "backends/native/checkpoint.h"
+#include "backends/native/gguf_tokenizer_metadata.h"
 #include "backends/native/gguf_writer.h"
 #include "backends/native/rwkv_world_tokenizer.h"
 #include "backends/native/tokenizer_factory.h"
@@ -236,6 +238,30 @@ TEST(TokenizerTest, GgufEmbeddedVocabulariesMatchTheirSources) {
   absl::StatusOr<std::unique_ptr<Tokenizer>> from_checkpoint = (*checkpoint)->LoadTokenizer();
   ASSERT_TRUE(from_checkpoint.ok()) << from_checkpoint.status();
   EXPECT_THAT(*(*from_checkpoint)->Encode("Hello"), ElementsAre(33155));
+}
+
+TEST(TokenizerTest, AddTokenizerToGgufWritesWhatTheLoaderReads) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.File("rwkv"));
+  std::filesystem::copy_file(kRwkv, dir.File("rwkv/rwkv_vocab_v20230424.txt"));
+  GgufWriter writer;
+  GgufTokenizerOptions options;
+  options.vocab_rows = 65536;
+  ASSERT_TRUE(AddTokenizerToGguf(dir.File("rwkv"), options, writer).ok());
+  ASSERT_TRUE(writer.WriteFile(dir.File("rwkv.gguf")).ok());
+  std::unique_ptr<Tokenizer> from_gguf = Load(dir.File("rwkv.gguf"));
+  std::unique_ptr<Tokenizer> from_text = Load(kRwkv);
+  ASSERT_NE(from_gguf, nullptr);
+  EXPECT_EQ(from_gguf->vocab_size(), 65536);    // padded with unused tokens
+  EXPECT_EQ(from_gguf->TokenBytes(65535), "");  // ... that never match
+  for (const std::string& doc : llive::testing::GenerateTokenizerCorpus(50000, 9)) {
+    ASSERT_EQ(*from_gguf->Encode(doc), *from_text->Encode(doc));
+  }
+  options.vocab_rows = 100;
+  EXPECT_EQ(AddTokenizerToGguf(dir.File("rwkv"), options, writer).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AddTokenizerToGguf(dir.path().string(), {}, writer).code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(TokenizerTest, EscapedRwkvTokensRoundTrip) {

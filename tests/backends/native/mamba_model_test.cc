@@ -2,6 +2,7 @@
 // the same logits; states round-trip; checkpoints load and bad ones are refused clearly.
 #include <cmath>
 
+#include "backends/native/gguf_writer.h"
 #include "backends/native/mamba_backend.h"
 #include "gtest/gtest.h"
 #include "tests/backends/native/mamba_test_models.h"
@@ -241,6 +242,41 @@ TEST_F(MambaCheckpointTest, UntiedConfigWithoutHeadNamesTheHead) {
                                  llive::testing::HuggingFaceConfig(config_, false));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("lm_head.weight"), std::string::npos) << status;
+}
+
+}  // namespace
+}  // namespace llive::backends::native
+
+namespace llive::backends::native {
+namespace {
+
+// A GGUF holding only `metadata` (Load reads the configuration before any tensor).
+absl::Status OpenGgufWith(const std::vector<std::pair<std::string, GgufValue>>& metadata) {
+  llive::testing::TempDir dir;
+  GgufWriter writer;
+  for (const auto& [key, value] : metadata) writer.Set(key, value);
+  EXPECT_TRUE(
+      writer.AddFloat32Tensor("token_embd.weight", {4, 2}, std::vector<float>(8, 1.0f), DType::kF32)
+          .ok());
+  const std::string path = dir.File("model.gguf");
+  EXPECT_TRUE(writer.WriteFile(path).ok());
+  return MambaBackend::Open(path).status();
+}
+
+TEST(MambaGgufTest, UnsupportedGgufVariantsAreRefusedByName) {
+  absl::Status status = OpenGgufWith({{"general.architecture", GgufValue::String("mamba2")}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("mamba2"), std::string::npos) << status;
+
+  status = OpenGgufWith({{"general.architecture", GgufValue::String("mamba")},
+                         {"mamba.ssm.dt_b_c_rms", GgufValue::Bool(true)}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("dt_b_c_rms"), std::string::npos) << status;
+
+  status = OpenGgufWith({{"general.architecture", GgufValue::String("mamba")},
+                         {"mamba.embedding_length", GgufValue::Uint32(2)}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("mamba.block_count"), std::string::npos) << status;
 }
 
 }  // namespace
