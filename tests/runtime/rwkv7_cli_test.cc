@@ -59,7 +59,7 @@ TEST(Rwkv7CliTest, ConvertRefusesBadTypeAndOtherArchitectures) {
   config["model_type"] = "llama";
   std::ofstream(other + "/config.json") << config.dump();
   ProcessResult wrong = Llive({"model", "convert", other, "--to", "gguf", dir.File("y.gguf")});
-  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.exit_code, 0);
   EXPECT_THAT(wrong.err, HasSubstr("\"llama\""));
   ProcessResult missing =
       Llive({"generate", "--backend", "rwkv7:" + dir.File("none"), "--prompt", "x"});
