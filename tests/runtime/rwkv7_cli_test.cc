@@ -56,11 +56,11 @@ TEST(Rwkv7CliTest, ConvertRefusesBadTypeAndOtherArchitectures) {
   std::filesystem::copy_file(kFixture + "/model.safetensors", other + "/model.safetensors");
   std::ifstream in(kFixture + "/config.json");
   nlohmann::json config = nlohmann::json::parse(in);
-  config["model_type"] = "mamba";
+  config["model_type"] = "llama";
   std::ofstream(other + "/config.json") << config.dump();
   ProcessResult wrong = Llive({"model", "convert", other, "--to", "gguf", dir.File("y.gguf")});
-  EXPECT_EQ(wrong.exit_code, 1);
-  EXPECT_THAT(wrong.err, HasSubstr("\"mamba\""));
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_THAT(wrong.err, HasSubstr("\"llama\""));
   ProcessResult missing =
       Llive({"generate", "--backend", "rwkv7:" + dir.File("none"), "--prompt", "x"});
   EXPECT_EQ(missing.exit_code, 1);
