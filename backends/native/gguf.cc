@@ -495,6 +495,10 @@ absl::StatusOr<GgufContents> ParseGguf(const uint8_t* file, size_t size,
   uint64_t data_offset = cursor.position();
   data_offset = (data_offset + contents.alignment - 1) / contents.alignment * contents.alignment;
   contents.data_offset = data_offset;
+  if (data_offset > size && !contents.tensors.empty()) {
+    return cursor.Corrupt(absl::StrCat("the tensor data would start at byte ", data_offset,
+                                       ", past the end of the file (", size, " bytes)"));
+  }
   uint64_t data_bytes = data_offset <= size ? size - data_offset : 0;
 
   std::vector<size_t> order(contents.tensors.size());

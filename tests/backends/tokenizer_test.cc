@@ -156,7 +156,7 @@ TEST(TokenizerTest, RwkvWorldIsGreedyLongestMatch) {
   for (int32_t id = 1; id < rwkv->vocab_size(); ++id) vocabulary[rwkv->TokenBytes(id)] = id;
   size_t longest = 0;
   for (const auto& [bytes, id] : vocabulary) longest = std::max(longest, bytes.size());
-  std::vector<std::string> corpus = llive::testing::GenerateTokenizerCorpus(60000, 3);
+  std::vector<std::string> corpus = llive::testing::GenerateTokenizerCorpus(30000, 3);
   for (const std::string& doc : corpus) {
     std::vector<int32_t> ids = *rwkv->Encode(doc);
     size_t position = 0;
