@@ -156,6 +156,22 @@ TEST(OpenAIBackendTest, ServerErrorThreeTimesIsUnavailable) {
   EXPECT_EQ(server.requests(), 3);
 }
 
+TEST(OpenAIBackendTest, ServerErrorThreeTimesThenSuccessWithDefaultRetries) {
+  LoopbackHttpServer server([](Exchange& exchange) {
+    if (exchange.request().index < 3) {
+      exchange.Respond(500, "application/json", R"({"error":{"message":"flaky"}})");
+      return;
+    }
+    WriteSplit(exchange, StreamBody(), 11);
+  });
+  absl::StatusOr<GenerateResponse> response =
+      Backend(server)->Generate(Hello(), [](absl::string_view) { return true; });
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->finish_reason, FinishReason::kStop);
+  EXPECT_EQ(response->text, "Fine, thanks \xE3\x81\x82");
+  EXPECT_EQ(server.requests(), 4);
+}
+
 TEST(OpenAIBackendTest, StallPastTheReadTimeout) {
   LoopbackHttpServer server([](Exchange& exchange) { exchange.Sleep(5000); });
   absl::StatusOr<GenerateResponse> response = Backend(server)->Generate(Hello());
