@@ -38,7 +38,8 @@ absl::StatusOr<std::unique_ptr<AnthropicBackend>> AnthropicBackend::Create(
     options.base_url = EnvOr("ANTHROPIC_BASE_URL", kAnthropicDefaultBaseUrl);
   }
   if (options.api_key.empty()) options.api_key = EnvOr("ANTHROPIC_API_KEY", "");
-  if (options.model.empty()) options.model = EnvOr("LLIVE_ANTHROPIC_MODEL", "claude-3-5-haiku-latest");
+  if (options.model.empty())
+    options.model = EnvOr("LLIVE_ANTHROPIC_MODEL", "claude-3-5-haiku-latest");
   absl::StatusOr<http::Url> url = http::ParseUrl(options.base_url);
   if (!url.ok()) return WithContext(url.status(), "anthropic base URL (ANTHROPIC_BASE_URL)", "");
   if (options.api_key.empty()) {
@@ -132,8 +133,8 @@ absl::StatusOr<GenerateResponse> AnthropicBackend::Generate(const GenerateReques
     if (stopped) return absl::OkStatus();
     std::optional<nlohmann::json> json = ParseJson(event.data);
     if (!json) {
-      return absl::UnavailableError(absl::StrCat("malformed JSON in the event stream: ",
-                                                 ErrorMessageFromBody(event.data)));
+      return absl::UnavailableError(
+          absl::StrCat("malformed JSON in the event stream: ", ErrorMessageFromBody(event.data)));
     }
     std::string type = JsonString(*json, "type", event.event);
     if (type == "message_start") {
@@ -155,8 +156,8 @@ absl::StatusOr<GenerateResponse> AnthropicBackend::Generate(const GenerateReques
     } else if (type == "message_stop") {
       stopped = true;
     } else if (type == "error") {
-      return absl::UnavailableError(absl::StrCat("the server reported an error: ",
-                                                 ErrorMessageFromBody(event.data)));
+      return absl::UnavailableError(
+          absl::StrCat("the server reported an error: ", ErrorMessageFromBody(event.data)));
     }
     return absl::OkStatus();  // ping, content_block_start/stop and future event types
   };
@@ -169,8 +170,8 @@ absl::StatusOr<GenerateResponse> AnthropicBackend::Generate(const GenerateReques
   }
   absl::Status outcome = absl::OkStatus();
   if (!stopped) {
-    outcome = absl::UnavailableError(absl::StrCat("the event stream from ", http_request.url,
-                                                  " ended before message_stop"));
+    outcome = absl::UnavailableError(
+        absl::StrCat("the event stream from ", http_request.url, " ended before message_stop"));
   }
   return FinishGeneration(response, answer, outcome, secret);
 }

@@ -76,8 +76,8 @@ absl::StatusOr<std::unique_ptr<LLMBackend>> CreateLLMBackend(const BackendConfig
       options.model = config.model;
       options.http = ClientOptions(config);
       std::string base = Env("OPENAI_BASE_URL");
-      if (absl::Status s = CheckCloud("openai", base.empty() ? kOpenAIDefaultBaseUrl : base,
-                                      "api.openai.com");
+      if (absl::Status s =
+              CheckCloud("openai", base.empty() ? kOpenAIDefaultBaseUrl : base, "api.openai.com");
           !s.ok()) {
         return s;
       }
@@ -112,7 +112,8 @@ absl::StatusOr<std::unique_ptr<LLMBackend>> CreateLLMBackend(const BackendConfig
     case BackendSpec::Kind::kRwkv7: {
       NativeBackendOptions options;
       options.device = config.device;
-      absl::StatusOr<std::unique_ptr<StatefulBackend>> backend = CreateNativeBackend(*spec, options);
+      absl::StatusOr<std::unique_ptr<StatefulBackend>> backend =
+          CreateNativeBackend(*spec, options);
       if (!backend.ok()) return backend.status();
       return std::unique_ptr<LLMBackend>(*std::move(backend));
     }

@@ -9,9 +9,8 @@ absl::Status CheckEmbeddingBatch(absl::string_view backend,
                                  const std::vector<std::vector<float>>& vectors, size_t count,
                                  size_t* dimension) {
   if (vectors.size() != count) {
-    return absl::UnavailableError(absl::StrCat(backend, ": asked for ", count,
-                                               " embeddings, the server returned ",
-                                               vectors.size()));
+    return absl::UnavailableError(absl::StrCat(
+        backend, ": asked for ", count, " embeddings, the server returned ", vectors.size()));
   }
   for (const std::vector<float>& vector : vectors) {
     if (*dimension == 0) *dimension = vector.size();

@@ -12,8 +12,8 @@ absl::Status ValidateGenerateRequest(const GenerateRequest& request) {
   }
   for (const ChatMessage& message : request.messages) {
     if (message.role != "system" && message.role != "user" && message.role != "assistant") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "message role \"", message.role, "\" is not one of system, user, assistant"));
+      return absl::InvalidArgumentError(absl::StrCat("message role \"", message.role,
+                                                     "\" is not one of system, user, assistant"));
     }
   }
   if (request.max_tokens < 1) {
@@ -82,8 +82,7 @@ std::string Redact(absl::string_view text, absl::string_view secret) {
 absl::Status WithContext(const absl::Status& status, absl::string_view backend,
                          absl::string_view secret) {
   if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      Redact(absl::StrCat(backend, ": ", status.message()), secret));
+  return absl::Status(status.code(), Redact(absl::StrCat(backend, ": ", status.message()), secret));
 }
 
 std::string ErrorMessageFromBody(absl::string_view body) {

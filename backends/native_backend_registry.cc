@@ -43,8 +43,8 @@ absl::StatusOr<std::unique_ptr<StatefulBackend>> CreateNativeBackend(
   absl::string_view kind = spec.kind == BackendSpec::Kind::kMamba ? "mamba" : "rwkv7";
   if (!factory) {
     return absl::FailedPreconditionError(
-        absl::StrCat("this build has no native ", kind, " backend (needed for \"",
-                     spec.ToString(), "\"); use an HTTP backend or a build that includes it"));
+        absl::StrCat("this build has no native ", kind, " backend (needed for \"", spec.ToString(),
+                     "\"); use an HTTP backend or a build that includes it"));
   }
   return factory(spec.model_path, options);
 }

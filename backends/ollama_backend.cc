@@ -56,9 +56,8 @@ std::string OllamaBaseUrl(absl::string_view ollama_host) {
   if (!url.ok()) return text;  // Create reports it
   absl::string_view authority = absl::string_view(text).substr(text.find("://") + 3);
   authority = authority.substr(0, authority.find_first_of("/?#"));
-  authority = authority.substr(authority.rfind(']') == absl::string_view::npos
-                                   ? 0
-                                   : authority.rfind(']'));
+  authority =
+      authority.substr(authority.rfind(']') == absl::string_view::npos ? 0 : authority.rfind(']'));
   // Without a port Ollama means its own, not 80.
   if (authority.find(':') == absl::string_view::npos) url->port = 11434;
   return absl::StrCat(url->scheme, "://", url->Authority(), url->target == "/" ? "" : url->target);
@@ -74,8 +73,8 @@ absl::StatusOr<std::unique_ptr<OllamaBackend>> OllamaBackend::Create(OllamaOptio
     options.model = model != nullptr && *model != '\0' ? model : "llama3.2";
   }
   if (options.num_ctx < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ollama: num_ctx must be 0 (model default) or positive, not ", options.num_ctx));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ollama: num_ctx must be 0 (model default) or positive, not ", options.num_ctx));
   }
   absl::StatusOr<http::Url> url = http::ParseUrl(options.base_url);
   if (!url.ok()) return WithContext(url.status(), "ollama host (OLLAMA_HOST)", "");
@@ -132,9 +131,9 @@ absl::StatusOr<GenerateResponse> OllamaBackend::Generate(const GenerateRequest& 
     }
     std::optional<nlohmann::json> json = ParseJson(reply->body);
     if (!json) {
-      return WithContext(absl::UnavailableError(absl::StrCat("the answer from ", http_request.url,
-                                                             " is not valid JSON: ",
-                                                             ErrorMessageFromBody(reply->body))),
+      return WithContext(absl::UnavailableError(absl::StrCat(
+                             "the answer from ", http_request.url,
+                             " is not valid JSON: ", ErrorMessageFromBody(reply->body))),
                          Name(), "");
     }
     absl::Status read = ReadObject(*json, chat, answer, response, &done);

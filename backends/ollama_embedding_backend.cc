@@ -55,9 +55,9 @@ absl::StatusOr<std::vector<std::vector<float>>> OllamaEmbeddingBackend::Embed(
     std::optional<nlohmann::json> json = ParseJson(reply->body);
     const nlohmann::json* embeddings = json ? JsonField(*json, "embeddings") : nullptr;
     if (embeddings == nullptr || !embeddings->is_array()) {
-      return absl::UnavailableError(absl::StrCat("ollama embeddings: the answer from ", request.url,
-                                                 " has no \"embeddings\" list: ",
-                                                 ErrorMessageFromBody(reply->body)));
+      return absl::UnavailableError(
+          absl::StrCat("ollama embeddings: the answer from ", request.url,
+                       " has no \"embeddings\" list: ", ErrorMessageFromBody(reply->body)));
     }
     std::vector<std::vector<float>> vectors;
     for (const nlohmann::json& embedding : *embeddings) {
@@ -72,7 +72,8 @@ absl::StatusOr<std::vector<std::vector<float>>> OllamaEmbeddingBackend::Embed(
         vector.push_back(value.get<float>());
       }
     }
-    if (absl::Status s = CheckEmbeddingBatch("ollama embeddings", vectors, batch.size(), &dimension);
+    if (absl::Status s =
+            CheckEmbeddingBatch("ollama embeddings", vectors, batch.size(), &dimension);
         !s.ok()) {
       return s;
     }

@@ -108,15 +108,15 @@ absl::StatusOr<GenerateResponse> OpenAIBackend::Generate(const GenerateRequest& 
     std::optional<nlohmann::json> json = ParseJson(reply->body);
     if (!json) {
       return WithContext(absl::UnavailableError(absl::StrCat(
-                             "the answer from ", http_request.url, " is not valid JSON: ",
-                             ErrorMessageFromBody(reply->body))),
+                             "the answer from ", http_request.url,
+                             " is not valid JSON: ", ErrorMessageFromBody(reply->body))),
                          Name(), secret);
     }
     if (absl::Status s = ErrorInBody(*json); !s.ok()) return WithContext(s, Name(), secret);
     const nlohmann::json* choices = JsonField(*json, "choices");
     if (choices == nullptr || !choices->is_array() || choices->empty()) {
-      return WithContext(absl::UnavailableError(absl::StrCat("the answer from ", http_request.url,
-                                                             " has no choices")),
+      return WithContext(absl::UnavailableError(
+                             absl::StrCat("the answer from ", http_request.url, " has no choices")),
                          Name(), secret);
     }
     const nlohmann::json& choice = (*choices)[0];
@@ -129,8 +129,8 @@ absl::StatusOr<GenerateResponse> OpenAIBackend::Generate(const GenerateRequest& 
   }
 
   http::SseParser parser;
-  bool done = false;         // "data: [DONE]" seen
-  bool finished = false;     // a choice carried a finish_reason
+  bool done = false;      // "data: [DONE]" seen
+  bool finished = false;  // a choice carried a finish_reason
   auto on_event = [&](const http::SseEvent& event) -> absl::Status {
     if (done) return absl::OkStatus();
     if (event.data == "[DONE]") {
@@ -139,8 +139,8 @@ absl::StatusOr<GenerateResponse> OpenAIBackend::Generate(const GenerateRequest& 
     }
     std::optional<nlohmann::json> json = ParseJson(event.data);
     if (!json) {
-      return absl::UnavailableError(absl::StrCat("malformed JSON in the event stream: ",
-                                                 ErrorMessageFromBody(event.data)));
+      return absl::UnavailableError(
+          absl::StrCat("malformed JSON in the event stream: ", ErrorMessageFromBody(event.data)));
     }
     if (absl::Status s = ErrorInBody(*json); !s.ok()) return s;
     ReadMetadata(*json, response);

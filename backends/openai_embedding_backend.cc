@@ -48,7 +48,8 @@ absl::StatusOr<std::vector<std::vector<float>>> OpenAIEmbeddingBackend::Embed(
     http::HttpRequest request;
     request.url = http::JoinUrl(options_.base_url, "embeddings");
     request.headers.push_back({"Content-Type", "application/json"});
-    if (!secret.empty()) request.headers.push_back({"Authorization", absl::StrCat("Bearer ", secret)});
+    if (!secret.empty())
+      request.headers.push_back({"Authorization", absl::StrCat("Bearer ", secret)});
     request.body = DumpJson({{"model", options_.model},
                              {"input", std::vector<std::string>(batch.begin(), batch.end())}});
     absl::StatusOr<http::HttpResponse> reply = client_->Send(request);
@@ -71,8 +72,8 @@ absl::StatusOr<std::vector<std::vector<float>>> OpenAIEmbeddingBackend::Embed(
       const nlohmann::json* embedding = JsonField(item, "embedding");
       if (index < 0 || index >= static_cast<int64_t>(vectors.size()) || embedding == nullptr ||
           !embedding->is_array()) {
-        return absl::UnavailableError(absl::StrCat("openai embeddings: item ", i, " of the answer from ",
-                                                   request.url, " is malformed"));
+        return absl::UnavailableError(absl::StrCat(
+            "openai embeddings: item ", i, " of the answer from ", request.url, " is malformed"));
       }
       for (const nlohmann::json& value : *embedding) {
         if (!value.is_number()) {
@@ -81,7 +82,8 @@ absl::StatusOr<std::vector<std::vector<float>>> OpenAIEmbeddingBackend::Embed(
         vectors[index].push_back(value.get<float>());
       }
     }
-    if (absl::Status s = CheckEmbeddingBatch("openai embeddings", vectors, batch.size(), &dimension);
+    if (absl::Status s =
+            CheckEmbeddingBatch("openai embeddings", vectors, batch.size(), &dimension);
         !s.ok()) {
       return s;
     }

@@ -53,8 +53,8 @@ std::string TlsFailureMessage(SSL* ssl, const std::string& host, const beast::er
                         "connect with the name the certificate names");
   }
   if (verify != X509_V_OK) {
-    return absl::StrCat("TLS certificate of ", host, " was rejected: ",
-                        X509_verify_cert_error_string(verify),
+    return absl::StrCat("TLS certificate of ", host,
+                        " was rejected: ", X509_verify_cert_error_string(verify),
                         "; if the server uses a private CA, configure its CA file "
                         "(or set SSL_CERT_FILE)");
   }
@@ -84,8 +84,8 @@ absl::Status IoResultToStatus(const IoResult& result, const Connection& connecti
   }
   const beast::error_code& error = result.error;
   if (error == bhttp::error::body_limit || error == bhttp::error::header_limit) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the response from ", connection.description(), " is larger than allowed (", what, ")"));
+    return absl::ResourceExhaustedError(absl::StrCat("the response from ", connection.description(),
+                                                     " is larger than allowed (", what, ")"));
   }
   if (error == bhttp::error::partial_message) {
     return absl::UnavailableError(absl::StrCat("the connection to ", connection.description(),
@@ -101,8 +101,8 @@ absl::Status IoResultToStatus(const IoResult& result, const Connection& connecti
     return absl::UnavailableError(absl::StrCat("malformed HTTP from ", connection.description(),
                                                " while ", what, ": ", error.message()));
   }
-  return absl::UnavailableError(absl::StrCat("I/O error with ", connection.description(),
-                                             " while ", what, ": ", error.message()));
+  return absl::UnavailableError(absl::StrCat("I/O error with ", connection.description(), " while ",
+                                             what, ": ", error.message()));
 }
 
 Connection::Connection(PrivateTag, asio::io_context& io, asio::ssl::context& tls, bool use_tls,
@@ -124,8 +124,8 @@ IoResult Connection::Run(Initiate&& initiate, std::chrono::milliseconds timeout,
   absl::Time deadline = absl::Now() + absl::FromChrono(timeout);
   absl::MutexLock lock(&completion->mu);
   while (true) {
-    absl::Time wake = cancel != nullptr ? std::min(deadline, absl::Now() + kCancelPollInterval)
-                                        : deadline;
+    absl::Time wake =
+        cancel != nullptr ? std::min(deadline, absl::Now() + kCancelPollInterval) : deadline;
     if (completion->mu.AwaitWithDeadline(absl::Condition(&completion->done), wake)) break;
     bool cancelled = cancel != nullptr && cancel->load();
     if (!cancelled && absl::Now() < deadline) continue;
@@ -161,8 +161,8 @@ absl::StatusOr<std::shared_ptr<Connection>> Connection::Open(
   auto fail = [&](const IoResult& result, absl::string_view what) {
     *retryable = result.end == IoResult::End::kCompleted && IsConnectionLost(result.error);
     if (result.end == IoResult::End::kTimedOut) {
-      return absl::DeadlineExceededError(absl::StrCat("timed out after ", timeout.count(), " ms ",
-                                                      what, " (connect timeout)"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("timed out after ", timeout.count(), " ms ", what, " (connect timeout)"));
     }
     if (result.end == IoResult::End::kCancelled) {
       return absl::CancelledError(absl::StrCat("cancelled while ", what));
@@ -240,12 +240,11 @@ absl::Status Connection::Tunnel(const Url& target, const Url& proxy,
       Run([&](Done done) { bhttp::async_write(tcp_layer, request, done); }, timeout, cancel);
   bhttp::response_parser<bhttp::empty_body> parser;
   parser.skip(true);  // a successful CONNECT response has no body: the tunnel follows
-  IoResult read = written.ok() ? Run(
-                                     [&](Done done) {
-                                       bhttp::async_read_header(tcp_layer, buffer_, parser, done);
-                                     },
-                                     timeout, cancel)
-                               : written;
+  IoResult read =
+      written.ok()
+          ? Run([&](Done done) { bhttp::async_read_header(tcp_layer, buffer_, parser, done); },
+                timeout, cancel)
+          : written;
   if (!read.ok()) {
     *retryable = read.end == IoResult::End::kCompleted && IsConnectionLost(read.error);
     return IoResultToStatus(read, *this, "opening the proxy tunnel", timeout);
@@ -253,10 +252,10 @@ absl::Status Connection::Tunnel(const Url& target, const Url& proxy,
   int status = parser.get().result_int();
   if (status != 200) {
     *retryable = status == 502 || status == 503 || status == 504;
-    return absl::UnavailableError(absl::StrCat("proxy ", proxy.Authority(),
-                                               " refused the tunnel to ", target.Authority(), ": ",
-                                               status, " ", std::string(parser.get().reason()),
-                                               status == 407 ? " (check the proxy credentials)" : ""));
+    return absl::UnavailableError(
+        absl::StrCat("proxy ", proxy.Authority(), " refused the tunnel to ", target.Authority(),
+                     ": ", status, " ", std::string(parser.get().reason()),
+                     status == 407 ? " (check the proxy credentials)" : ""));
   }
   if (buffer_.size() != 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -291,9 +290,8 @@ IoResult Connection::ReadHeader(ResponseParser& parser, std::chrono::millisecond
       timeout, cancel);
 }
 
-IoResult Connection::ReadBody(ResponseParser& parser, char* buffer, size_t size,
-                              size_t* body_bytes, std::chrono::milliseconds timeout,
-                              const std::atomic<bool>* cancel) {
+IoResult Connection::ReadBody(ResponseParser& parser, char* buffer, size_t size, size_t* body_bytes,
+                              std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
   parser.get().body().data = buffer;
   parser.get().body().size = size;
   IoResult result = Run(

@@ -43,8 +43,8 @@ bool SleepUnlessCancelled(milliseconds delay, const std::atomic<bool>* cancel) {
 absl::Status CheckOptions(const HttpClientOptions& options) {
   auto positive = [](int value, absl::string_view name) {
     return value > 0 ? absl::OkStatus()
-                     : absl::InvalidArgumentError(
-                           absl::StrCat("HTTP client option ", name, " must be positive, not ", value));
+                     : absl::InvalidArgumentError(absl::StrCat("HTTP client option ", name,
+                                                               " must be positive, not ", value));
   };
   for (absl::Status s : {positive(options.connect_timeout_ms, "connect_timeout_ms"),
                          positive(options.read_timeout_ms, "read_timeout_ms"),
@@ -110,9 +110,8 @@ absl::StatusOr<HttpResponse> HttpClient::Impl::Exchange(
   std::optional<Connection::ResponseParser> parser;
   while (true) {
     if (connection == nullptr) {
-      absl::StatusOr<std::shared_ptr<Connection>> opened =
-          Connection::Open(io, *tls, url, via, milliseconds(options.connect_timeout_ms), cancel,
-                           retryable);
+      absl::StatusOr<std::shared_ptr<Connection>> opened = Connection::Open(
+          io, *tls, url, via, milliseconds(options.connect_timeout_ms), cancel, retryable);
       if (!opened.ok()) return opened.status();
       connection = *std::move(opened);
     }
@@ -120,7 +119,8 @@ absl::StatusOr<HttpResponse> HttpClient::Impl::Exchange(
     parser.emplace();
     parser->header_limit(64 << 10);
     parser->body_limit(static_cast<uint64_t>(options.max_response_bytes));
-    IoResult header = written.ok() ? connection->ReadHeader(*parser, read_timeout, cancel) : written;
+    IoResult header =
+        written.ok() ? connection->ReadHeader(*parser, read_timeout, cancel) : written;
     if (header.ok()) break;
     bool lost = header.end == IoResult::End::kCompleted && IsConnectionLost(header.error);
     if (lost && reused) {
@@ -150,8 +150,8 @@ absl::StatusOr<HttpResponse> HttpClient::Impl::Exchange(
   std::string chunk(kReadChunkBytes, '\0');
   while (!parser->is_done()) {
     size_t body_bytes = 0;
-    IoResult read =
-        connection->ReadBody(*parser, chunk.data(), chunk.size(), &body_bytes, read_timeout, cancel);
+    IoResult read = connection->ReadBody(*parser, chunk.data(), chunk.size(), &body_bytes,
+                                         read_timeout, cancel);
     if (body_bytes > 0) {
       absl::string_view piece(chunk.data(), body_bytes);
       if (success) {
@@ -213,14 +213,14 @@ absl::StatusOr<HttpResponse> HttpClient::SendStreaming(const HttpRequest& reques
   absl::StatusOr<Url> url = ParseUrl(request.url);
   if (!url.ok()) return url.status();
   if (static_cast<int64_t>(request.body.size()) > options_.max_request_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("request to ", url->Redacted(), " has a ",
-                                                   request.body.size(),
-                                                   "-byte body, more than the limit of ",
-                                                   options_.max_request_bytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("request to ", url->Redacted(), " has a ", request.body.size(),
+                     "-byte body, more than the limit of ", options_.max_request_bytes, " bytes"));
   }
   bhttp::verb verb = bhttp::string_to_verb(request.method);
   if (verb == bhttp::verb::unknown || verb == bhttp::verb::connect) {
-    return absl::InvalidArgumentError(absl::StrCat("unsupported HTTP method \"", request.method, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unsupported HTTP method \"", request.method, "\""));
   }
   absl::StatusOr<std::optional<Url>> via = ProxyFor(impl_->proxy, *url);
   if (!via.ok()) return via.status();
@@ -277,7 +277,8 @@ absl::StatusOr<HttpResponse> HttpClient::SendStreaming(const HttpRequest& reques
                               : std::string(result.status().message()),
                   attempt + 1, options_.max_retries, delay.count());
     if (!SleepUnlessCancelled(delay, cancel)) {
-      return absl::CancelledError(absl::StrCat("cancelled while waiting to retry ", url->Redacted()));
+      return absl::CancelledError(
+          absl::StrCat("cancelled while waiting to retry ", url->Redacted()));
     }
   }
 }

@@ -50,7 +50,7 @@ struct HttpHeader {
 
 struct HttpRequest {
   std::string method = "POST";
-  std::string url;  // absolute http:// or https:// URL
+  std::string url;                  // absolute http:// or https:// URL
   std::vector<HttpHeader> headers;  // Host, Content-Length and User-Agent are set for you
   std::string body;
 };

@@ -13,8 +13,8 @@ absl::Status NdjsonParser::Feed(absl::string_view bytes, const LineCallback& on_
     size_t newline = bytes.find('\n');
     absl::string_view piece = bytes.substr(0, newline);
     if (line_.size() + piece.size() > max_line_bytes_) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "NDJSON line longer than ", max_line_bytes_, " bytes; the server is broken"));
+      return absl::ResourceExhaustedError(absl::StrCat("NDJSON line longer than ", max_line_bytes_,
+                                                       " bytes; the server is broken"));
     }
     line_.append(piece.data(), piece.size());
     if (newline == absl::string_view::npos) break;

@@ -20,7 +20,8 @@ std::string Env(const char* upper, const char* lower) {
 
 bool NoProxyMatches(absl::string_view no_proxy, const Url& target) {
   std::string host = absl::AsciiStrToLower(target.host);
-  for (absl::string_view entry : absl::StrSplit(no_proxy, absl::ByAnyChar(", "), absl::SkipEmpty())) {
+  for (absl::string_view entry :
+       absl::StrSplit(no_proxy, absl::ByAnyChar(", "), absl::SkipEmpty())) {
     if (entry == "*") return true;
     std::string pattern = absl::AsciiStrToLower(entry);
     // "host:port" restricts the entry to one port (not for bracket-less IPv6).
@@ -58,9 +59,10 @@ absl::StatusOr<std::optional<Url>> ProxyFor(const ProxySettings& settings, const
         absl::StrCat(variable, " is not a valid proxy URL; expected http://[USER:PASS@]HOST:PORT"));
   }
   if (proxy->IsTls()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        variable, " names an https:// proxy; only http:// proxies are supported (the tunnel to "
-                  "an https server is still encrypted end to end)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(variable,
+                     " names an https:// proxy; only http:// proxies are supported (the tunnel to "
+                     "an https server is still encrypted end to end)"));
   }
   return std::optional<Url>(*std::move(proxy));
 }

@@ -22,7 +22,7 @@ std::chrono::milliseconds BackoffDelay(int retry, std::chrono::milliseconds base
 
 // Parses a Retry-After header value: delay-seconds ("120") or an HTTP-date
 // ("Wed, 21 Oct 2015 07:28:00 GMT", relative to `now`). nullopt when unparseable.
-std::optional<std::chrono::milliseconds> ParseRetryAfter(
-    absl::string_view value, std::chrono::system_clock::time_point now);
+std::optional<std::chrono::milliseconds> ParseRetryAfter(absl::string_view value,
+                                                         std::chrono::system_clock::time_point now);
 
 }  // namespace llive::backends::http

@@ -18,9 +18,9 @@ absl::StatusOr<std::unique_ptr<boost::asio::ssl::context>> MakeClientTlsContext(
   if (ca_file.empty()) {
     context->set_default_verify_paths(ec);
     if (ec) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot load the system certificate store (", ec.message(),
-          "); install ca-certificates or configure a CA file"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot load the system certificate store (", ec.message(),
+                       "); install ca-certificates or configure a CA file"));
     }
   } else {
     context->load_verify_file(ca_file, ec);

@@ -34,8 +34,10 @@ absl::StatusOr<Url> ParseUrl(absl::string_view text) {
   absl::string_view authority = rest.substr(0, authority_end);
   absl::string_view target =
       authority_end == absl::string_view::npos ? "" : rest.substr(authority_end);
-  if (size_t hash = target.find('#'); hash != absl::string_view::npos) target = target.substr(0, hash);
-  url.target = target.empty() || target.front() != '/' ? absl::StrCat("/", target) : std::string(target);
+  if (size_t hash = target.find('#'); hash != absl::string_view::npos)
+    target = target.substr(0, hash);
+  url.target =
+      target.empty() || target.front() != '/' ? absl::StrCat("/", target) : std::string(target);
   if (size_t at = authority.rfind('@'); at != absl::string_view::npos) {
     url.userinfo = std::string(authority.substr(0, at));
     authority.remove_prefix(at + 1);

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include "backends/backend_factory.h"
 #include "absl/strings/str_cat.h"
+#include "backends/backend_factory.h"
 #include "backends/backend_spec.h"
 #include "nlohmann/json.hpp"
 #include "runtime/cli/cli.h"
@@ -63,9 +63,9 @@ void Run(CliContext& context, const GenerateFlags& flags) {
   absl::StatusOr<std::unique_ptr<backends::LLMBackend>> backend =
       backends::CreateLLMBackend(backend_config);
   if (!backend.ok()) {
-    return ReportError(context, backend.status(),
-                       backend.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
-                                                                                     : kExitFailure);
+    return ReportError(
+        context, backend.status(),
+        backend.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure);
   }
 
   backends::GenerateRequest request;
@@ -97,26 +97,24 @@ void Run(CliContext& context, const GenerateFlags& flags) {
   std::signal(SIGINT, SIG_DFL);
   if (!response.ok()) {
     if (flags.stream && !context.json) std::cout << std::endl;
-    return ReportError(context, response.status(),
-                       response.status().code() == absl::StatusCode::kInvalidArgument
-                           ? kExitUsage
-                           : kExitFailure);
+    return ReportError(
+        context, response.status(),
+        response.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure);
   }
   absl::string_view finish = backends::FinishReasonName(response->finish_reason);
   if (context.json) {
-    nlohmann::json out = {
-        {"text", response->text},
-        {"finish_reason", std::string(finish)},
-        {"backend", response->backend},
-        {"model", response->model},
-        {"usage",
-         {{"prompt_tokens", response->usage.prompt_tokens},
-          {"completion_tokens", response->usage.completion_tokens}}},
-        {"timings",
-         {{"total_ms", response->timings.total_ms},
-          {"first_token_ms", response->timings.first_token_ms},
-          {"prompt_ms", response->timings.prompt_ms},
-          {"generation_ms", response->timings.generation_ms}}}};
+    nlohmann::json out = {{"text", response->text},
+                          {"finish_reason", std::string(finish)},
+                          {"backend", response->backend},
+                          {"model", response->model},
+                          {"usage",
+                           {{"prompt_tokens", response->usage.prompt_tokens},
+                            {"completion_tokens", response->usage.completion_tokens}}},
+                          {"timings",
+                           {{"total_ms", response->timings.total_ms},
+                            {"first_token_ms", response->timings.first_token_ms},
+                            {"prompt_ms", response->timings.prompt_ms},
+                            {"generation_ms", response->timings.generation_ms}}}};
     if (!response->error.empty()) out["error"] = response->error;
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
@@ -143,8 +141,9 @@ void RegisterGenerateCommand(CLI::App& app, CliContext& context) {
                                    "else mock)"));
   command->add_option("--prompt", flags->prompt, "The prompt text")->required();
   command->add_option("--system", flags->system, "System prompt");
-  command->add_option("--model", flags->model, "Model name (default: backend.model, else the "
-                                               "backend's own default)");
+  command->add_option("--model", flags->model,
+                      "Model name (default: backend.model, else the "
+                      "backend's own default)");
   command->add_option("--stop", flags->stop, "Stop string (repeatable)");
   command->add_flag("--stream", flags->stream, "Print text as it is generated");
   command->add_option("--max-tokens", flags->max_tokens, "Most tokens to generate")

@@ -1,0 +1,181 @@
+// Tests of backend resolution: precedence, environment, the cloud opt-in, native
+// factories, and keys kept out of messages.
+#include "backends/backend_factory.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "backends/mock_backend.h"
+#include "backends/native_backend_registry.h"
+
+namespace llive::backends {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Sets environment variables for one test and restores them after.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::initializer_list<std::pair<const char*, const char*>> values) {
+    for (auto [name, value] : values) {
+      const char* old = std::getenv(name);
+      saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+      if (value == nullptr) {
+        unsetenv(name);
+      } else {
+        setenv(name, value, 1);
+      }
+    }
+  }
+  ~ScopedEnv() {
+    for (auto& [name, value] : saved_) {
+      if (value) {
+        setenv(name.c_str(), value->c_str(), 1);
+      } else {
+        unsetenv(name.c_str());
+      }
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+TEST(BackendFactoryTest, PrecedenceExplicitThenEnvironmentThenConfigThenMock) {
+  ScopedEnv env({{"LLIVE_LLM_BACKEND", nullptr}});
+  EXPECT_EQ(ResolveBackendSpec("", "")->kind, BackendSpec::Kind::kMock);
+  EXPECT_EQ(ResolveBackendSpec("", "ollama")->kind, BackendSpec::Kind::kOllama);
+  {
+    ScopedEnv chosen({{"LLIVE_LLM_BACKEND", "anthropic"}});
+    EXPECT_EQ(ResolveBackendSpec("", "ollama")->kind, BackendSpec::Kind::kAnthropic);
+    EXPECT_EQ(ResolveBackendSpec("openai", "ollama")->kind, BackendSpec::Kind::kOpenAI);
+  }
+  {
+    ScopedEnv bad({{"LLIVE_LLM_BACKEND", "gpt5"}});
+    absl::Status status = ResolveBackendSpec("", "").status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(status.message(), HasSubstr("LLIVE_LLM_BACKEND"));
+    EXPECT_THAT(status.message(), HasSubstr("mock|openai|anthropic|ollama|mamba:PATH|rwkv7:PATH"));
+  }
+}
+
+TEST(BackendFactoryTest, MockByDefault) {
+  ScopedEnv env({{"LLIVE_LLM_BACKEND", nullptr}});
+  absl::StatusOr<std::unique_ptr<LLMBackend>> backend = CreateLLMBackend({});
+  ASSERT_TRUE(backend.ok());
+  EXPECT_EQ((*backend)->Name(), "mock");
+}
+
+TEST(BackendFactoryTest, CloudBackendsNeedTheOptIn) {
+  ScopedEnv env({{"LLIVE_ALLOW_CLOUD_BACKEND", nullptr},
+                 {"OPENAI_BASE_URL", nullptr},
+                 {"ANTHROPIC_BASE_URL", nullptr},
+                 {"OPENAI_API_KEY", "sk-live-should-not-leak"},
+                 {"ANTHROPIC_API_KEY", "sk-ant-should-not-leak"}});
+  for (const char* name : {"openai", "anthropic"}) {
+    BackendConfig config;
+    config.llm = name;
+    absl::Status status = CreateLLMBackend(config).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << name;
+    EXPECT_THAT(status.message(), HasSubstr("LLIVE_ALLOW_CLOUD_BACKEND=1"));
+    EXPECT_THAT(std::string(status.message()), Not(HasSubstr("should-not-leak")));
+  }
+  {
+    ScopedEnv allowed({{"LLIVE_ALLOW_CLOUD_BACKEND", "1"}});
+    BackendConfig config;
+    config.llm = "anthropic";
+    EXPECT_TRUE(CreateLLMBackend(config).ok());
+  }
+  {
+    // A local OpenAI-compatible server is not a cloud service.
+    ScopedEnv local({{"OPENAI_BASE_URL", "http://127.0.0.1:8080/v1"}});
+    BackendConfig config;
+    config.llm = "openai";
+    EXPECT_TRUE(CreateLLMBackend(config).ok());
+  }
+  BackendConfig embed;
+  EXPECT_EQ(CreateEmbeddingBackend("openai", embed).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(CreateEmbeddingBackend("ollama", embed).ok());
+  EXPECT_THAT(CreateEmbeddingBackend("bert", embed).status().message(), HasSubstr("openai|ollama"));
+}
+
+TEST(BackendFactoryTest, AnthropicWithoutKeyIsFailedPrecondition) {
+  ScopedEnv env({{"LLIVE_ALLOW_CLOUD_BACKEND", "1"}, {"ANTHROPIC_API_KEY", nullptr}});
+  BackendConfig config;
+  config.llm = "anthropic";
+  absl::Status status = CreateLLMBackend(config).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("ANTHROPIC_API_KEY"));
+}
+
+// A stand-in native model: only Generate matters here.
+class FakeNative : public StatefulBackend {
+ public:
+  explicit FakeNative(std::string path) : path_(std::move(path)) {}
+  absl::StatusOr<GenerateResponse> Generate(const GenerateRequest& request,
+                                            const StreamCallback& on_text) override {
+    GenerateResponse response;
+    response.text = "native " + path_;
+    return response;
+  }
+  std::string Name() const override { return "mamba:" + path_; }
+  const ModelInfo& Info() const override { return info_; }
+  absl::StatusOr<std::unique_ptr<ModelState>> NewState() override {
+    return absl::UnimplementedError("fake");
+  }
+  absl::StatusOr<std::vector<float>> Feed(ModelState&, absl::Span<const int32_t>) override {
+    return absl::UnimplementedError("fake");
+  }
+  absl::StatusOr<std::vector<std::vector<float>>> StepBatch(absl::Span<ModelState* const>,
+                                                            absl::Span<const int32_t>) override {
+    return absl::UnimplementedError("fake");
+  }
+  absl::StatusOr<StateView> View(ModelState&) override { return absl::UnimplementedError("fake"); }
+  absl::StatusOr<std::string> SerializeState(const ModelState&) override {
+    return absl::UnimplementedError("fake");
+  }
+  absl::StatusOr<std::unique_ptr<ModelState>> DeserializeState(absl::string_view) override {
+    return absl::UnimplementedError("fake");
+  }
+  absl::StatusOr<std::vector<int32_t>> Tokenize(absl::string_view) const override {
+    return absl::UnimplementedError("fake");
+  }
+  std::string Detokenize(absl::Span<const int32_t>) const override { return ""; }
+
+ private:
+  std::string path_;
+  ModelInfo info_;
+};
+
+TEST(BackendFactoryTest, NativeBackendsGoThroughTheRegistry) {
+  ScopedEnv env({{"LLIVE_LLM_BACKEND", nullptr}});
+  BackendConfig config;
+  config.llm = "rwkv7:/models/r.gguf";
+  absl::Status missing = CreateLLMBackend(config).status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(missing.message(), HasSubstr("this build has no native rwkv7 backend"));
+  std::string seen_device;
+  RegisterNativeBackendFactory(
+      BackendSpec::Kind::kRwkv7,
+      [&](const std::string& path,
+          const NativeBackendOptions& options) -> absl::StatusOr<std::unique_ptr<StatefulBackend>> {
+        seen_device = options.device;
+        return std::make_unique<FakeNative>(path);
+      });
+  config.device = "cuda:1";
+  absl::StatusOr<std::unique_ptr<LLMBackend>> backend = CreateLLMBackend(config);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  GenerateRequest request;
+  request.prompt = "x";
+  EXPECT_EQ((*backend)->Generate(request)->text, "native /models/r.gguf");
+  EXPECT_EQ(seen_device, "cuda:1");
+  config.llm = "mamba:/m";
+  EXPECT_THAT(CreateLLMBackend(config).status().message(), HasSubstr("no native mamba backend"));
+}
+
+}  // namespace
+}  // namespace llive::backends
