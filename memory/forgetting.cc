@@ -51,6 +51,25 @@ absl::Status MemoryStore::EraseRows(Layer layer, absl::string_view agent_id,
       if (absl::Status s = (*remove)->Run(); !s.ok()) return s;
       if (absl::Status s = RecordVectorChange(layer, agent_id, id); !s.ok()) return s;
     }
+    if (layer == Layer::kEpisodic) {
+      // Entries the surprise gate copied verbatim from this event go with it.
+      std::vector<int64_t> copies;
+      {
+        absl::StatusOr<StatementLease> select = Prepared(
+            "SELECT n.id FROM entries n, json_each(n.provenance, '$.derived_from') d "
+            "WHERE n.agent_id = ?1 AND n.kind = 'surprise' AND d.value = "
+            "(SELECT uid FROM events WHERE id = ?2)");
+        if (!select.ok()) return select.status();
+        (*select)->Bind(1, agent_id).Bind(2, id);
+        while (true) {
+          absl::StatusOr<bool> row = (*select)->Step();
+          if (!row.ok()) return row.status();
+          if (!*row) break;
+          copies.push_back((*select)->ColumnInt(0));
+        }
+      }
+      if (absl::Status s = EraseRows(Layer::kSemantic, agent_id, copies); !s.ok()) return s;
+    }
     absl::StatusOr<StatementLease> erase =
         Prepared(absl::StrCat("DELETE FROM ", TableOf(layer), " WHERE id = ?1 AND agent_id = ?2"));
     if (!erase.ok()) return erase.status();
@@ -102,7 +121,9 @@ absl::Status MemoryStore::Forget(absl::string_view agent_id, Layer layer, int64_
   if (absl::Status s = transaction->Commit(); !s.ok()) return s;
   windows_.erase(agent_id);
   if (layer == Layer::kEpisodic || layer == Layer::kSemantic) {
-    if (absl::Status s = vectors_->CatchUpAndSave(*db_, layer, agent_id); !s.ok()) return s;
+    for (Layer changed : {Layer::kEpisodic, Layer::kSemantic}) {
+      if (absl::Status s = vectors_->CatchUpAndSave(*db_, changed, agent_id); !s.ok()) return s;
+    }
   }
   return ScrubFiles();
 }
@@ -203,8 +224,10 @@ absl::StatusOr<PhaseReport> MemoryStore::ApplyPhases() {
     for (const auto& [key, ids] : to_erase) {
       windows_.erase(key.second);
       if (key.first == Layer::kStructural) continue;
-      if (absl::Status s = vectors_->CatchUpAndSave(*db_, key.first, key.second); !s.ok()) {
-        return s;
+      for (Layer changed : {Layer::kEpisodic, Layer::kSemantic}) {
+        if (absl::Status s = vectors_->CatchUpAndSave(*db_, changed, key.second); !s.ok()) {
+          return s;
+        }
       }
     }
     if (absl::Status s = ScrubFiles(); !s.ok()) return s;

@@ -206,4 +206,20 @@ absl::StatusOr<StoreStats> MemoryStore::Stats() {
 
 void MemoryStore::WaitForIndexes() { vectors_->Wait(); }
 
+absl::StatusOr<int64_t> MemoryStore::IndexedVectorCount(absl::string_view agent_id, Layer layer) {
+  if (absl::Status s = ValidateAgentId(agent_id); !s.ok()) return s;
+  const std::vector<float> probe(static_cast<size_t>(options_.embedder->dim()), 0.0f);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    vectors_->Wait();
+    absl::MutexLock lock(&mu_);
+    // A search builds (or queues) the index and catches it up.
+    absl::StatusOr<std::vector<std::pair<int64_t, float>>> found =
+        vectors_->Search(*db_, layer, agent_id, probe, 1);
+    if (!found.ok()) return found.status();
+    if (int64_t size = vectors_->Size(layer, agent_id); size >= 0) return size;
+  }
+  return absl::UnavailableError(
+      absl::StrCat("the vector index of agent ", agent_id, " could not be built; see the log"));
+}
+
 }  // namespace llive::memory

@@ -244,6 +244,9 @@ class MemoryStore {
   // keep writing.
   absl::Status Backup(const std::string& path);
   absl::StatusOr<StoreStats> Stats();
+  // The number of vectors in the agent's FAISS index of `layer` (episodic or semantic) once it
+  // is built and caught up with SQLite; waits for background work. For checks and stats.
+  absl::StatusOr<int64_t> IndexedVectorCount(absl::string_view agent_id, Layer layer);
   // Blocks until the background vector index work queued so far is done.
   void WaitForIndexes();
   const Embedder& embedder() const { return *options_.embedder; }

@@ -443,6 +443,11 @@ bool VectorCache::IsReady(Layer layer, absl::string_view agent_id) {
   return Ready({layer, std::string(agent_id)}) != nullptr;
 }
 
+int64_t VectorCache::Size(Layer layer, absl::string_view agent_id) {
+  VectorIndex* index = Ready({layer, std::string(agent_id)});
+  return index == nullptr ? -1 : index->size();
+}
+
 bool VectorCache::IsIvf(Layer layer, absl::string_view agent_id) {
   VectorIndex* index = Ready({layer, std::string(agent_id)});
   return index != nullptr && index->is_ivf();

@@ -63,6 +63,8 @@ class VectorCache {
   absl::Status SaveAll();
   // Whether the agent's index is loaded and in use (for tests and stats).
   bool IsReady(Layer layer, absl::string_view agent_id);
+  // The number of vectors in the index in use, -1 when none is.
+  int64_t Size(Layer layer, absl::string_view agent_id);
   // Whether it is an IVF index (for tests and stats).
   bool IsIvf(Layer layer, absl::string_view agent_id);
 

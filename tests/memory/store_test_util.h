@@ -48,6 +48,13 @@ inline RecallQuery Query(std::string agent_id, std::string text) {
   return query;
 }
 
+// The hits of `query`, or none (with a test failure) when recall fails.
+inline std::vector<RecallHit> RecallOrFail(MemoryStore& store, const RecallQuery& query) {
+  absl::StatusOr<std::vector<RecallHit>> hits = store.Recall(query);
+  EXPECT_TRUE(hits.ok()) << hits.status();
+  return hits.ok() ? *std::move(hits) : std::vector<RecallHit>{};
+}
+
 inline std::string ReadBytes(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   std::stringstream buffer;
