@@ -207,8 +207,9 @@ void VectorCache::Worker() {
     absl::StatusOr<std::unique_ptr<VectorIndex>> index = absl::UnavailableError("no connection");
     if (db == nullptr) {
       absl::StatusOr<std::unique_ptr<Database>> opened =
-          Database::Open(options_.database_path,
-                         {.create_if_missing = false, .busy_timeout_ms = options_.busy_timeout_ms});
+          Database::Open(options_.database_path, {.create_if_missing = false,
+                                                  .read_only = true,
+                                                  .busy_timeout_ms = options_.busy_timeout_ms});
       if (opened.ok())
         db = *std::move(opened);
       else
