@@ -291,23 +291,37 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
   if (!transaction.ok()) return transaction.status();
   const std::string token = AgentToken(agent_id);
   absl::flat_hash_map<std::string, int64_t> event_ids, page_ids;
-  auto uid_exists = [&](const char* table, const std::string& uid) -> absl::StatusOr<bool> {
+  // A uid already stored for this agent means the record was imported before: skipped. One
+  // stored for another agent (a copy between agents of one database) gets a new uid.
+  auto resolve_uid = [&](const char* table, const std::string& uid,
+                         std::string* resolved) -> absl::StatusOr<bool> {
     absl::StatusOr<StatementLease> select =
-        Prepared(absl::StrCat("SELECT 1 FROM ", table, " WHERE uid = ?1"));
+        Prepared(absl::StrCat("SELECT agent_id FROM ", table, " WHERE uid = ?1"));
     if (!select.ok()) return select.status();
     (*select)->Bind(1, uid);
-    return (*select)->Step();
+    absl::StatusOr<bool> row = (*select)->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      *resolved = uid;
+      return false;
+    }
+    if ((*select)->ColumnText(0) == agent_id) return true;
+    *resolved = NewUid();
+    return false;
   };
   for (size_t i = 0; i < records.size(); ++i) {
-    const nlohmann::json& r = records[i];
+    nlohmann::json& r = records[i];
     const std::string type = r["type"];
+    const std::string original_uid = r.value("uid", std::string());
     if (type == "event") {
-      absl::StatusOr<bool> exists = uid_exists("events", r["uid"]);
+      std::string uid;
+      absl::StatusOr<bool> exists = resolve_uid("events", original_uid, &uid);
       if (!exists.ok()) return exists.status();
       if (*exists) {
         ++report.skipped;
         continue;
       }
+      r["uid"] = uid;
       absl::StatusOr<StatementLease> insert = Prepared(
           "INSERT INTO events(uid, agent_id, ts_ms, kind, content, metadata, privacy, "
           "provenance, surprise, importance, factors, phase, last_access_ms, access_count, "
@@ -338,7 +352,7 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
       }
       if (absl::Status s = (*insert)->Run(); !s.ok()) return s;
       const int64_t id = sqlite3_last_insert_rowid(db_->handle());
-      event_ids[r["uid"].get<std::string>()] = id;
+      event_ids[original_uid] = id;
       absl::StatusOr<StatementLease> fts =
           Prepared("INSERT INTO events_fts(rowid, agent, content) VALUES (?1, ?2, ?3)");
       if (!fts.ok()) return fts.status();
@@ -346,12 +360,14 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
       if (absl::Status s = (*fts)->Run(); !s.ok()) return s;
       ++report.events;
     } else if (type == "entry") {
-      absl::StatusOr<bool> exists = uid_exists("entries", r["uid"]);
+      std::string uid;
+      absl::StatusOr<bool> exists = resolve_uid("entries", original_uid, &uid);
       if (!exists.ok()) return exists.status();
       if (*exists) {
         ++report.skipped;
         continue;
       }
+      r["uid"] = uid;
       SemanticEntryInput entry;
       entry.kind = r["kind"];
       entry.content = r["content"];
@@ -365,12 +381,14 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
       if (!id.ok()) return id.status();
       ++report.entries;
     } else if (type == "page") {
-      absl::StatusOr<bool> exists = uid_exists("pages", r["uid"]);
+      std::string uid;
+      absl::StatusOr<bool> exists = resolve_uid("pages", original_uid, &uid);
       if (!exists.ok()) return exists.status();
       if (*exists) {
         ++report.skipped;
         continue;
       }
+      r["uid"] = uid;
       absl::StatusOr<StatementLease> insert = Prepared(
           "INSERT INTO pages(uid, agent_id, title, summary, fields, privacy, provenance, phase, "
           "created_ms, updated_ms, last_access_ms, visits, reward_sum) VALUES (?1, ?2, ?3, ?4, "
@@ -392,7 +410,7 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
           .Bind(13, r.value("reward_sum", 0.0));
       if (absl::Status s = (*insert)->Run(); !s.ok()) return s;
       const int64_t id = sqlite3_last_insert_rowid(db_->handle());
-      page_ids[r["uid"].get<std::string>()] = id;
+      page_ids[original_uid] = id;
       for (const auto& event_uid : r.value("linked_events", std::vector<std::string>{})) {
         auto it = event_ids.find(event_uid);
         if (it == event_ids.end()) continue;
@@ -424,12 +442,14 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
       if (absl::Status s = (*insert)->Run(); !s.ok()) return s;
       ++report.edges;
     } else if (type == "artifact") {
-      absl::StatusOr<bool> exists = uid_exists("artifacts", r["uid"]);
+      std::string uid;
+      absl::StatusOr<bool> exists = resolve_uid("artifacts", original_uid, &uid);
       if (!exists.ok()) return exists.status();
       if (*exists) {
         ++report.skipped;
         continue;
       }
+      r["uid"] = uid;
       std::string bytes;
       absl::Base64Unescape(r["bytes_base64"].get<std::string>(), &bytes);
       absl::StatusOr<StatementLease> insert = Prepared(

@@ -324,6 +324,14 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
              hits.end());
   std::stable_sort(hits.begin(), hits.end(),
                    [](const RecallHit& a, const RecallHit& b) { return a.score > b.score; });
+  // The surprise gate copies an event's text into an entry: one text is shown once, best first.
+  {
+    absl::flat_hash_set<std::string> shown;
+    hits.erase(
+        std::remove_if(hits.begin(), hits.end(),
+                       [&](const RecallHit& hit) { return !shown.insert(hit.content).second; }),
+        hits.end());
+  }
   if (static_cast<int>(hits.size()) > query.k) hits.resize(static_cast<size_t>(query.k));
 
   if (query.touch && !hits.empty()) {
