@@ -78,6 +78,7 @@ absl::StatusOr<std::vector<float>> HashingEmbedder::Embed(absl::string_view text
   });
   double norm = 0;
   for (float& v : vector) {
+    if (v == 0.0f) continue;  // most buckets of a short text are empty
     v = std::copysign(std::log1p(std::fabs(v)), v);
     norm += static_cast<double>(v) * v;
   }

@@ -1,10 +1,10 @@
 // Surprise against recent memory, and Welford's running statistics for the Bayesian gate.
 #include "memory/surprise_gate.h"
 
-#include <faiss/utils/distances.h>
-
 #include <algorithm>
 #include <cmath>
+
+#include "memory/vector_math.h"
 
 namespace llive::memory {
 
@@ -13,7 +13,7 @@ double SurpriseWindow::Surprise(absl::Span<const float> vector) const {
   float best = -1.0f;
   for (const std::vector<float>& other : recent_) {
     if (other.size() != vector.size()) continue;
-    best = std::max(best, faiss::fvec_inner_product(vector.data(), other.data(), vector.size()));
+    best = std::max(best, DotProduct(vector.data(), other.data(), vector.size()));
   }
   return std::clamp(1.0 - static_cast<double>(best), 0.0, 1.0);
 }

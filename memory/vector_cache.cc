@@ -2,8 +2,6 @@
 // AUTOINCREMENT, never reused), updates and deletions follow vector_changes.seq.
 #include "memory/vector_cache.h"
 
-#include <faiss/utils/distances.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <utility>
@@ -11,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "memory/statement.h"
+#include "memory/vector_math.h"
 #include "spdlog/spdlog.h"
 
 namespace llive::memory {
@@ -80,8 +79,7 @@ std::vector<std::pair<int64_t, float>> ExactSearch(const Snapshot& snapshot,
   const size_t dim = query.size();
   std::vector<std::pair<int64_t, float>> scored(snapshot.ids.size());
   for (size_t i = 0; i < snapshot.ids.size(); ++i) {
-    scored[i] = {snapshot.ids[i],
-                 faiss::fvec_inner_product(query.data(), snapshot.vectors.data() + i * dim, dim)};
+    scored[i] = {snapshot.ids[i], DotProduct(query.data(), snapshot.vectors.data() + i * dim, dim)};
   }
   const size_t keep = std::min(scored.size(), static_cast<size_t>(std::max(k, 0)));
   std::partial_sort(scored.begin(), scored.begin() + keep, scored.end(),
