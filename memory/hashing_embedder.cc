@@ -65,7 +65,8 @@ absl::StatusOr<std::vector<float>> HashingEmbedder::Embed(absl::string_view text
           add(token.text, kCjkCharSeed, 1.0f);
           break;
         }
-        add(token.text, kCjkSeed, 1.0f);
+        // A bigram across scripts (a noun and its particle) says little about the topic.
+        add(token.text, kCjkSeed, IsMixedScriptBigram(token.text) ? 0.25f : 1.0f);
         // Inner characters are in two bigrams, so each gets 0.5 in all.
         add(token.text.substr(0, first_bytes), kCjkCharSeed, 0.25f);
         add(token.text.substr(first_bytes), kCjkCharSeed, 0.25f);

@@ -152,6 +152,38 @@ std::vector<std::string> SegmentTextToStrings(absl::string_view text) {
   return tokens;
 }
 
+namespace {
+
+enum class CjkScript { kOther, kHan, kHiragana, kKatakana, kHangul };
+
+CjkScript ScriptOf(utf8proc_int32_t cp) {
+  if (cp >= 0x3040 && cp <= 0x309F) return CjkScript::kHiragana;
+  if ((cp >= 0x30A0 && cp <= 0x30FF) || (cp >= 0x31F0 && cp <= 0x31FF) ||
+      (cp >= 0xFF66 && cp <= 0xFF9D)) {
+    return CjkScript::kKatakana;
+  }
+  if ((cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F) ||
+      (cp >= 0xAC00 && cp <= 0xD7AF)) {
+    return CjkScript::kHangul;
+  }
+  if (IsCjk(cp)) return CjkScript::kHan;
+  return CjkScript::kOther;
+}
+
+}  // namespace
+
+bool IsMixedScriptBigram(absl::string_view token) {
+  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(token.data());
+  const auto size = static_cast<utf8proc_ssize_t>(token.size());
+  utf8proc_int32_t first = 0, second = 0;
+  const utf8proc_ssize_t length = utf8proc_iterate(bytes, size, &first);
+  if (length <= 0 || length >= size) return false;
+  const utf8proc_ssize_t rest = utf8proc_iterate(bytes + length, size - length, &second);
+  if (rest <= 0 || length + rest != size) return false;
+  const CjkScript a = ScriptOf(first), b = ScriptOf(second);
+  return a != CjkScript::kOther && b != CjkScript::kOther && a != b;
+}
+
 bool IsValidUtf8(absl::string_view text) {
   const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
   const auto size = static_cast<utf8proc_ssize_t>(text.size());

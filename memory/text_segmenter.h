@@ -38,6 +38,11 @@ void SegmentText(absl::string_view text, absl::FunctionRef<void(const Token&)> e
 // The tokens' texts, for tests and query building.
 std::vector<std::string> SegmentTextToStrings(absl::string_view text);
 
+// True for a CJK bigram whose characters are of different scripts (Han and kana, Hiragana and
+// Katakana): in Japanese these mostly straddle a word boundary (a noun and its particle), so
+// queries drop them when other terms remain.
+bool IsMixedScriptBigram(absl::string_view token);
+
 // True when `text` is well-formed UTF-8.
 bool IsValidUtf8(absl::string_view text);
 

@@ -22,7 +22,7 @@ TEST(HashingEmbedderTest, VectorsAreUnitLengthAndDeterministic) {
   ASSERT_EQ(a->size(), 256u);
   EXPECT_NEAR(Dot(*a, *a), 1.0, 1e-5);
   EXPECT_EQ(*a, *b);
-  EXPECT_EQ(embedder.tag(), "hashing@1/256");
+  EXPECT_EQ(embedder.tag(), "hashing@2/256");
 }
 
 TEST(HashingEmbedderTest, RelatedTextIsCloserThanUnrelatedText) {
