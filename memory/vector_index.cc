@@ -189,7 +189,8 @@ absl::Status VectorIndex::Save(const std::string& path) const {
       left -= static_cast<size_t>(written);
     }
   }
-  ok = ok && ::fsync(fd) == 0;
+  // No fsync: the file is a cache. A file torn by a power cut fails its checksum on load and
+  // is rebuilt from SQLite, so durability would only buy time spent waiting on the disk.
   ::close(fd);
   if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
     std::remove(temporary.c_str());

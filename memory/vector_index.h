@@ -52,7 +52,8 @@ class VectorIndex {
                                                            const VectorIndexOptions& options);
   ~VectorIndex();
 
-  // Writes the index and its watermarks atomically (temporary file, fsync, rename).
+  // Writes the index and its watermarks atomically (temporary file, rename). Not synced to
+  // disk: after a power cut the cache may be old or torn, which Load detects.
   absl::Status Save(const std::string& path) const;
 
   void Add(absl::Span<const int64_t> ids, absl::Span<const float> vectors);
