@@ -3,6 +3,7 @@
 #include "memory/vector_cache.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <utility>
 
@@ -68,8 +69,10 @@ absl::StatusOr<Snapshot> ReadAll(Database& db, Layer layer, const std::string& a
     const void* blob = sqlite3_column_blob(rows->handle(), 1);
     if (static_cast<size_t>(sqlite3_column_bytes(rows->handle(), 1)) != bytes) continue;
     snapshot.ids.push_back(rows->ColumnInt(0));
-    const auto* values = static_cast<const float*>(blob);
-    snapshot.vectors.insert(snapshot.vectors.end(), values, values + dim);
+    // SQLite's blob pointers need not be aligned for float: copy bytes.
+    const size_t at = snapshot.vectors.size();
+    snapshot.vectors.resize(at + static_cast<size_t>(dim));
+    std::memcpy(snapshot.vectors.data() + at, blob, bytes);
   }
   return snapshot;
 }
@@ -314,9 +317,10 @@ absl::Status VectorCache::CatchUpIndex(Database& db, const Key& key, VectorIndex
     if (static_cast<size_t>(sqlite3_column_bytes(rows->handle(), 1)) != dim * sizeof(float)) {
       continue;
     }
-    const auto* values = static_cast<const float*>(sqlite3_column_blob(rows->handle(), 1));
     ids.push_back(id);
-    vectors.insert(vectors.end(), values, values + dim);
+    const size_t at = vectors.size();
+    vectors.resize(at + dim);
+    std::memcpy(vectors.data() + at, sqlite3_column_blob(rows->handle(), 1), dim * sizeof(float));
   }
   if (!ids.empty()) {
     index.Add(ids, vectors);
