@@ -38,5 +38,6 @@ void RegisterDevicesCommand(CLI::App& app, CliContext& context);
 void RegisterModelCommand(CLI::App& app, CliContext& context);
 void RegisterGenerateCommand(CLI::App& app, CliContext& context);
 void RegisterTokenizeCommand(CLI::App& app, CliContext& context);
+void RegisterMemoryCommand(CLI::App& app, CliContext& context);
 
 }  // namespace llive::cli

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   RegisterModelCommand(app, context);
   RegisterGenerateCommand(app, context);
   RegisterTokenizeCommand(app, context);
+  RegisterMemoryCommand(app, context);
 
   try {
     app.parse(argc, argv);

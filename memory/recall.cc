@@ -1,0 +1,361 @@
+// Recall: BM25 over the FTS5 tables, vectors through the FAISS caches, fused with recency and
+// importance (see Fusion in memory_store.h).
+#include <algorithm>
+#include <cmath>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "memory/memory_store.h"
+#include "memory/provenance_json.h"
+#include "memory/store_rows.h"
+#include "memory/text_segmenter.h"
+#include "memory/vector_cache.h"
+
+namespace llive::memory {
+namespace {
+
+// Words too common to carry meaning in an English question. Other scripts' common tokens are
+// dropped by document frequency instead (see TextSearch).
+const absl::flat_hash_set<std::string>& StopWords() {
+  static const auto* words = new absl::flat_hash_set<std::string>{
+      "a",    "about", "an",    "and",   "are",  "as",    "at",    "be",   "been",   "but",
+      "by",   "can",   "could", "did",   "do",   "does",  "for",   "from", "had",    "has",
+      "have", "he",    "her",   "his",   "how",  "i",     "if",    "in",   "into",   "is",
+      "it",   "its",   "me",    "my",    "of",   "on",    "or",    "our",  "she",    "so",
+      "that", "the",   "their", "them",  "then", "there", "these", "they", "this",   "to",
+      "was",  "we",    "were",  "what",  "when", "where", "which", "who",  "whom",   "why",
+      "will", "with",  "would", "you",   "your", "any",   "some",  "all",  "should", "tell",
+      "us",   "him",   "am",    "again", "ever", "just",  "also",  "than", "too",    "very"};
+  return *words;
+}
+
+// Terms in more than this share of documents are dropped from a query (while others remain):
+// they match most of the corpus, cost the most to rank and change the ranking the least.
+constexpr double kMaxDocumentShare = 0.05;
+constexpr int kMaxQueryTerms = 16;
+
+// Reciprocal rank fusion weighs the vector ranking below the BM25 ranking: the hashing
+// embedder's neighbours are noisier than exact term matches, most of all in Japanese
+// (bench/memory_bench's labelled set, docs/benchmarks.md).
+constexpr double kVectorWeight = 0.5;
+
+const char* FtsTable(Layer layer) {
+  return layer == Layer::kSemantic ? "entries_fts" : "events_fts";
+}
+
+std::string Quote(absl::string_view term) {
+  return absl::StrCat("\"", absl::StrReplaceAll(term, {{"\"", "\"\""}}), "\"");
+}
+
+std::string PhaseList(const std::vector<Phase>& phases) {
+  std::string list = ",";
+  for (Phase phase : phases) absl::StrAppend(&list, PhaseName(phase), ",");
+  return list;
+}
+
+struct Candidate {
+  Layer layer;
+  int64_t id;
+  int text_rank = 0;
+  int vector_rank = 0;
+  double bm25 = 0;
+  double cosine = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<int64_t> MemoryStore::DocumentFrequency(Layer layer, const std::string& term) {
+  const std::string key = absl::StrCat(LayerName(layer), ":", term);
+  if (auto it = document_frequency_.find(key); it != document_frequency_.end()) return it->second;
+  // Counts go stale as memory grows; they only steer which terms a query keeps.
+  if (document_frequency_.size() > 100000) document_frequency_.clear();
+  absl::StatusOr<StatementLease> count =
+      Prepared(layer == Layer::kSemantic ? "SELECT doc FROM temp.entries_vocab WHERE term = ?1"
+                                         : "SELECT doc FROM temp.events_vocab WHERE term = ?1");
+  if (!count.ok()) return count.status();
+  (*count)->Bind(1, term);
+  absl::StatusOr<bool> row = (*count)->Step();
+  if (!row.ok()) return row.status();
+  const int64_t frequency = *row ? (*count)->ColumnInt(0) : 0;
+  document_frequency_[key] = frequency;
+  return frequency;
+}
+
+absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
+    Layer layer, absl::string_view agent_id, absl::string_view text, int limit,
+    const RecallQuery& query) {
+  std::vector<std::pair<int64_t, double>> hits;
+  if (absl::Status s = db_->Exec(
+          "CREATE VIRTUAL TABLE IF NOT EXISTS temp.events_vocab USING fts5vocab(main, "
+          "'events_fts', 'row'); CREATE VIRTUAL TABLE IF NOT EXISTS temp.entries_vocab USING "
+          "fts5vocab(main, 'entries_fts', 'row');");
+      !s.ok()) {
+    return s;
+  }
+  std::vector<std::pair<int64_t, std::string>> terms;  // (document frequency, term)
+  absl::flat_hash_set<std::string> seen;
+  bool dropped_stop_word = false;
+  std::vector<std::string> tokens = SegmentTextToStrings(text);
+  for (const std::string& token : tokens) {
+    if (StopWords().contains(token) || IsMixedScriptBigram(token)) {
+      dropped_stop_word = true;
+      continue;
+    }
+    if (!seen.insert(token).second) continue;
+    absl::StatusOr<int64_t> frequency = DocumentFrequency(layer, token);
+    if (!frequency.ok()) return frequency.status();
+    if (*frequency > 0) terms.emplace_back(*frequency, token);
+  }
+  if (terms.empty() && dropped_stop_word) {
+    // A question made only of stop words still searches for them.
+    for (const std::string& token : tokens) {
+      if (!seen.insert(token).second) continue;
+      absl::StatusOr<int64_t> frequency = DocumentFrequency(layer, token);
+      if (!frequency.ok()) return frequency.status();
+      if (*frequency > 0) terms.emplace_back(*frequency, token);
+    }
+  }
+  if (terms.empty()) return hits;
+  std::sort(terms.begin(), terms.end());
+  int64_t documents = 0;
+  {
+    absl::StatusOr<StatementLease> count =
+        Prepared("SELECT coalesce(seq, 0) FROM sqlite_sequence WHERE name = ?1");
+    if (!count.ok()) return count.status();
+    (*count)->Bind(1, absl::string_view(VectorTable(layer)));
+    absl::StatusOr<bool> row = (*count)->Step();
+    if (!row.ok()) return row.status();
+    documents = *row ? (*count)->ColumnInt(0) : 0;
+  }
+  const double max_frequency = std::max(100.0, kMaxDocumentShare * documents);
+  size_t keep = 0;
+  while (keep < terms.size() && keep < kMaxQueryTerms &&
+         (keep == 0 || terms[keep].first <= max_frequency)) {
+    ++keep;
+  }
+  terms.resize(keep);
+  std::vector<std::string> quoted;
+  for (const auto& term : terms) quoted.push_back(Quote(term.second));
+  const std::string match = absl::StrCat("agent : ", Quote(AgentToken(agent_id)), " AND (",
+                                         absl::StrJoin(quoted, " OR "), ")");
+  const bool filtered = query.phases.size() < 4 ||
+                        query.from_ms != std::numeric_limits<int64_t>::min() ||
+                        query.to_ms != std::numeric_limits<int64_t>::max();
+  const char* table = FtsTable(layer);
+  const char* time_column = layer == Layer::kSemantic ? "created_ms" : "ts_ms";
+  // Ranked from the FTS index alone; when filters apply, a few times more are fetched and
+  // checked against the rows, and only when that is not enough does the join run.
+  {
+    absl::StatusOr<StatementLease> ranked =
+        Prepared(absl::StrCat("SELECT rowid, -bm25(", table, ", 0.0, 1.0) AS score FROM ", table,
+                              " WHERE ", table, " MATCH ?1 ORDER BY score DESC LIMIT ?2"));
+    if (!ranked.ok()) return ranked.status();
+    const int64_t fetch = filtered ? int64_t{limit} * 4 : int64_t{limit};
+    (*ranked)->Bind(1, match).Bind(2, fetch);
+    while (true) {
+      absl::StatusOr<bool> row = (*ranked)->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      hits.emplace_back((*ranked)->ColumnInt(0), (*ranked)->ColumnDouble(1));
+    }
+    if (!filtered) return hits;
+    const bool exhausted = static_cast<int64_t>(hits.size()) < fetch;
+    absl::StatusOr<StatementLease> check =
+        Prepared(absl::StrCat("SELECT 1 FROM ", VectorTable(layer),
+                              " WHERE id = ?1 AND instr(?2, ',' || phase || ',') "
+                              "> 0 AND ",
+                              time_column, " BETWEEN ?3 AND ?4"));
+    if (!check.ok()) return check.status();
+    const std::string phases = PhaseList(query.phases);
+    std::vector<std::pair<int64_t, double>> kept;
+    for (const auto& hit : hits) {
+      (*check)->Reset();
+      (*check)->Bind(1, hit.first).Bind(2, phases).Bind(3, query.from_ms).Bind(4, query.to_ms);
+      absl::StatusOr<bool> row = (*check)->Step();
+      if (!row.ok()) return row.status();
+      if (*row) kept.push_back(hit);
+      if (static_cast<int>(kept.size()) >= limit) break;
+    }
+    if (static_cast<int>(kept.size()) >= limit || exhausted) return kept;
+  }
+  hits.clear();
+  absl::StatusOr<StatementLease> joined =
+      Prepared(absl::StrCat("SELECT f.rowid, -bm25(", table, ", 0.0, 1.0) AS score FROM ", table,
+                            " f JOIN ", VectorTable(layer), " r ON r.id = f.rowid WHERE ", table,
+                            " MATCH ?1 AND instr(?2, ',' || r.phase || ',') > 0 AND r.",
+                            time_column, " BETWEEN ?3 AND ?4 ORDER BY score DESC LIMIT ?5"));
+  if (!joined.ok()) return joined.status();
+  (*joined)
+      ->Bind(1, match)
+      .Bind(2, PhaseList(query.phases))
+      .Bind(3, query.from_ms)
+      .Bind(4, query.to_ms)
+      .Bind(5, int64_t{limit});
+  while (true) {
+    absl::StatusOr<bool> row = (*joined)->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return hits;
+    hits.emplace_back((*joined)->ColumnInt(0), (*joined)->ColumnDouble(1));
+  }
+}
+
+absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& query) {
+  if (absl::Status s = ValidateAgentId(query.agent_id); !s.ok()) return s;
+  if (query.k <= 0 || query.k > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat("recall k ", query.k, " must be 1 to 1000"));
+  }
+  if (absl::Status s = CheckContent("recall query", query.text); !s.ok()) return s;
+  std::vector<float> vector;
+  if (query.mode != RecallQuery::Mode::kText) {
+    absl::StatusOr<std::vector<float>> embedded = options_.embedder->Embed(query.text);
+    if (!embedded.ok()) return embedded.status();
+    vector = *std::move(embedded);
+  }
+  const int depth = std::max(query.k * 5, 50);
+  absl::MutexLock lock(&mu_);
+  const int64_t now = Now();
+  std::vector<Candidate> candidates;
+  absl::flat_hash_map<std::pair<int, int64_t>, size_t> index_of;
+  auto candidate = [&](Layer layer, int64_t id) -> Candidate& {
+    auto [it, inserted] = index_of.try_emplace(std::pair<int, int64_t>(static_cast<int>(layer), id),
+                                               candidates.size());
+    if (inserted) candidates.push_back(Candidate{layer, id});
+    return candidates[it->second];
+  };
+  for (Layer layer : query.layers) {
+    if (layer != Layer::kEpisodic && layer != Layer::kSemantic) continue;
+    if (query.mode != RecallQuery::Mode::kVector) {
+      absl::StatusOr<std::vector<std::pair<int64_t, double>>> text =
+          TextSearch(layer, query.agent_id, query.text, depth, query);
+      if (!text.ok()) return text.status();
+      for (size_t i = 0; i < text->size(); ++i) {
+        Candidate& c = candidate(layer, (*text)[i].first);
+        c.text_rank = static_cast<int>(i) + 1;
+        c.bm25 = (*text)[i].second;
+      }
+    }
+    if (query.mode != RecallQuery::Mode::kText) {
+      // Phase and time filters apply after the vector search: fetch deeper to make up.
+      absl::StatusOr<std::vector<std::pair<int64_t, float>>> nearest =
+          vectors_->Search(*db_, layer, query.agent_id, vector, depth * 2);
+      if (!nearest.ok()) return nearest.status();
+      for (size_t i = 0; i < nearest->size(); ++i) {
+        Candidate& c = candidate(layer, (*nearest)[i].first);
+        c.cosine = (*nearest)[i].second;
+      }
+    }
+  }
+
+  std::vector<RecallHit> hits;
+  const std::string phases = PhaseList(query.phases);
+  for (Candidate& c : candidates) {
+    const bool semantic = c.layer == Layer::kSemantic;
+    absl::StatusOr<StatementLease> row = Prepared(
+        semantic ? "SELECT uid, kind, content, created_ms, importance, phase, privacy, "
+                   "provenance FROM entries WHERE id = ?1 AND agent_id = ?2 AND "
+                   "instr(?3, ',' || phase || ',') > 0 AND created_ms BETWEEN ?4 AND ?5"
+                 : "SELECT uid, kind, content, ts_ms, importance, phase, privacy, provenance "
+                   "FROM events WHERE id = ?1 AND agent_id = ?2 AND "
+                   "instr(?3, ',' || phase || ',') > 0 AND ts_ms BETWEEN ?4 AND ?5");
+    if (!row.ok()) return row.status();
+    (*row)
+        ->Bind(1, c.id)
+        .Bind(2, query.agent_id)
+        .Bind(3, phases)
+        .Bind(4, query.from_ms)
+        .Bind(5, query.to_ms);
+    absl::StatusOr<bool> found = (*row)->Step();
+    if (!found.ok()) return found.status();
+    if (!*found) continue;
+    RecallHit hit;
+    hit.layer = c.layer;
+    hit.id = c.id;
+    hit.uid = (*row)->ColumnText(0);
+    hit.kind = (*row)->ColumnText(1);
+    hit.content = (*row)->ColumnText(2);
+    hit.ts_ms = (*row)->ColumnInt(3);
+    hit.importance = (*row)->ColumnDouble(4);
+    absl::StatusOr<Phase> phase = ParsePhase((*row)->ColumnText(5));
+    absl::StatusOr<PrivacyClass> privacy = ParsePrivacy((*row)->ColumnText(6));
+    absl::StatusOr<Provenance> provenance = ProvenanceFromText((*row)->ColumnText(7));
+    if (!phase.ok() || !privacy.ok() || !provenance.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("stored record ", c.id, " of agent ", query.agent_id, " is damaged"));
+    }
+    hit.phase = *phase;
+    hit.privacy = *privacy;
+    hit.provenance = *std::move(provenance);
+    hit.bm25 = c.bm25;
+    hit.cosine = c.cosine;
+    hit.text_rank = c.text_rank;
+    const double age_days = std::max<double>(0, static_cast<double>(now - hit.ts_ms)) / 86400000.0;
+    hit.recency = std::exp(-age_days / std::max(options_.recency_tau_days, 1e-9));
+    hits.push_back(std::move(hit));
+  }
+  // Vector ranks among the records that passed the filters, per layer.
+  {
+    std::vector<RecallHit*> by_cosine;
+    for (RecallHit& hit : hits) {
+      if (hit.cosine != 0) by_cosine.push_back(&hit);
+    }
+    std::stable_sort(by_cosine.begin(), by_cosine.end(),
+                     [](const RecallHit* a, const RecallHit* b) { return a->cosine > b->cosine; });
+    absl::flat_hash_map<int, int> next_rank;
+    for (RecallHit* hit : by_cosine) {
+      int& rank = next_rank[static_cast<int>(hit->layer)];
+      if (rank >= depth) continue;
+      hit->vector_rank = ++rank;
+    }
+  }
+  double max_bm25 = 0;
+  for (const RecallHit& hit : hits) max_bm25 = std::max(max_bm25, hit.bm25);
+  for (RecallHit& hit : hits) {
+    if (options_.fusion == Fusion::kRrf) {
+      double rrf = 0;
+      if (hit.text_rank > 0) rrf += 1.0 / (60.0 + hit.text_rank);
+      if (hit.vector_rank > 0) rrf += kVectorWeight / (60.0 + hit.vector_rank);
+      hit.score = rrf * (0.8 + 0.1 * hit.recency + 0.1 * hit.importance);
+    } else {
+      hit.score = 0.45 * (max_bm25 > 0 ? hit.bm25 / max_bm25 : 0) +
+                  0.45 * std::max(0.0, hit.cosine) + 0.05 * hit.recency + 0.05 * hit.importance;
+    }
+  }
+  hits.erase(std::remove_if(
+                 hits.begin(), hits.end(),
+                 [](const RecallHit& hit) { return hit.text_rank == 0 && hit.vector_rank == 0; }),
+             hits.end());
+  std::stable_sort(hits.begin(), hits.end(),
+                   [](const RecallHit& a, const RecallHit& b) { return a.score > b.score; });
+  // The surprise gate copies an event's text into an entry: one text is shown once, best first.
+  {
+    absl::flat_hash_set<std::string> shown;
+    hits.erase(
+        std::remove_if(hits.begin(), hits.end(),
+                       [&](const RecallHit& hit) { return !shown.insert(hit.content).second; }),
+        hits.end());
+  }
+  if (static_cast<int>(hits.size()) > query.k) hits.resize(static_cast<size_t>(query.k));
+
+  if (query.touch && !hits.empty()) {
+    absl::StatusOr<Transaction> transaction = Transaction::Begin(*db_);
+    if (!transaction.ok()) return transaction.status();
+    for (const RecallHit& hit : hits) {
+      absl::StatusOr<StatementLease> touch =
+          Prepared(hit.layer == Layer::kSemantic
+                       ? "UPDATE entries SET last_access_ms = ?1, access_count = access_count + 1, "
+                         "phase = 'hot' WHERE id = ?2"
+                       : "UPDATE events SET last_access_ms = ?1, access_count = access_count + 1, "
+                         "phase = 'hot' WHERE id = ?2");
+      if (!touch.ok()) return touch.status();
+      (*touch)->Bind(1, now).Bind(2, hit.id);
+      if (absl::Status s = (*touch)->Run(); !s.ok()) return s;
+    }
+    if (absl::Status s = transaction->Commit(); !s.ok()) return s;
+  }
+  return hits;
+}
+
+}  // namespace llive::memory

@@ -1,0 +1,171 @@
+// The memory schema, version by version. A released migration is never edited: a change is
+// a new version appended to kMigrations, tested from a committed database of the old one.
+#include "memory/schema.h"
+
+#include <array>
+
+#include "absl/strings/str_cat.h"
+#include "memory/statement.h"
+
+namespace llive::memory {
+namespace {
+
+// Version 1: the four layers. Every record has agent_id, privacy and provenance (a JSON
+// object, see provenance_json.h). Text search tables are contentless FTS5 tables using
+// the `llive` tokenizer (fts_tokenizer.h); their first column holds the agent as one token
+// so that the agent filter is part of the MATCH, not a filter after ranking.
+constexpr char kVersion1[] = R"sql(
+CREATE TABLE store_info(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
+-- Ties FAISS cache files to this database, so a cache of another file is never trusted.
+INSERT INTO store_info VALUES ('database_uid', lower(hex(randomblob(16))));
+
+CREATE TABLE embedders(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  dim INTEGER NOT NULL CHECK (dim > 0));
+
+-- AUTOINCREMENT: ids never come back after a deletion, which the FAISS watermarks rely on.
+CREATE TABLE events(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  uid TEXT NOT NULL UNIQUE,
+  agent_id TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  content TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  privacy TEXT NOT NULL CHECK (privacy IN ('private', 'shared', 'public')),
+  provenance TEXT NOT NULL,
+  surprise REAL NOT NULL,
+  importance REAL NOT NULL,
+  factors BLOB,
+  phase TEXT NOT NULL DEFAULT 'hot' CHECK (phase IN ('hot', 'warm', 'cold', 'archived')),
+  last_access_ms INTEGER NOT NULL,
+  access_count INTEGER NOT NULL DEFAULT 0,
+  embedder_id INTEGER NOT NULL REFERENCES embedders(id),
+  embedding BLOB NOT NULL);
+CREATE INDEX events_by_agent ON events(agent_id, id);
+CREATE INDEX events_by_agent_time ON events(agent_id, ts_ms);
+CREATE VIRTUAL TABLE events_fts USING fts5(agent, content, content='', tokenize='llive');
+
+CREATE TABLE consolidation_watermarks(
+  agent_id TEXT PRIMARY KEY,
+  event_id INTEGER NOT NULL);
+
+CREATE TABLE entries(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  uid TEXT NOT NULL UNIQUE,
+  agent_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  content TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  privacy TEXT NOT NULL CHECK (privacy IN ('private', 'shared', 'public')),
+  provenance TEXT NOT NULL,
+  importance REAL NOT NULL,
+  surprise REAL NOT NULL,
+  phase TEXT NOT NULL DEFAULT 'hot' CHECK (phase IN ('hot', 'warm', 'cold', 'archived')),
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  last_access_ms INTEGER NOT NULL,
+  access_count INTEGER NOT NULL DEFAULT 0,
+  embedder_id INTEGER NOT NULL REFERENCES embedders(id),
+  embedding BLOB NOT NULL);
+CREATE INDEX entries_by_agent ON entries(agent_id, id);
+CREATE VIRTUAL TABLE entries_fts USING fts5(agent, content, content='', tokenize='llive');
+
+CREATE TABLE pages(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  agent_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  privacy TEXT NOT NULL CHECK (privacy IN ('private', 'shared', 'public')),
+  provenance TEXT NOT NULL,
+  phase TEXT NOT NULL DEFAULT 'hot' CHECK (phase IN ('hot', 'warm', 'cold', 'archived')),
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  last_access_ms INTEGER NOT NULL,
+  visits INTEGER NOT NULL DEFAULT 0,
+  reward_sum REAL NOT NULL DEFAULT 0,
+  UNIQUE (agent_id, title));
+
+CREATE TABLE page_events(
+  page_id INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+  event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+  PRIMARY KEY (page_id, event_id)) WITHOUT ROWID;
+CREATE INDEX page_events_by_event ON page_events(event_id);
+
+CREATE TABLE edges(
+  source INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+  target INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+  type TEXT NOT NULL CHECK (type IN ('derived_from', 'contradicts', 'generalizes',
+                                     'temporal_after', 'co_occurs_with', 'linked_concept')),
+  agent_id TEXT NOT NULL,
+  weight REAL NOT NULL CHECK (weight >= 0 AND weight <= 1),
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (source, target, type)) WITHOUT ROWID;
+CREATE INDEX edges_by_target ON edges(target);
+
+CREATE TABLE artifacts(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  agent_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  format_version INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  sha256 TEXT NOT NULL,
+  privacy TEXT NOT NULL CHECK (privacy IN ('private', 'shared', 'public')),
+  provenance TEXT NOT NULL,
+  created_ms INTEGER NOT NULL);
+CREATE INDEX artifacts_by_agent ON artifacts(agent_id, kind, name, id);
+
+-- Updates and deletions of vectors, so that FAISS caches (which follow inserts by an
+-- indexed-up-to id watermark) can also replay what changed below their watermark.
+CREATE TABLE vector_changes(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  layer TEXT NOT NULL CHECK (layer IN ('episodic', 'semantic')),
+  agent_id TEXT NOT NULL,
+  record_id INTEGER NOT NULL);
+CREATE INDEX vector_changes_by_agent ON vector_changes(layer, agent_id, seq);
+)sql";
+
+constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1};
+
+}  // namespace
+
+absl::Status MigrateSchema(Database& db) {
+  absl::StatusOr<int> version = db.UserVersion();
+  if (!version.ok()) return version.status();
+  if (*version > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(db.path(), " has memory schema version ", *version, " but this llive knows ",
+                     "versions up to ", kSchemaVersion,
+                     "; open it with a newer llive (the file was left untouched)"));
+  }
+  while (*version < kSchemaVersion) {
+    absl::StatusOr<Transaction> transaction = Transaction::Begin(db);
+    if (!transaction.ok()) return transaction.status();
+    // Another process may have migrated while this one waited for the lock.
+    absl::StatusOr<int> current = db.UserVersion();
+    if (!current.ok()) return current.status();
+    if (*current != *version) {
+      version = current;
+      continue;
+    }
+    if (absl::Status s = db.Exec(kMigrations[*version]); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("migration to schema version ", *version + 1,
+                                                 " failed: ", s.message()));
+    }
+    if (absl::Status s = db.Exec(absl::StrCat("PRAGMA user_version = ", *version + 1)); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = transaction->Commit(); !s.ok()) return s;
+    *version += 1;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace llive::memory
