@@ -23,11 +23,11 @@ struct ChatMessage {
 struct GenerateRequest {
   std::vector<ChatMessage> messages;
   std::string prompt;
-  std::string system;          // system prompt; empty for none
-  int max_tokens = 1024;       // most new tokens to generate
-  float temperature = 0.2f;    // 0 is greedy
-  float top_p = 1.0f;          // nucleus sampling; 1 turns it off
-  int top_k = 0;               // 0 turns it off
+  std::string system;               // system prompt; empty for none
+  int max_tokens = 1024;            // most new tokens to generate
+  float temperature = 0.2f;         // 0 is greedy
+  float top_p = 1.0f;               // nucleus sampling; 1 turns it off
+  int top_k = 0;                    // 0 turns it off
   float repetition_penalty = 1.0f;  // native backends; 1 turns it off
   std::vector<std::string> stop;    // generation ends before any of these strings
   std::string model;                // backend-specific model name; empty for the default

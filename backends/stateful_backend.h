@@ -78,8 +78,7 @@ class StatefulBackend : public LLMBackend {
 
   // Restores a serialised state. DataLoss for a corrupt or truncated blob,
   // FailedPrecondition when it was made by a different model (fingerprint).
-  virtual absl::StatusOr<std::unique_ptr<ModelState>> DeserializeState(
-      absl::string_view bytes) = 0;
+  virtual absl::StatusOr<std::unique_ptr<ModelState>> DeserializeState(absl::string_view bytes) = 0;
 
   // Text to token ids and back, with the model's own tokenizer.
   virtual absl::StatusOr<std::vector<int32_t>> Tokenize(absl::string_view text) const = 0;

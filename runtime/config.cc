@@ -316,8 +316,9 @@ absl::StatusOr<Config> Config::Parse(absl::string_view text, absl::string_view s
   Json json;
   try {
     json = Json::parse(text);
-  } catch (const Json::parse_error& error) {
-    // nlohmann's message carries the line and column ("parse error at line 3, column 5").
+  } catch (const Json::exception& error) {
+    // A parse_error's message carries the line and column ("parse error at line 3, column
+    // 5"); out_of_range 406 is a number too large for a double.
     absl::string_view what = error.what();
     if (size_t at = what.find("] "); at != absl::string_view::npos) what.remove_prefix(at + 2);
     return absl::InvalidArgumentError(

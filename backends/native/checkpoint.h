@@ -14,9 +14,30 @@
 
 namespace llive::backends::native {
 
-enum class DType { kF32, kF16, kBF16, kF64, kI8, kU8, kI16, kI32, kI64, kQ8_0 };
+// Element types. Q8_0 is GGUF's block format (32 int8 values sharing one fp16 scale); the
+// rest are plain element types. U16/U32/U64, BOOL and the two FP8 types occur only in
+// safetensors files.
+enum class DType {
+  kF32,
+  kF16,
+  kBF16,
+  kF64,
+  kI8,
+  kU8,
+  kI16,
+  kI32,
+  kI64,
+  kQ8_0,
+  kBool,
+  kU16,
+  kU32,
+  kU64,
+  kF8E4M3,
+  kF8E5M2,
+};
 
-// "F32", "F16", "BF16", ... as safetensors and GGUF spell them.
+// "F32", "F16", "BF16", ... as safetensors and GGUF spell them. See backends/native/dtype.h
+// for sizes and conversions.
 absl::string_view DTypeName(DType dtype);
 
 // One tensor of a checkpoint. `shape` is row-major (outermost first, as PyTorch and

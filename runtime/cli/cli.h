@@ -35,5 +35,6 @@ std::optional<runtime::Home> OpenHomeOrReport(CliContext& context);
 void RegisterInitCommand(CLI::App& app, CliContext& context);
 void RegisterConfigCommand(CLI::App& app, CliContext& context);
 void RegisterDevicesCommand(CLI::App& app, CliContext& context);
+void RegisterGenerateCommand(CLI::App& app, CliContext& context);
 
 }  // namespace llive::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   RegisterInitCommand(app, context);
   RegisterConfigCommand(app, context);
   RegisterDevicesCommand(app, context);
+  RegisterGenerateCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -110,6 +110,13 @@ TEST(ConfigTest, MalformedJsonGivesLineAndColumn) {
   EXPECT_THAT(config.status().message(), HasSubstr("line 3"));
 }
 
+TEST(ConfigTest, NumberTooLargeForADoubleIsAnErrorNotACrash) {
+  absl::StatusOr<Config> config =
+      Config::Parse(R"({"memory": {"surprise_theta": 1e99999}})", "f.json");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("f.json: malformed JSON"));
+}
+
 TEST(ConfigTest, NonObjectDocumentRefused) {
   EXPECT_FALSE(Config::Parse("[1,2]", "f").ok());
   EXPECT_FALSE(Config::Parse("", "f").ok());

@@ -1,0 +1,80 @@
+// State blobs: round trip, corruption, truncation and another model's state.
+#include "backends/native/state_format.h"
+
+#include "gtest/gtest.h"
+
+namespace llive::backends::native {
+namespace {
+
+struct TwoTensorState {
+  std::vector<float> ssm = std::vector<float>(6);
+  std::vector<float> conv = std::vector<float>(4);
+  StateView View() {
+    StateView view;
+    view.tensors.push_back({"layers.0.ssm", 0, "ssm", {3, 2}, ssm.data()});
+    view.tensors.push_back({"layers.0.conv", 0, "conv", {2, 2}, conv.data()});
+    return view;
+  }
+};
+
+ModelInfo Info(const std::string& fingerprint) {
+  ModelInfo info;
+  info.architecture = "mamba";
+  info.fingerprint = fingerprint;
+  return info;
+}
+
+TEST(StateFormatTest, RoundTripRestoresValuesAndPosition) {
+  TwoTensorState saved;
+  for (size_t i = 0; i < saved.ssm.size(); ++i) saved.ssm[i] = 0.5f * i - 1.0f;
+  for (size_t i = 0; i < saved.conv.size(); ++i) saved.conv[i] = -3.25f * i;
+  const std::string bytes = SerializeStateView(Info("abc"), 17, saved.View());
+  TwoTensorState restored;
+  StateView view = restored.View();
+  absl::StatusOr<int64_t> position = DeserializeStateView(bytes, Info("abc"), view);
+  ASSERT_TRUE(position.ok()) << position.status();
+  EXPECT_EQ(*position, 17);
+  EXPECT_EQ(restored.ssm, saved.ssm);
+  EXPECT_EQ(restored.conv, saved.conv);
+}
+
+TEST(StateFormatTest, AnyFlippedByteOrTruncationIsDataLoss) {
+  TwoTensorState saved;
+  const std::string bytes = SerializeStateView(Info("abc"), 3, saved.View());
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string corrupt = bytes;
+    corrupt[i] ^= 0x20;
+    TwoTensorState restored;
+    StateView view = restored.View();
+    EXPECT_EQ(DeserializeStateView(corrupt, Info("abc"), view).status().code(),
+              absl::StatusCode::kDataLoss)
+        << "byte " << i;
+  }
+  for (size_t length : {size_t{0}, size_t{7}, bytes.size() / 2, bytes.size() - 1}) {
+    TwoTensorState restored;
+    StateView view = restored.View();
+    EXPECT_EQ(DeserializeStateView(bytes.substr(0, length), Info("abc"), view).status().code(),
+              absl::StatusCode::kDataLoss);
+  }
+}
+
+TEST(StateFormatTest, AnotherModelsStateIsRefused) {
+  TwoTensorState saved;
+  const std::string bytes = SerializeStateView(Info("model-one"), 3, saved.View());
+  TwoTensorState restored;
+  StateView view = restored.View();
+  absl::Status status = DeserializeStateView(bytes, Info("model-two"), view).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(status.message().find("different model"), std::string::npos) << status;
+  ModelInfo rwkv = Info("model-one");
+  rwkv.architecture = "rwkv7";
+  EXPECT_EQ(DeserializeStateView(bytes, rwkv, view).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(StateFormatTest, Sha256HexMatchesTheKnownDigest) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+}  // namespace
+}  // namespace llive::backends::native
