@@ -17,15 +17,20 @@ class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // Token ids for `text`. Any byte string is encodable (byte fallback), so this fails
-  // only on internal limits (InvalidArgument naming them).
+  // Token ids for `text`. Any UTF-8 text is encodable, and any byte string where the
+  // vocabulary has a token for each byte (GPT-2 and RWKV World have all 256; GPT-NeoX lacks
+  // 0xC0, 0xC1 and 0xF5-0xFF, which never occur in UTF-8): InvalidArgument naming the byte
+  // and its offset otherwise. Special tokens written in the text (e.g. "<|endoftext|>")
+  // encode as those tokens, as Hugging Face tokenizers do.
   virtual absl::StatusOr<std::vector<int32_t>> Encode(absl::string_view text) const = 0;
 
   // The bytes the ids stand for, concatenated; ids out of range are skipped. Decoding
-  // the ids of any byte string gives those bytes back.
+  // the ids of a byte string gives those bytes back, after the vocabulary's normalization
+  // (NFC for GPT-NeoX; none for GPT-2 and RWKV World), including bytes that are not UTF-8.
   virtual std::string Decode(absl::Span<const int32_t> ids) const = 0;
 
-  // The bytes of one token (empty for an id out of range or a control token).
+  // The bytes of one token: a special token's text (e.g. "<|endoftext|>"); empty for an id
+  // out of range or one without text (RWKV World's end-of-text id 0).
   virtual std::string TokenBytes(int32_t id) const = 0;
 
   virtual int32_t vocab_size() const = 0;
