@@ -55,31 +55,41 @@ absl::StatusOr<FeatureLayout> ResolveLayoutFor(backends::StatefulBackend& backen
   return ResolveFeatureLayout(spec, *view);
 }
 
-absl::StatusOr<DenseMatrix> CorpusStateFeatures(backends::StatefulBackend& backend,
-                                                const std::vector<Exemplar>& corpus,
-                                                const FeatureLayout& layout,
-                                                const FitProgress& progress) {
-  DenseMatrix features(static_cast<int64_t>(corpus.size()), layout.size());
-  std::vector<double> row;
-  for (size_t i = 0; i < corpus.size(); ++i) {
-    absl::StatusOr<std::vector<int32_t>> tokens = backend.Tokenize(corpus[i].text);
-    if (!tokens.ok()) {
-      return absl::Status(tokens.status().code(), absl::StrCat("exemplar \"", corpus[i].id,
-                                                               "\": ", tokens.status().message()));
+absl::StatusOr<std::vector<std::vector<int32_t>>> TokenizeCorpus(
+    const backends::StatefulBackend& backend, const std::vector<Exemplar>& corpus) {
+  std::vector<std::vector<int32_t>> tokens;
+  for (const Exemplar& exemplar : corpus) {
+    absl::StatusOr<std::vector<int32_t>> ids = backend.Tokenize(exemplar.text);
+    if (!ids.ok()) {
+      return absl::Status(ids.status().code(),
+                          absl::StrCat("exemplar \"", exemplar.id, "\": ", ids.status().message()));
     }
-    if (tokens->empty()) {
+    if (ids->empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("exemplar \"", corpus[i].id, "\" tokenizes to nothing"));
+          absl::StrCat("exemplar \"", exemplar.id, "\" tokenizes to nothing"));
     }
+    tokens.push_back(*std::move(ids));
+  }
+  return tokens;
+}
+
+absl::StatusOr<DenseMatrix> CorpusStateFeatures(
+    backends::StatefulBackend& backend, const std::vector<std::vector<int32_t>>& corpus_tokens,
+    const FeatureLayout& layout, const FitProgress& progress) {
+  DenseMatrix features(static_cast<int64_t>(corpus_tokens.size()), layout.size());
+  std::vector<double> row;
+  for (size_t i = 0; i < corpus_tokens.size(); ++i) {
     absl::StatusOr<std::unique_ptr<backends::ModelState>> state = backend.NewState();
     if (!state.ok()) return state.status();
-    absl::StatusOr<std::vector<float>> logits = backend.Feed(**state, *tokens);
+    absl::StatusOr<std::vector<float>> logits = backend.Feed(**state, corpus_tokens[i]);
     if (!logits.ok()) return logits.status();
     absl::StatusOr<backends::StateView> view = backend.View(**state);
     if (!view.ok()) return view.status();
     if (absl::Status status = ExtractFeatures(layout, *view, row); !status.ok()) return status;
     std::copy(row.begin(), row.end(), features.row(static_cast<int64_t>(i)));
-    if (progress) progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(corpus.size()));
+    if (progress) {
+      progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(corpus_tokens.size()));
+    }
   }
   return features;
 }
@@ -91,7 +101,9 @@ absl::StatusOr<BridgeFitResult> FitBridge(backends::StatefulBackend& backend,
                                           const FitProgress& progress) {
   absl::StatusOr<FeatureLayout> layout = ResolveLayoutFor(backend, options.features);
   if (!layout.ok()) return layout.status();
-  absl::StatusOr<DenseMatrix> features = CorpusStateFeatures(backend, corpus, *layout, progress);
+  absl::StatusOr<std::vector<std::vector<int32_t>>> tokens = TokenizeCorpus(backend, corpus);
+  if (!tokens.ok()) return tokens.status();
+  absl::StatusOr<DenseMatrix> features = CorpusStateFeatures(backend, *tokens, *layout, progress);
   if (!features.ok()) return features.status();
   absl::StatusOr<ProbeFit> fit = FitProbes(*features, corpus, options.probes);
   if (!fit.ok()) return fit.status();
@@ -121,7 +133,7 @@ absl::StatusOr<BridgeFitResult> FitBridge(backends::StatefulBackend& backend,
     absl::StatusOr<FeatureLayout> twin_layout = ResolveLayoutFor(*random_twin, options.features);
     if (!twin_layout.ok()) return twin_layout.status();
     absl::StatusOr<DenseMatrix> twin_features =
-        CorpusStateFeatures(*random_twin, corpus, *twin_layout, progress);
+        CorpusStateFeatures(*random_twin, *tokens, *twin_layout, progress);
     if (!twin_features.ok()) return twin_features.status();
     absl::StatusOr<ProbeFit> twin_fit = FitProbes(*twin_features, corpus, baseline_options);
     if (!twin_fit.ok()) return twin_fit.status();

@@ -23,13 +23,16 @@ using FitProgress = std::function<void(int64_t done, int64_t total)>;
 absl::StatusOr<FeatureLayout> ResolveLayoutFor(backends::StatefulBackend& backend,
                                                const FeatureSpec& spec);
 
-// Feeds every exemplar's text into a fresh state of `backend` and returns the raw features of
-// the final state, one row per exemplar. Errors of Tokenize (naming the exemplar id), Feed and
-// ExtractFeatures; InvalidArgument for a text that tokenizes to nothing.
-absl::StatusOr<DenseMatrix> CorpusStateFeatures(backends::StatefulBackend& backend,
-                                                const std::vector<Exemplar>& corpus,
-                                                const FeatureLayout& layout,
-                                                const FitProgress& progress = nullptr);
+// Every exemplar's text as `backend`'s token ids. Errors of Tokenize, naming the exemplar id;
+// InvalidArgument for a text that tokenizes to nothing.
+absl::StatusOr<std::vector<std::vector<int32_t>>> TokenizeCorpus(
+    const backends::StatefulBackend& backend, const std::vector<Exemplar>& corpus);
+
+// Feeds each token sequence into a fresh state of `backend` and returns the raw features of
+// the final state, one row per sequence. Errors of NewState, Feed, View and ExtractFeatures.
+absl::StatusOr<DenseMatrix> CorpusStateFeatures(
+    backends::StatefulBackend& backend, const std::vector<std::vector<int32_t>>& corpus_tokens,
+    const FeatureLayout& layout, const FitProgress& progress = nullptr);
 
 struct BridgeFitOptions {
   FeatureSpec features;
