@@ -36,5 +36,6 @@ void RegisterInitCommand(CLI::App& app, CliContext& context);
 void RegisterConfigCommand(CLI::App& app, CliContext& context);
 void RegisterDevicesCommand(CLI::App& app, CliContext& context);
 void RegisterGenerateCommand(CLI::App& app, CliContext& context);
+void RegisterBridgeCommand(CLI::App& app, CliContext& context);
 
 }  // namespace llive::cli

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   RegisterConfigCommand(app, context);
   RegisterDevicesCommand(app, context);
   RegisterGenerateCommand(app, context);
+  RegisterBridgeCommand(app, context);
 
   try {
     app.parse(argc, argv);
