@@ -1,5 +1,6 @@
 // `llive bridge fit|read|write|persona`: fit the thought-factor bridge of a stateful model,
 // read a prompt's state as ten factors, write a target vector into it, keep persona targets.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -132,13 +133,19 @@ std::string Bar(double value, int width = 30) {
   return bar;
 }
 
-void PrintBars(const bridge::ThoughtVector& vector, const bridge::ThoughtVector* target) {
+// Bars of `vector`; with `target`, the target of each factor in `chosen` (all when empty).
+void PrintBars(const bridge::ThoughtVector& vector, const bridge::ThoughtVector* target,
+               const std::vector<int>& chosen = {}) {
   for (const bridge::Factor& factor : bridge::Factors()) {
     std::string label = absl::StrFormat("%-18s %s", factor.id, factor.name_ja);
     label.append(static_cast<size_t>(std::max(0, 9 - DisplayWidth(factor.name_ja))), ' ');
     std::cout << label << " " << Bar(vector[factor.index]) << " "
               << absl::StrFormat("%.2f", vector[factor.index]);
-    if (target != nullptr) std::cout << absl::StrFormat("  (target %.2f)", (*target)[factor.index]);
+    const bool named =
+        chosen.empty() || std::find(chosen.begin(), chosen.end(), factor.index) != chosen.end();
+    if (target != nullptr && named) {
+      std::cout << absl::StrFormat("  (target %.2f)", (*target)[factor.index]);
+    }
     std::cout << "\n";
   }
 }
@@ -322,7 +329,7 @@ void RunWrite(CliContext& context, const BridgeFlags& flags) {
   PrintBars(before, nullptr);
   std::cout << "\nafter (strength " << flags.strength << ", state change norm "
             << absl::StrFormat("%.4g", result->state_change_norm) << ")\n";
-  PrintBars(after, &request.target);
+  PrintBars(after, &request.target, request.factors);
   std::cout << "\ngreedy continuation before: " << *text_before
             << "\ngreedy continuation after:  " << *text_after << "\n";
 }
