@@ -177,6 +177,9 @@ void RunFit(CliContext& context, const BridgeFlags& flags) {
   absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> backend =
       OpenStatefulBackend(flags.backend);
   if (!backend.ok()) return ReportError(context, backend.status(), kExitUsage);
+  // Where the parameters go is settled before the long fit, so that a missing home fails fast.
+  absl::StatusOr<std::string> path = ParamsPath(context, flags, **backend);
+  if (!path.ok()) return ReportError(context, path.status(), kExitUsage);
   absl::StatusOr<std::vector<bridge::Exemplar>> corpus = bridge::LoadExemplars(flags.corpus);
   if (!corpus.ok()) return ReportError(context, corpus.status());
   bridge::BridgeFitOptions options;
@@ -205,8 +208,6 @@ void RunFit(CliContext& context, const BridgeFlags& flags) {
   absl::StatusOr<bridge::BridgeFitResult> fit =
       bridge::FitBridge(**backend, *corpus, options, twin.get(), progress);
   if (!fit.ok()) return ReportError(context, fit.status());
-  absl::StatusOr<std::string> path = ParamsPath(context, flags, **backend);
-  if (!path.ok()) return ReportError(context, path.status(), kExitUsage);
   if (absl::Status saved = SaveParams(*path, fit->params); !saved.ok()) {
     return ReportError(context, saved);
   }
