@@ -39,5 +39,6 @@ void RegisterModelCommand(CLI::App& app, CliContext& context);
 void RegisterGenerateCommand(CLI::App& app, CliContext& context);
 void RegisterTokenizeCommand(CLI::App& app, CliContext& context);
 void RegisterMemoryCommand(CLI::App& app, CliContext& context);
+void RegisterBridgeCommand(CLI::App& app, CliContext& context);
 
 }  // namespace llive::cli

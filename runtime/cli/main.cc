@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   RegisterGenerateCommand(app, context);
   RegisterTokenizeCommand(app, context);
   RegisterMemoryCommand(app, context);
+  RegisterBridgeCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,431 @@
+// `llive bridge fit|read|write|persona`: fit the thought-factor bridge of a stateful model,
+// read a prompt's state as ten factors, write a target vector into it, keep persona targets.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "backends/backend_spec.h"
+#include "backends/native/mamba_backend.h"
+#include "backends/native/rwkv7_backend.h"
+#include "bridge/bridge_fit.h"
+#include "bridge/random_twin.h"
+#include "bridge/thought_bridge.h"
+#include "nlohmann/json.hpp"
+#include "runtime/atomic_file.h"
+#include "runtime/cli/cli.h"
+
+namespace llive::cli {
+namespace {
+
+struct BridgeFlags {
+  std::string backend;
+  std::string params;  // empty: HOME/bridge/<architecture>-<fingerprint prefix>.llbridge
+  // fit
+  std::string corpus = "bridge/data/exemplars.jsonl";
+  std::vector<int> layers;
+  std::vector<std::string> kinds;
+  int64_t max_features = bridge::FeatureSpec{}.max_features;
+  int permutations = 100;
+  bool no_random_baseline = false;
+  // read / write
+  std::string prompt;
+  std::vector<std::string> targets;  // factor=value
+  std::string persona;
+  double strength = 1.0;
+  int max_tokens = 24;
+  // persona
+  std::string name;
+};
+
+// The native backends are opened directly: the bridge reads and writes their states, which
+// only StatefulBackend offers.
+absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> OpenStatefulBackend(
+    const std::string& name) {
+  absl::StatusOr<backends::BackendSpec> spec = backends::ParseBackendSpec(name);
+  if (!spec.ok()) return spec.status();
+  if (spec->kind == backends::BackendSpec::Kind::kMamba) {
+    auto backend = backends::native::MambaBackend::Open(spec->model_path);
+    if (!backend.ok()) return backend.status();
+    return std::unique_ptr<backends::StatefulBackend>(*std::move(backend));
+  }
+  if (spec->kind == backends::BackendSpec::Kind::kRwkv7) {
+    auto backend = backends::native::Rwkv7Backend::Open(spec->model_path);
+    if (!backend.ok()) return backend.status();
+    return std::unique_ptr<backends::StatefulBackend>(*std::move(backend));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the bridge needs a stateful backend (mamba:PATH or rwkv7:PATH), not \"", name, "\""));
+}
+
+// --params, else the model's own file in the home.
+absl::StatusOr<std::string> ParamsPath(CliContext& context, const BridgeFlags& flags,
+                                       const backends::StatefulBackend& backend) {
+  if (!flags.params.empty()) return flags.params;
+  absl::StatusOr<std::string> dir = runtime::ResolveHomeDir(context.home_flag);
+  if (!dir.ok()) return dir.status();
+  absl::StatusOr<runtime::Home> home = runtime::OpenHome(*dir);
+  if (!home.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no --params FILE and no usable home (", home.status().message(), ")"));
+  }
+  return absl::StrCat(home->root, "/bridge/", backend.Info().architecture, "-",
+                      backend.Info().fingerprint.substr(0, 16), ".llbridge");
+}
+
+absl::StatusOr<bridge::BridgeParams> LoadParams(const std::string& path) {
+  absl::StatusOr<std::string> bytes = runtime::ReadFile(path);
+  if (!bytes.ok()) {
+    return absl::NotFoundError(absl::StrCat("cannot read bridge parameters ", path, " (",
+                                            bytes.status().message(),
+                                            "); fit them with `llive bridge fit`"));
+  }
+  absl::StatusOr<bridge::BridgeParams> params = bridge::ParseBridgeParams(*bytes);
+  if (!params.ok()) {
+    return absl::Status(params.status().code(),
+                        absl::StrCat(path, ": ", params.status().message()));
+  }
+  return params;
+}
+
+absl::Status SaveParams(const std::string& path, const bridge::BridgeParams& params) {
+  std::error_code error;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
+  return runtime::WriteFileAtomically(path, bridge::SerializeBridgeParams(params));
+}
+
+// Parses "factor=value" items into a target and the list of factors it names.
+absl::Status ParseTargets(const std::vector<std::string>& items, bridge::ThoughtVector& target,
+                          std::vector<int>& factors) {
+  for (const std::string& item : items) {
+    for (absl::string_view part : absl::StrSplit(item, ',', absl::SkipEmpty())) {
+      std::pair<std::string, std::string> pair = absl::StrSplit(part, absl::MaxSplits('=', 1));
+      absl::StatusOr<bridge::Factor> factor = bridge::FindFactor(pair.first);
+      if (!factor.ok()) return absl::InvalidArgumentError(factor.status().message());
+      float value = 0;
+      if (!absl::SimpleAtof(pair.second, &value) || !(value >= 0.0f && value <= 1.0f)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--target ", part, ": the value must be a number in [0, 1]"));
+      }
+      target[factor->index] = value;
+      factors.push_back(factor->index);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Terminal columns of a display name: CJK code points take two.
+int DisplayWidth(absl::string_view text) {
+  int width = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xC0) != 0x80) width += c >= 0xE0 ? 2 : 1;
+  }
+  return width;
+}
+
+std::string Bar(double value, int width = 30) {
+  const int filled = static_cast<int>(value * width + 0.5);
+  std::string bar;
+  for (int i = 0; i < width; ++i) bar += i < filled ? "\u2588" : "\u2591";
+  return bar;
+}
+
+// Bars of `vector`; with `target`, the target of each factor in `chosen` (all when empty).
+void PrintBars(const bridge::ThoughtVector& vector, const bridge::ThoughtVector* target,
+               const std::vector<int>& chosen = {}) {
+  for (const bridge::Factor& factor : bridge::Factors()) {
+    std::string label = absl::StrFormat("%-18s %s", factor.id, factor.name_ja);
+    label.append(static_cast<size_t>(std::max(0, 9 - DisplayWidth(factor.name_ja))), ' ');
+    std::cout << label << " " << Bar(vector[factor.index]) << " "
+              << absl::StrFormat("%.2f", vector[factor.index]);
+    const bool named =
+        chosen.empty() || std::find(chosen.begin(), chosen.end(), factor.index) != chosen.end();
+    if (target != nullptr && named) {
+      std::cout << absl::StrFormat("  (target %.2f)", (*target)[factor.index]);
+    }
+    std::cout << "\n";
+  }
+}
+
+nlohmann::json VectorJson(const bridge::ThoughtVector& vector) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const bridge::Factor& factor : bridge::Factors())
+    out[std::string(factor.id)] = vector[factor.index];
+  return out;
+}
+
+// Greedy continuation of `state` for `count` tokens, the first one chosen from `logits`.
+absl::StatusOr<std::string> GreedyContinuation(backends::StatefulBackend& backend,
+                                               backends::ModelState& state,
+                                               std::vector<float> logits, int count) {
+  std::vector<int32_t> generated;
+  for (int i = 0; i < count; ++i) {
+    const int32_t next =
+        static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    generated.push_back(next);
+    absl::StatusOr<std::vector<float>> more = backend.Feed(state, absl::MakeConstSpan(&next, 1));
+    if (!more.ok()) return more.status();
+    logits = *std::move(more);
+  }
+  return backend.Detokenize(generated);
+}
+
+void RunFit(CliContext& context, const BridgeFlags& flags) {
+  absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> backend =
+      OpenStatefulBackend(flags.backend);
+  if (!backend.ok()) return ReportError(context, backend.status(), kExitUsage);
+  // Where the parameters go is settled before the long fit, so that a missing home fails fast.
+  absl::StatusOr<std::string> path = ParamsPath(context, flags, **backend);
+  if (!path.ok()) return ReportError(context, path.status(), kExitUsage);
+  absl::StatusOr<std::vector<bridge::Exemplar>> corpus = bridge::LoadExemplars(flags.corpus);
+  if (!corpus.ok()) return ReportError(context, corpus.status());
+  bridge::BridgeFitOptions options;
+  options.features.layers = flags.layers;
+  if (!flags.kinds.empty()) options.features.kinds = flags.kinds;
+  options.features.max_features = flags.max_features;
+  options.probes.permutations = flags.permutations;
+  std::unique_ptr<backends::StatefulBackend> twin;
+  if (!flags.no_random_baseline) {
+    absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> made =
+        bridge::MakeRandomTwin(**backend, /*seed=*/2);
+    if (!made.ok()) return ReportError(context, made.status());
+    twin = *std::move(made);
+  }
+  const int64_t passes = twin ? 2 : 1;
+  int64_t pass = 0;
+  auto progress = [&](int64_t done, int64_t total) {
+    if (context.json) return;
+    if (done == total) ++pass;
+    if (done % 50 == 0 || done == total) {
+      std::cerr << "\rfeeding the corpus (" << std::min(pass + 1, passes) << "/" << passes
+                << "): " << done << "/" << total << std::flush;
+      if (done == total) std::cerr << "\n";
+    }
+  };
+  absl::StatusOr<bridge::BridgeFitResult> fit =
+      bridge::FitBridge(**backend, *corpus, options, twin.get(), progress);
+  if (!fit.ok()) return ReportError(context, fit.status());
+  if (absl::Status saved = SaveParams(*path, fit->params); !saved.ok()) {
+    return ReportError(context, saved);
+  }
+  if (context.json) {
+    nlohmann::json out = nlohmann::json::parse(bridge::FitReportJson(fit->report));
+    out["params"] = *path;
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << bridge::FormatFitReport(fit->report) << "\nparameters: " << *path << "\n";
+  }
+}
+
+// Opens the backend and its bridge, feeds the prompt; the state and the last logits.
+struct PromptState {
+  std::unique_ptr<backends::StatefulBackend> backend;
+  std::optional<bridge::ThoughtBridge> bridge;
+  std::string params_path;
+  std::unique_ptr<backends::ModelState> state;
+  std::vector<float> logits;
+};
+
+absl::StatusOr<PromptState> OpenPrompt(CliContext& context, const BridgeFlags& flags) {
+  PromptState out;
+  absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> backend =
+      OpenStatefulBackend(flags.backend);
+  if (!backend.ok()) return backend.status();
+  out.backend = *std::move(backend);
+  absl::StatusOr<std::string> path = ParamsPath(context, flags, *out.backend);
+  if (!path.ok()) return path.status();
+  out.params_path = *path;
+  absl::StatusOr<bridge::BridgeParams> params = LoadParams(*path);
+  if (!params.ok()) return params.status();
+  if (params->model_fingerprint != out.backend->Info().fingerprint) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        *path, " was fitted on another model (fingerprint ",
+        params->model_fingerprint.substr(0, 16), ", this one ",
+        out.backend->Info().fingerprint.substr(0, 16), "); refit with `llive bridge fit`"));
+  }
+  absl::StatusOr<bridge::ThoughtBridge> made = bridge::ThoughtBridge::Create(*std::move(params));
+  if (!made.ok()) return made.status();
+  out.bridge.emplace(*std::move(made));
+  absl::StatusOr<std::vector<int32_t>> tokens = out.backend->Tokenize(flags.prompt);
+  if (!tokens.ok()) return tokens.status();
+  if (tokens->empty()) return absl::InvalidArgumentError("--prompt is empty");
+  absl::StatusOr<std::unique_ptr<backends::ModelState>> state = out.backend->NewState();
+  if (!state.ok()) return state.status();
+  out.state = *std::move(state);
+  absl::StatusOr<std::vector<float>> logits = out.backend->Feed(*out.state, *tokens);
+  if (!logits.ok()) return logits.status();
+  out.logits = *std::move(logits);
+  return out;
+}
+
+void RunRead(CliContext& context, const BridgeFlags& flags) {
+  absl::StatusOr<PromptState> prompt = OpenPrompt(context, flags);
+  if (!prompt.ok()) return ReportError(context, prompt.status());
+  absl::StatusOr<backends::StateView> view = prompt->backend->View(*prompt->state);
+  if (!view.ok()) return ReportError(context, view.status());
+  absl::StatusOr<bridge::ThoughtVector> vector = prompt->bridge->Read(*view);
+  if (!vector.ok()) return ReportError(context, vector.status());
+  if (context.json) {
+    std::cout << nlohmann::json({{"factors", VectorJson(*vector)}}).dump(2) << "\n";
+    return;
+  }
+  PrintBars(*vector, nullptr);
+}
+
+void RunWrite(CliContext& context, const BridgeFlags& flags) {
+  absl::StatusOr<PromptState> prompt = OpenPrompt(context, flags);
+  if (!prompt.ok()) return ReportError(context, prompt.status());
+  bridge::WriteRequest request;
+  request.strength = flags.strength;
+  if (!flags.persona.empty()) {
+    const auto& personas = prompt->bridge->params().personas;
+    auto it = personas.find(flags.persona);
+    if (it == personas.end()) {
+      return ReportError(context,
+                         absl::NotFoundError(absl::StrCat("no persona \"", flags.persona, "\" in ",
+                                                          prompt->params_path,
+                                                          "; add one with `llive bridge persona`")),
+                         kExitUsage);
+    }
+    request.target = it->second;
+  }
+  if (absl::Status parsed = ParseTargets(flags.targets, request.target, request.factors);
+      !parsed.ok()) {
+    return ReportError(context, parsed, kExitUsage);
+  }
+  if (flags.persona.empty() && request.factors.empty()) {
+    return ReportError(context,
+                       absl::InvalidArgumentError("give --target factor=value or --persona NAME"),
+                       kExitUsage);
+  }
+  if (!flags.persona.empty() && !flags.targets.empty()) request.factors.clear();  // all ten
+  auto unedited = prompt->state->Clone();
+  absl::StatusOr<backends::StateView> view = prompt->backend->View(*prompt->state);
+  if (!view.ok()) return ReportError(context, view.status());
+  const bridge::ThoughtVector before = *prompt->bridge->Read(*view);
+  absl::StatusOr<bridge::WriteResult> result = prompt->bridge->Write(*view, request);
+  if (!result.ok()) return ReportError(context, result.status(), kExitUsage);
+  const bridge::ThoughtVector after = *prompt->bridge->Read(*view);
+  absl::StatusOr<std::string> text_before =
+      GreedyContinuation(*prompt->backend, *unedited, prompt->logits, flags.max_tokens);
+  absl::StatusOr<std::string> text_after =
+      GreedyContinuation(*prompt->backend, *prompt->state, prompt->logits, flags.max_tokens);
+  if (!text_before.ok()) return ReportError(context, text_before.status());
+  if (!text_after.ok()) return ReportError(context, text_after.status());
+  if (context.json) {
+    std::cout << nlohmann::json({{"before", VectorJson(before)},
+                                 {"after", VectorJson(after)},
+                                 {"strength", flags.strength},
+                                 {"state_change_norm", result->state_change_norm},
+                                 {"continuation_before", *text_before},
+                                 {"continuation_after", *text_after}})
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+    return;
+  }
+  std::cout << "before\n";
+  PrintBars(before, nullptr);
+  std::cout << "\nafter (strength " << flags.strength << ", state change norm "
+            << absl::StrFormat("%.4g", result->state_change_norm) << ")\n";
+  PrintBars(after, &request.target, request.factors);
+  std::cout << "\ngreedy continuation before: " << *text_before
+            << "\ngreedy continuation after:  " << *text_after << "\n";
+}
+
+void RunPersona(CliContext& context, const BridgeFlags& flags) {
+  if (flags.params.empty()) {
+    return ReportError(context, absl::InvalidArgumentError("give --params FILE"), kExitUsage);
+  }
+  absl::StatusOr<bridge::BridgeParams> params = LoadParams(flags.params);
+  if (!params.ok()) return ReportError(context, params.status());
+  if (!flags.name.empty()) {
+    bridge::ThoughtVector target{};
+    std::vector<int> named;
+    target.fill(0.5f);
+    if (auto it = params->personas.find(flags.name); it != params->personas.end()) {
+      target = it->second;
+    }
+    if (absl::Status parsed = ParseTargets(flags.targets, target, named); !parsed.ok()) {
+      return ReportError(context, parsed, kExitUsage);
+    }
+    params->personas[flags.name] = target;
+    if (absl::Status saved = SaveParams(flags.params, *params); !saved.ok()) {
+      return ReportError(context, saved);
+    }
+  }
+  if (context.json) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [name, target] : params->personas) out[name] = VectorJson(target);
+    std::cout << nlohmann::json({{"personas", out}}).dump(2) << "\n";
+    return;
+  }
+  for (const auto& [name, target] : params->personas) {
+    std::cout << name << "\n";
+    PrintBars(target, nullptr);
+  }
+}
+
+}  // namespace
+
+void RegisterBridgeCommand(CLI::App& app, CliContext& context) {
+  auto flags = std::make_shared<BridgeFlags>();
+  auto* command = app.add_subcommand(
+      "bridge", "Read a stateful model's state as ten thought factors and write them back");
+  command->require_subcommand(1);
+  const std::string backend_help = "Stateful model: mamba:PATH or rwkv7:PATH";
+  const std::string params_help =
+      "Bridge parameters file (default: HOME/bridge/<architecture>-<fingerprint>.llbridge)";
+
+  auto* fit =
+      command->add_subcommand("fit", "Fit the probes on the exemplar corpus; print the report");
+  fit->add_option("--backend", flags->backend, backend_help)->required();
+  fit->add_option("--corpus", flags->corpus, "Exemplar corpus (JSON Lines, docs/bridge.md)")
+      ->capture_default_str();
+  fit->add_option("--params", flags->params, params_help + "; written");
+  fit->add_option("--layers", flags->layers, "Layers to read (default: all)")->delimiter(',');
+  fit->add_option("--kinds", flags->kinds, "State tensor kinds to read (default: ssm,wkv)")
+      ->delimiter(',');
+  fit->add_option("--max-features", flags->max_features, "Most state numbers read")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  fit->add_option("--permutations", flags->permutations, "Shuffled-label refits per factor")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  fit->add_flag("--no-random-baseline", flags->no_random_baseline,
+                "Skip the random-weights baseline (halves the time)");
+  fit->callback([&context, flags] { RunFit(context, *flags); });
+
+  auto* read = command->add_subcommand("read", "Show a prompt's state as ten factors (bar chart)");
+  read->add_option("--backend", flags->backend, backend_help)->required();
+  read->add_option("--params", flags->params, params_help);
+  read->add_option("--prompt", flags->prompt, "Text fed into an empty state")->required();
+  read->callback([&context, flags] { RunRead(context, *flags); });
+
+  auto* write = command->add_subcommand(
+      "write", "Write target factors into a prompt's state; show the readout and continuation");
+  write->add_option("--backend", flags->backend, backend_help)->required();
+  write->add_option("--params", flags->params, params_help);
+  write->add_option("--prompt", flags->prompt, "Text fed into an empty state")->required();
+  write->add_option("--target", flags->targets,
+                    "factor=value in [0, 1] (repeat or comma-separate); others are held");
+  write->add_option("--persona", flags->persona, "A named target vector from the parameters");
+  write->add_option("--strength", flags->strength, "Share of the change applied")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  write->add_option("--max-tokens", flags->max_tokens, "Tokens of greedy continuation shown")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  write->callback([&context, flags] { RunWrite(context, *flags); });
+
+  auto* persona = command->add_subcommand(
+      "persona", "List persona targets, or set one with --name and --target");
+  persona->add_option("--params", flags->params, "Bridge parameters file")->required();
+  persona->add_option("--name", flags->name, "Persona to add or change (unnamed factors: 0.5)");
+  persona->add_option("--target", flags->targets, "factor=value in [0, 1]");
+  persona->callback([&context, flags] { RunPersona(context, *flags); });
+}
+
+}  // namespace llive::cli

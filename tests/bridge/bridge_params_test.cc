@@ -1,0 +1,113 @@
+// Tests of the bridge parameter byte format: round trip, corruption, truncation, versions.
+#include "bridge/bridge_params.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace llive::bridge {
+namespace {
+
+BridgeParams SmallParams() {
+  BridgeParams params;
+  params.architecture = "mamba";
+  params.model_fingerprint = "abc123";
+  params.spec.layers = {0, 2};
+  params.spec.max_features = 6;
+  params.layout.segments = {{"layers.0.ssm", 0, 2, 3}, {"layers.2.ssm", 1, 2, 3}};
+  params.standardizer.mean = {0.1, -0.2, 0.3, 0.0, 1.5, -1.0};
+  params.standardizer.scale = {1.0, 2.0, 0.5, 1.0, 3.0, 0.25};
+  for (int f = 0; f < kFactorCount; ++f) {
+    FactorProbe probe;
+    probe.method = f == 4 ? ProbeMethod::kDifferenceOfMeans : ProbeMethod::kRidge;
+    probe.lambda = f == 4 ? 0.0 : 0.1 * f;
+    for (int j = 0; j < 6; ++j) probe.weights.push_back(0.01 * (f + 1) * (j - 2.5));
+    probe.bias = -0.3 * f;
+    params.probes.push_back(probe);
+  }
+  params.personas["careful"] = {0.8f, 0.2f, 0.9f, 0.5f, 0.7f, 0.1f, 0.9f, 0.8f, 0.6f, 0.9f};
+  params.personas["explorer"] = {0.3f, 0.9f, 0.2f, 0.6f, 0.4f, 0.95f, 0.2f, 0.3f, 0.7f, 0.3f};
+  return params;
+}
+
+TEST(BridgeParamsTest, RoundTripKeepsEverything) {
+  const BridgeParams params = SmallParams();
+  absl::StatusOr<BridgeParams> parsed = ParseBridgeParams(SerializeBridgeParams(params));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->architecture, "mamba");
+  EXPECT_EQ(parsed->model_fingerprint, "abc123");
+  EXPECT_EQ(parsed->spec.layers, params.spec.layers);
+  EXPECT_EQ(parsed->spec.kinds, params.spec.kinds);
+  EXPECT_EQ(parsed->spec.max_features, 6);
+  ASSERT_EQ(parsed->layout.segments.size(), 2u);
+  EXPECT_EQ(parsed->layout.segments[1].tensor, "layers.2.ssm");
+  EXPECT_EQ(parsed->layout.segments[1].begin, 1);
+  EXPECT_EQ(parsed->standardizer.scale, params.standardizer.scale);
+  for (int f = 0; f < kFactorCount; ++f) {
+    EXPECT_EQ(parsed->probes[f].method, params.probes[f].method);
+    EXPECT_EQ(parsed->probes[f].weights, params.probes[f].weights);
+    EXPECT_EQ(parsed->probes[f].bias, params.probes[f].bias);
+  }
+  EXPECT_EQ(parsed->personas, params.personas);
+  EXPECT_EQ(SerializeBridgeParams(*parsed), SerializeBridgeParams(params));
+}
+
+TEST(BridgeParamsTest, EveryFlippedByteIsRefused) {
+  const std::string bytes = SerializeBridgeParams(SmallParams());
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string corrupt = bytes;
+    corrupt[i] = static_cast<char>(corrupt[i] ^ 0x20);
+    absl::StatusOr<BridgeParams> parsed = ParseBridgeParams(corrupt);
+    ASSERT_FALSE(parsed.ok()) << "byte " << i;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kDataLoss) << "byte " << i;
+  }
+}
+
+TEST(BridgeParamsTest, TruncatedOrPaddedBytesAreRefused) {
+  const std::string bytes = SerializeBridgeParams(SmallParams());
+  for (size_t length : {size_t{0}, size_t{7}, size_t{20}, bytes.size() / 2, bytes.size() - 1}) {
+    EXPECT_EQ(ParseBridgeParams(bytes.substr(0, length)).status().code(),
+              absl::StatusCode::kDataLoss)
+        << length;
+  }
+  EXPECT_EQ(ParseBridgeParams(bytes + "x").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(BridgeParamsTest, NewerVersionIsAFailedPrecondition) {
+  std::string bytes = SerializeBridgeParams(SmallParams());
+  const uint32_t version = kBridgeParamsVersion + 1;
+  std::memcpy(&bytes[8], &version, sizeof version);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size() - SHA256_DIGEST_LENGTH,
+         digest);
+  bytes.replace(bytes.size() - SHA256_DIGEST_LENGTH, SHA256_DIGEST_LENGTH,
+                reinterpret_cast<const char*>(digest), SHA256_DIGEST_LENGTH);
+  absl::StatusOr<BridgeParams> parsed = ParseBridgeParams(bytes);
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(parsed.status().message(), ::testing::HasSubstr("version 2"));
+}
+
+TEST(BridgeParamsTest, ValidationNamesTheProblem) {
+  BridgeParams params = SmallParams();
+  EXPECT_TRUE(ValidateBridgeParams(params).ok());
+  params.probes[3].weights.pop_back();
+  EXPECT_THAT(ValidateBridgeParams(params).message(), ::testing::HasSubstr("self_extension"));
+  params = SmallParams();
+  params.probes[0].bias = std::nan("");
+  EXPECT_FALSE(ValidateBridgeParams(params).ok());
+  params = SmallParams();
+  params.standardizer.scale[2] = 0.0;
+  EXPECT_FALSE(ValidateBridgeParams(params).ok());
+  params = SmallParams();
+  params.personas["bad"].fill(1.5f);
+  EXPECT_THAT(ValidateBridgeParams(params).message(), ::testing::HasSubstr("persona \"bad\""));
+  params = SmallParams();
+  params.probes.pop_back();
+  EXPECT_FALSE(ValidateBridgeParams(params).ok());
+}
+
+}  // namespace
+}  // namespace llive::bridge
