@@ -94,7 +94,7 @@ TEST(GenerateCommandTest, UsageAndPolicyErrors) {
   EXPECT_EQ(Llive({"generate"}, env).exit_code, 2);  // --prompt is required
   ProcessResult native = Llive({"generate", "--backend", "mamba:/m", "--prompt", "x"}, env);
   EXPECT_EQ(native.exit_code, 1);
-  EXPECT_THAT(native.err, HasSubstr("no native mamba backend"));
+  EXPECT_THAT(native.err, HasSubstr("no model at /m"));
   ProcessResult missing_home = Llive({"--home", dir.File("nohome"), "generate", "--prompt", "x"});
   EXPECT_EQ(missing_home.exit_code, 1);
   EXPECT_THAT(missing_home.err, HasSubstr("llive init"));
