@@ -17,6 +17,7 @@
 #include "backends/native/mamba_random.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/backends/native/llama_cpp_greedy.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -72,45 +73,7 @@ TEST(MambaLlamaCppTest, GreedyContinuationsMatchLlamaCpp) {
   const std::vector<std::string> texts = {"The quick brown fox", "Hello, World!\n",
                                           "def main():\n    return 0", "Mamba 130m in 2026",
                                           "State space models"};
-  nlohmann::json request = {{"model", gguf}, {"steps", kSteps}, {"threads", 1}};
-  std::vector<std::vector<int32_t>> expected;
-  float smallest_margin = 1e30f;
-  for (const std::string& text : texts) {
-    auto prompt = (*backend)->Tokenize(text);
-    ASSERT_TRUE(prompt.ok()) << prompt.status();
-    request["prompts"].push_back(*prompt);
-    request["texts"].push_back(text);
-    auto state = *(*backend)->NewState();
-    std::vector<float> logits = *(*backend)->Feed(*state, *prompt);
-    std::vector<int32_t> continuation;
-    for (int step = 0; step < kSteps; ++step) {
-      std::vector<float> sorted = logits;
-      std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
-      smallest_margin = std::min(smallest_margin, sorted[0] - sorted[1]);
-      const int32_t next =
-          static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-      continuation.push_back(next);
-      logits = *(*backend)->Feed(*state, {next});
-    }
-    expected.push_back(continuation);
-  }
-  EXPECT_GT(smallest_margin, kMinMargin) << "choose another logit_scale or seed";
-  RecordProperty("smallest_top2_margin", std::to_string(smallest_margin));
-
-  const std::string request_path = dir.File("request.json");
-  std::ofstream(request_path) << request.dump();
-  testing::ProcessResult run =
-      testing::RunProcess({node, peers + "/llama_greedy.mjs", request_path});
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  nlohmann::json answer = nlohmann::json::parse(run.out, nullptr, false);
-  ASSERT_FALSE(answer.is_discarded()) << run.out;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    EXPECT_EQ(answer["tokenized"][i].get<std::vector<int32_t>>(),
-              request["prompts"][i].get<std::vector<int32_t>>())
-        << "tokenization of prompt " << i;
-    EXPECT_EQ(answer["continuations"][i].get<std::vector<int32_t>>(), expected[i])
-        << "greedy continuation of prompt " << i;
-  }
+  ExpectSameGreedyAsLlamaCpp(**backend, gguf, texts, kSteps, kMinMargin, node, dir.path().string());
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "backends/native/rwkv7_gguf_export.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/backends/native/llama_cpp_greedy.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -60,48 +61,7 @@ TEST(Rwkv7LlamaCppTest, GreedyContinuationsMatchLlamaCpp) {
   const std::vector<std::string> texts = {"The quick brown fox", "Hello, World!\n",
                                           "\tTabs and  spaces", "RWKV-7 Goose 2025",
                                           "\xe6\x97\xa5\xe6\x9c\xac"};
-  nlohmann::json request = {{"model", gguf}, {"steps", kSteps}, {"threads", 1}};
-  std::vector<std::vector<int32_t>> expected;
-  float smallest_margin = 1e30f;
-  for (const std::string& text : texts) {
-    auto prompt = (*backend)->Tokenize(text);
-    ASSERT_TRUE(prompt.ok()) << prompt.status();
-    request["prompts"].push_back(*prompt);
-    request["texts"].push_back(text);
-    auto state = *(*backend)->NewState();
-    std::vector<float> logits = *(*backend)->Feed(*state, *prompt);
-    std::vector<int32_t> continuation;
-    for (int step = 0; step < kSteps; ++step) {
-      std::vector<float> sorted = logits;
-      std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
-      smallest_margin = std::min(smallest_margin, sorted[0] - sorted[1]);
-      const int32_t next =
-          static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-      continuation.push_back(next);
-      logits = *(*backend)->Feed(*state, {next});
-    }
-    expected.push_back(continuation);
-  }
-  EXPECT_GT(smallest_margin, kMinMargin) << "choose another kHeadScale";
-
-  const std::string request_path = dir.File("request.json");
-  std::ofstream(request_path) << request.dump();
-  testing::ProcessResult run =
-      testing::RunProcess({node, peers + "/llama_greedy.mjs", request_path});
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  nlohmann::json answer = nlohmann::json::parse(run.out);
-  for (size_t i = 0; i < texts.size(); ++i) {
-    EXPECT_EQ(answer["tokenized"][i].get<std::vector<int32_t>>(),
-              request["prompts"][i].get<std::vector<int32_t>>())
-        << "tokenization of prompt " << i;
-    const std::vector<int32_t> theirs = answer["continuations"][i].get<std::vector<int32_t>>();
-    ASSERT_EQ(theirs.size(), expected[i].size()) << "prompt " << i;
-    const auto [mine, other] =
-        std::mismatch(expected[i].begin(), expected[i].end(), theirs.begin());
-    EXPECT_TRUE(mine == expected[i].end())
-        << "prompt " << i << ": greedy continuations differ first at step "
-        << (mine - expected[i].begin()) << " (llive " << *mine << ", llama.cpp " << *other << ")";
-  }
+  ExpectSameGreedyAsLlamaCpp(**backend, gguf, texts, kSteps, kMinMargin, node, dir.path().string());
 }
 
 }  // namespace
