@@ -1,7 +1,9 @@
 // Export and import of one agent's memory as JSON Lines. Vectors are not exported: the
 // importing store embeds the text with its own embedder, so files move between embedders.
+#include <initializer_list>
 #include <istream>
 #include <ostream>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
@@ -19,6 +21,48 @@ namespace {
 
 constexpr char kHeaderType[] = "llive_memory_export";
 constexpr int kExportVersion = 1;
+
+enum class FieldType { kInteger, kNumber, kString, kObject, kNumberArray, kStringArray };
+
+// Optional fields keep their default when absent; when present they must have the type the
+// writer gives them, so the write pass after validation cannot meet a surprise.
+absl::Status CheckOptionalFields(const nlohmann::json& json,
+                                 std::initializer_list<std::pair<const char*, FieldType>> fields) {
+  for (const auto& [key, type] : fields) {
+    auto it = json.find(key);
+    if (it == json.end()) continue;
+    bool ok = false;
+    switch (type) {
+      case FieldType::kInteger:
+        ok = it->is_number_integer();
+        break;
+      case FieldType::kNumber:
+        ok = it->is_number();
+        break;
+      case FieldType::kString:
+        ok = it->is_string();
+        break;
+      case FieldType::kObject:
+        ok = it->is_object();
+        break;
+      case FieldType::kNumberArray:
+      case FieldType::kStringArray:
+        ok = it->is_array();
+        for (const nlohmann::json& item : *it) {
+          if (type == FieldType::kNumberArray ? !item.is_number() : !item.is_string()) ok = false;
+        }
+        break;
+    }
+    if (!ok) {
+      static constexpr const char* kNames[] = {
+          "an integer",          "a number",           "a string", "an object",
+          "an array of numbers", "an array of strings"};
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", key, "\" must be ", kNames[static_cast<int>(type)]));
+    }
+  }
+  return absl::OkStatus();
+}
 
 nlohmann::json ParseObject(const std::string& text) {
   nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
@@ -214,7 +258,9 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
     }
     const std::string type = json["type"];
     if (!header_seen) {
-      if (type != kHeaderType || json.value("version", 0) != kExportVersion) {
+      const auto version = json.find("version");
+      if (type != kHeaderType || version == json.end() || !version->is_number_integer() ||
+          version->get<int64_t>() != kExportVersion) {
         return bad(absl::StrCat("the first line must be the ", kHeaderType, " header, version ",
                                 kExportVersion));
       }
@@ -222,6 +268,35 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
       continue;
     }
     try {
+      absl::Status optional = absl::OkStatus();
+      if (type == "event") {
+        optional = CheckOptionalFields(json, {{"ts_ms", FieldType::kInteger},
+                                              {"surprise", FieldType::kNumber},
+                                              {"last_access_ms", FieldType::kInteger},
+                                              {"access_count", FieldType::kInteger},
+                                              {"factors", FieldType::kNumberArray}});
+      } else if (type == "entry") {
+        optional = CheckOptionalFields(
+            json, {{"surprise", FieldType::kNumber}, {"created_ms", FieldType::kInteger}});
+      } else if (type == "page") {
+        optional = CheckOptionalFields(json, {{"summary", FieldType::kString},
+                                              {"fields", FieldType::kObject},
+                                              {"phase", FieldType::kString},
+                                              {"created_ms", FieldType::kInteger},
+                                              {"updated_ms", FieldType::kInteger},
+                                              {"last_access_ms", FieldType::kInteger},
+                                              {"visits", FieldType::kInteger},
+                                              {"reward_sum", FieldType::kNumber},
+                                              {"linked_events", FieldType::kStringArray}});
+      } else if (type == "edge") {
+        optional = CheckOptionalFields(json, {{"updated_ms", FieldType::kInteger}});
+      } else if (type == "artifact") {
+        optional = CheckOptionalFields(json, {{"kind", FieldType::kString},
+                                              {"name", FieldType::kString},
+                                              {"format_version", FieldType::kInteger},
+                                              {"created_ms", FieldType::kInteger}});
+      }
+      if (!optional.ok()) return bad(optional.message());
       if (type == "event" || type == "entry") {
         const std::string content = json.at("content");
         if (absl::Status s = CheckContent(absl::StrCat("line ", line_number, " content"), content);
@@ -240,6 +315,10 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
         json.at("importance").get<double>();
       } else if (type == "page") {
         json.at("uid").get<std::string>();
+        if (json.contains("phase")) {
+          absl::StatusOr<Phase> phase = ParsePhase(json["phase"].get<std::string>());
+          if (!phase.ok() || *phase == Phase::kErased) return bad("bad phase");
+        }
         if (absl::Status s = CheckContent("page title", json.at("title").get<std::string>());
             !s.ok()) {
           return bad(s.message());

@@ -100,6 +100,41 @@ TEST(ExportImportTest, BadLinesAreRefusedWithTheLineNumberAndNothingIsImported) 
   EXPECT_EQ(target->Import("a", no_header).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Every field the writer reads must have the type it expects; a wrong one is a refusal naming
+// the line and the field, never an exception (found by fuzz_memory_import).
+TEST(ExportImportTest, MistypedFieldsAreRefusedNamingTheField) {
+  testing::TempDir source_dir, target_dir;
+  std::unique_ptr<MemoryStore> source = OpenOrDie(TestOptions(source_dir));
+  Populate(*source);
+  std::ostringstream out;
+  ASSERT_TRUE(source->Export("a", out).ok());
+  std::unique_ptr<MemoryStore> target = OpenOrDie(TestOptions(target_dir));
+  const std::string good = out.str();
+  struct Case {
+    std::string from, to, field;
+  };
+  const std::vector<Case> cases = {
+      {"\"version\":1", "\"version\":\"1\"", "header"},
+      {"\"ts_ms\":1234", "\"ts_ms\":\"1234\"", "ts_ms"},
+      {"\"ts_ms\":1234", "\"ts_ms\":12.5", "ts_ms"},
+      {"\"access_count\":", "\"access_count\":[],\"x\":", "access_count"},
+      {"\"summary\":\"rain tomorrow\"", "\"summary\":7", "summary"},
+      {"\"format_version\":", "\"format_version\":{},\"y\":", "format_version"},
+  };
+  for (const Case& c : cases) {
+    std::string text = good;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    std::istringstream in(text);
+    absl::StatusOr<ImportReport> report = target->Import("a", in);
+    ASSERT_FALSE(report.ok()) << c.to;
+    EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument) << c.to;
+    EXPECT_THAT(report.status().message(), HasSubstr(c.field)) << c.to;
+    EXPECT_TRUE(target->Stats()->agents.empty()) << c.to;
+  }
+}
+
 TEST(BackupTest, OnlineBackupIsAConsistentDatabase) {
   testing::TempDir dir;
   std::unique_ptr<MemoryStore> store = OpenOrDie(TestOptions(dir));
