@@ -7,6 +7,7 @@
 #include "backends/anthropic_backend.h"
 #include "backends/http/url.h"
 #include "backends/mock_backend.h"
+#include "backends/model_locator.h"
 #include "backends/native_backend_registry.h"
 #include "backends/ollama_backend.h"
 #include "backends/ollama_embedding_backend.h"
@@ -57,7 +58,10 @@ absl::StatusOr<BackendSpec> ResolveBackendSpec(absl::string_view explicit_name,
     name = std::string(configured);
     source = "backend.llm";
   }
-  if (name.empty()) return BackendSpec{};
+  if (name.empty()) {
+    name = kDefaultLlmBackend;
+    source = "the default backend";
+  }
   absl::StatusOr<BackendSpec> spec = ParseBackendSpec(name);
   if (!spec.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": ", spec.status().message()));
@@ -112,8 +116,14 @@ absl::StatusOr<std::unique_ptr<LLMBackend>> CreateLLMBackend(const BackendConfig
     case BackendSpec::Kind::kRwkv7: {
       NativeBackendOptions options;
       options.device = config.device;
+      std::vector<std::string> dirs = config.model_dirs;
+      for (std::string& dir : ShippedModelDirs()) dirs.push_back(std::move(dir));
+      absl::StatusOr<std::string> path = LocateModel(spec->model_path, dirs);
+      if (!path.ok()) return path.status();
+      BackendSpec located = *spec;
+      located.model_path = *std::move(path);
       absl::StatusOr<std::unique_ptr<StatefulBackend>> backend =
-          CreateNativeBackend(*spec, options);
+          CreateNativeBackend(located, options);
       if (!backend.ok()) return backend.status();
       return std::unique_ptr<LLMBackend>(*std::move(backend));
     }

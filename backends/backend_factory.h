@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -24,11 +25,14 @@ struct BackendConfig {
   int num_ctx = 0;             // Ollama context window; 0 keeps the model's
   std::string ca_file;         // PEM CA bundle for https; empty: the system store
   std::string device = "cpu";  // native backends
+  // Where a native model given by bare name (mamba:NAME) is looked for before the shipped
+  // models (model_locator.h), e.g. the home's models folder.
+  std::vector<std::string> model_dirs;
 };
 
 // Which backend to use: `explicit_name` when set, else $LLIVE_LLM_BACKEND when set,
-// else `configured` when set, else "mock". InvalidArgument (listing the known names)
-// for an unknown name; the message names where the bad name came from.
+// else `configured` when set, else kDefaultLlmBackend (the shipped small Mamba). InvalidArgument
+// (listing the known names) for an unknown name; the message names where the bad name came from.
 absl::StatusOr<BackendSpec> ResolveBackendSpec(absl::string_view explicit_name,
                                                absl::string_view configured);
 
@@ -38,7 +42,8 @@ bool CloudBackendsAllowed();
 // Makes the chosen LLM backend. Backends that send data to a cloud service (openai at
 // api.openai.com, anthropic at api.anthropic.com) need LLIVE_ALLOW_CLOUD_BACKEND=1,
 // else FailedPrecondition saying so. mamba:/rwkv7: go through the native registry
-// (native_backend_registry.h). The backend is thread-safe.
+// (native_backend_registry.h), their model found by LocateModel in `model_dirs` and then the
+// shipped models. The backend is thread-safe.
 absl::StatusOr<std::unique_ptr<LLMBackend>> CreateLLMBackend(const BackendConfig& config);
 
 // Makes an embedding backend by name ("openai" or "ollama"), with the same cloud rule.

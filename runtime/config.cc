@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "backends/backend_spec.h"
 #include "backends/device.h"
+#include "backends/model_locator.h"
 #include "consolidation/schedule.h"
 #include "runtime/atomic_file.h"
 
@@ -77,8 +78,10 @@ std::string ModelName(const Json&) { return ""; }
 
 std::vector<ConfigKey> BuildSchema() {
   return {
-      {"backend.llm", Type::kString, "mock",
-       "The language model backend: mock|openai|anthropic|ollama|mamba:PATH|rwkv7:PATH. "
+      {"backend.llm", Type::kString, backends::kDefaultLlmBackend,
+       "The language model backend: mock|openai|anthropic|ollama|mamba:PATH|rwkv7:PATH; a "
+       "bare model name (mamba:NAME) is looked up in models.dir, then in the models llive "
+       "ships (the default, llive-mamba-small, is the small Mamba trained by the project). "
        "LLIVE_LLM_BACKEND overrides it.",
        BackendName},
       {"backend.device", Type::kString, "cpu", "Where native models run: cpu, cuda or cuda:N.",

@@ -9,14 +9,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "backends/backend_spec.h"
-#include "backends/native/mamba_backend.h"
-#include "backends/native/rwkv7_backend.h"
 #include "bridge/bridge_fit.h"
 #include "bridge/random_twin.h"
 #include "bridge/thought_bridge.h"
 #include "nlohmann/json.hpp"
 #include "runtime/atomic_file.h"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/command_settings.h"
 
 namespace llive::cli {
 namespace {
@@ -40,26 +39,6 @@ struct BridgeFlags {
   // persona
   std::string name;
 };
-
-// The native backends are opened directly: the bridge reads and writes their states, which
-// only StatefulBackend offers.
-absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> OpenStatefulBackend(
-    const std::string& name) {
-  absl::StatusOr<backends::BackendSpec> spec = backends::ParseBackendSpec(name);
-  if (!spec.ok()) return spec.status();
-  if (spec->kind == backends::BackendSpec::Kind::kMamba) {
-    auto backend = backends::native::MambaBackend::Open(spec->model_path);
-    if (!backend.ok()) return backend.status();
-    return std::unique_ptr<backends::StatefulBackend>(*std::move(backend));
-  }
-  if (spec->kind == backends::BackendSpec::Kind::kRwkv7) {
-    auto backend = backends::native::Rwkv7Backend::Open(spec->model_path);
-    if (!backend.ok()) return backend.status();
-    return std::unique_ptr<backends::StatefulBackend>(*std::move(backend));
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "the bridge needs a stateful backend (mamba:PATH or rwkv7:PATH), not \"", name, "\""));
-}
 
 // --params, else the model's own file in the home.
 absl::StatusOr<std::string> ParamsPath(CliContext& context, const BridgeFlags& flags,
@@ -175,7 +154,7 @@ absl::StatusOr<std::string> GreedyContinuation(backends::StatefulBackend& backen
 
 void RunFit(CliContext& context, const BridgeFlags& flags) {
   absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> backend =
-      OpenStatefulBackend(flags.backend);
+      OpenStatefulModel(context, flags.backend);
   if (!backend.ok()) return ReportError(context, backend.status(), kExitUsage);
   // Where the parameters go is settled before the long fit, so that a missing home fails fast.
   absl::StatusOr<std::string> path = ParamsPath(context, flags, **backend);
@@ -232,7 +211,7 @@ struct PromptState {
 absl::StatusOr<PromptState> OpenPrompt(CliContext& context, const BridgeFlags& flags) {
   PromptState out;
   absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> backend =
-      OpenStatefulBackend(flags.backend);
+      OpenStatefulModel(context, flags.backend);
   if (!backend.ok()) return backend.status();
   out.backend = *std::move(backend);
   absl::StatusOr<std::string> path = ParamsPath(context, flags, *out.backend);
@@ -375,13 +354,15 @@ void RegisterBridgeCommand(CLI::App& app, CliContext& context) {
   auto* command = app.add_subcommand(
       "bridge", "Read a stateful model's state as ten thought factors and write them back");
   command->require_subcommand(1);
-  const std::string backend_help = "Stateful model: mamba:PATH or rwkv7:PATH";
+  const std::string backend_help =
+      "Stateful model: mamba:PATH|NAME or rwkv7:PATH|NAME (default: $LLIVE_LLM_BACKEND, else "
+      "the home's backend.llm, else the shipped llive-mamba-small)";
   const std::string params_help =
       "Bridge parameters file (default: HOME/bridge/<architecture>-<fingerprint>.llbridge)";
 
   auto* fit =
       command->add_subcommand("fit", "Fit the probes on the exemplar corpus; print the report");
-  fit->add_option("--backend", flags->backend, backend_help)->required();
+  fit->add_option("--backend", flags->backend, backend_help);
   fit->add_option("--corpus", flags->corpus, "Exemplar corpus (JSON Lines, docs/bridge.md)")
       ->capture_default_str();
   fit->add_option("--params", flags->params, params_help + "; written");
@@ -399,14 +380,14 @@ void RegisterBridgeCommand(CLI::App& app, CliContext& context) {
   fit->callback([&context, flags] { RunFit(context, *flags); });
 
   auto* read = command->add_subcommand("read", "Show a prompt's state as ten factors (bar chart)");
-  read->add_option("--backend", flags->backend, backend_help)->required();
+  read->add_option("--backend", flags->backend, backend_help);
   read->add_option("--params", flags->params, params_help);
   read->add_option("--prompt", flags->prompt, "Text fed into an empty state")->required();
   read->callback([&context, flags] { RunRead(context, *flags); });
 
   auto* write = command->add_subcommand(
       "write", "Write target factors into a prompt's state; show the readout and continuation");
-  write->add_option("--backend", flags->backend, backend_help)->required();
+  write->add_option("--backend", flags->backend, backend_help);
   write->add_option("--params", flags->params, params_help);
   write->add_option("--prompt", flags->prompt, "Text fed into an empty state")->required();
   write->add_option("--target", flags->targets,

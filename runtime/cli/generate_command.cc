@@ -9,6 +9,7 @@
 #include "backends/backend_spec.h"
 #include "nlohmann/json.hpp"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/command_settings.h"
 
 namespace llive::cli {
 namespace {
@@ -31,29 +32,12 @@ struct GenerateFlags {
   std::optional<uint64_t> seed;
 };
 
-// The home's settings when there is a home; the built-in defaults otherwise (so that
-// `llive generate` works before `llive init`). A home that exists but is broken is an
-// error.
-absl::StatusOr<runtime::Config> ConfigOrDefaults(const CliContext& context) {
-  absl::StatusOr<std::string> dir = runtime::ResolveHomeDir(context.home_flag);
-  if (!dir.ok()) return runtime::Config::Defaults();
-  std::error_code error;
-  if (!std::filesystem::exists(std::filesystem::path(*dir) / runtime::kConfigFileName, error)) {
-    if (context.home_flag.has_value()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--home ", *dir, " has no ", runtime::kConfigFileName, "; run `llive init ", *dir, "`"));
-    }
-    return runtime::Config::Defaults();
-  }
-  absl::StatusOr<runtime::Home> home = runtime::OpenHome(*dir);
-  if (!home.ok()) return home.status();
-  return home->config;
-}
-
 void Run(CliContext& context, const GenerateFlags& flags) {
-  absl::StatusOr<runtime::Config> config = ConfigOrDefaults(context);
-  if (!config.ok()) return ReportError(context, config.status());
+  absl::StatusOr<CommandSettings> settings = SettingsOrDefaults(context);
+  if (!settings.ok()) return ReportError(context, settings.status());
+  const runtime::Config* config = &settings->config;
   backends::BackendConfig backend_config;
+  if (!settings->models_dir.empty()) backend_config.model_dirs.push_back(settings->models_dir);
   backend_config.llm = flags.backend;
   backend_config.configured_llm = config->GetString("backend.llm");
   backend_config.model = flags.model.empty() ? config->GetString("backend.model") : flags.model;

@@ -26,6 +26,7 @@
 #include "backends/native/tokenizer_factory.h"
 #include "backends/native_backend_registry.h"
 #include "runtime/cli/cli.h"
+#include "runtime/cli/command_settings.h"
 
 namespace llive::cli {
 namespace {
@@ -270,8 +271,6 @@ struct RunFlags {
 };
 
 void RunModel(CliContext& context, const RunFlags& flags) {
-  absl::StatusOr<backends::BackendSpec> spec = backends::ParseBackendSpec(flags.backend);
-  if (!spec.ok()) return ReportError(context, spec.status(), kExitUsage);
   std::ifstream in(flags.prompt_file, std::ios::binary);
   if (!in) {
     return ReportError(context, absl::NotFoundError(
@@ -281,7 +280,7 @@ void RunModel(CliContext& context, const RunFlags& flags) {
   prompt << in.rdbuf();
   backends::NativeBackendOptions options;
   options.threads = flags.threads;
-  auto backend = backends::CreateNativeBackend(*spec, options);
+  auto backend = OpenStatefulModel(context, flags.backend, options);
   if (!backend.ok()) {
     return ReportError(
         context, backend.status(),
@@ -338,7 +337,9 @@ void RunModel(CliContext& context, const RunFlags& flags) {
 void RegisterModelRunCommand(CLI::App& model, CliContext& context) {
   auto run_flags = std::make_shared<RunFlags>();
   auto* run = model.add_subcommand("run", "Generate from a prompt file with a native model");
-  run->add_option("--backend", run_flags->backend, "mamba:PATH or rwkv7:PATH")->required();
+  run->add_option("--backend", run_flags->backend,
+                  "mamba:PATH|NAME or rwkv7:PATH|NAME (default: $LLIVE_LLM_BACKEND, else the "
+                  "home's backend.llm, else the shipped llive-mamba-small)");
   run->add_option("--prompt-file", run_flags->prompt_file, "File whose text is the prompt")
       ->required();
   run->add_option("--max-tokens", run_flags->max_tokens, "Most tokens to generate (128)")

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "backends/mock_backend.h"
+#include "backends/model_locator.h"
 #include "backends/native_backend_registry.h"
 
 namespace llive::backends {
@@ -44,9 +46,10 @@ class ScopedEnv {
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
 
-TEST(BackendFactoryTest, PrecedenceExplicitThenEnvironmentThenConfigThenMock) {
+TEST(BackendFactoryTest, PrecedenceExplicitThenEnvironmentThenConfigThenShippedModel) {
   ScopedEnv env({{"LLIVE_LLM_BACKEND", nullptr}});
-  EXPECT_EQ(ResolveBackendSpec("", "")->kind, BackendSpec::Kind::kMock);
+  EXPECT_EQ(ResolveBackendSpec("", "")->kind, BackendSpec::Kind::kMamba);
+  EXPECT_EQ(ResolveBackendSpec("", "")->model_path, kDefaultModelName);
   EXPECT_EQ(ResolveBackendSpec("", "ollama")->kind, BackendSpec::Kind::kOllama);
   {
     ScopedEnv chosen({{"LLIVE_LLM_BACKEND", "anthropic"}});
@@ -62,11 +65,31 @@ TEST(BackendFactoryTest, PrecedenceExplicitThenEnvironmentThenConfigThenMock) {
   }
 }
 
-TEST(BackendFactoryTest, MockByDefault) {
-  ScopedEnv env({{"LLIVE_LLM_BACKEND", nullptr}});
-  absl::StatusOr<std::unique_ptr<LLMBackend>> backend = CreateLLMBackend({});
-  ASSERT_TRUE(backend.ok());
-  EXPECT_EQ((*backend)->Name(), "mock");
+TEST(ModelLocatorTest, PathsAsGivenNamesThroughTheFoldersInOrder) {
+  const std::string root = ::testing::TempDir() + "/model_locator";
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root + "/first/shared");
+  std::filesystem::create_directories(root + "/second/shared");
+  std::filesystem::create_directories(root + "/second/only-second");
+  const std::vector<std::string> dirs = {root + "/first", root + "/second"};
+  EXPECT_EQ(*LocateModel("shared", dirs), root + "/first/shared");
+  EXPECT_EQ(*LocateModel("only-second", dirs), root + "/second/only-second");
+  EXPECT_EQ(*LocateModel(root + "/second/shared", {}), root + "/second/shared");
+  absl::StatusOr<std::string> missing = LocateModel("absent", dirs);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr(root + "/first, " + root + "/second"));
+  EXPECT_EQ(*LocateModel(root + "/nope/model", dirs),
+            root + "/nope/model");  // the loader's to check
+  EXPECT_EQ(LocateModel("", dirs).status().code(), absl::StatusCode::kInvalidArgument);
+  {
+    ScopedEnv env({{"LLIVE_MODELS_PATH", (root + "/second:" + root + "/first").c_str()}});
+    std::vector<std::string> shipped = ShippedModelDirs();
+    ASSERT_GE(shipped.size(), 3u);
+    EXPECT_EQ(shipped[0], root + "/second");
+    EXPECT_EQ(*LocateModel("shared", shipped), root + "/second/shared");
+    EXPECT_TRUE(std::filesystem::exists(shipped.back() + "/" + kDefaultModelName));
+  }
+  std::filesystem::remove_all(root);
 }
 
 TEST(BackendFactoryTest, CloudBackendsNeedTheOptIn) {
@@ -175,6 +198,26 @@ TEST(BackendFactoryTest, NativeBackendsGoThroughTheRegistry) {
   EXPECT_EQ(seen_device, "cuda:1");
   config.llm = "mamba:/m";
   EXPECT_THAT(CreateLLMBackend(config).status().message(), HasSubstr("no native mamba backend"));
+}
+
+// Defined after NativeBackendsGoThroughTheRegistry, which needs no mamba factory registered
+// when the whole binary runs in one process.
+TEST(BackendFactoryTest, ShippedMambaByDefaultFoundWithoutConfiguration) {
+  ScopedEnv env({{"LLIVE_LLM_BACKEND", nullptr}, {"LLIVE_MODELS_PATH", nullptr}});
+  std::string seen_path;
+  RegisterNativeBackendFactory(
+      BackendSpec::Kind::kMamba,
+      [&](const std::string& path,
+          const NativeBackendOptions&) -> absl::StatusOr<std::unique_ptr<StatefulBackend>> {
+        seen_path = path;
+        return std::make_unique<FakeNative>(path);
+      });
+  ASSERT_TRUE(CreateLLMBackend({}).ok());
+  EXPECT_THAT(seen_path, HasSubstr("backends/models/llive-mamba-small"));
+  EXPECT_TRUE(std::filesystem::exists(seen_path + "/config.json")) << seen_path;
+  BackendConfig mock;
+  mock.llm = "mock";
+  EXPECT_EQ((*CreateLLMBackend(mock))->Name(), "mock");
 }
 
 }  // namespace

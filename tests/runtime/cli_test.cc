@@ -56,7 +56,7 @@ TEST(CliTest, InitThenConfigShow) {
   ASSERT_EQ(show.exit_code, 0) << show.err;
   nlohmann::json shown = nlohmann::json::parse(show.out);
   EXPECT_EQ(shown["memory"]["surprise_theta"], 0.3);
-  EXPECT_EQ(shown["backend"]["llm"], "mock");
+  EXPECT_EQ(shown["backend"]["llm"], "mamba:llive-mamba-small");
 
   ProcessResult with_flag = Llive({"--home", home, "config", "show"});
   EXPECT_EQ(with_flag.exit_code, 0) << with_flag.err;

@@ -22,7 +22,7 @@ TEST(ConfigTest, DefaultsAreValidAndComplete) {
     EXPECT_EQ(*config.Get(key.path), key.default_value) << key.path;
     EXPECT_EQ(key.check(key.default_value), "") << key.path << " default fails its own check";
   }
-  EXPECT_EQ(config.GetString("backend.llm"), "mock");
+  EXPECT_EQ(config.GetString("backend.llm"), "mamba:llive-mamba-small");
   EXPECT_DOUBLE_EQ(config.GetNumber("memory.surprise_theta"), 0.3);
 }
 

@@ -35,10 +35,32 @@ ProcessResult Llive(std::vector<std::string> args, std::vector<std::string> env 
   return RunProcess(args, env);
 }
 
+// With nothing configured, generation runs the small Mamba the project ships.
+TEST(GenerateCommandTest, ShippedModelWithoutAHome) {
+  TempDir dir;
+  ProcessResult result = Llive(
+      {"generate", "--prompt", "The package", "--max-tokens", "8", "--temperature", "0", "--json"},
+      {"LLIVE_HOME=" + dir.File("none"), "OMP_NUM_THREADS=1"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  nlohmann::json out = nlohmann::json::parse(result.out);
+  EXPECT_THAT(out["backend"].get<std::string>(), HasSubstr("mamba:"));
+  EXPECT_THAT(out["backend"].get<std::string>(), HasSubstr("backends/models/llive-mamba-small"));
+  EXPECT_GT(out["usage"]["completion_tokens"].get<int>(), 0);
+  EXPECT_FALSE(out["text"].get<std::string>().empty());
+  // A model named but not there says where it looked.
+  ProcessResult missing =
+      Llive({"generate", "--backend", "mamba:no-such-model", "--prompt", "x"},
+            {"LLIVE_HOME=" + dir.File("none"), "LLIVE_MODELS_PATH=" + dir.path().string()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("no model named no-such-model"));
+  EXPECT_THAT(missing.err, HasSubstr(dir.path().string()));
+}
+
 TEST(GenerateCommandTest, MockWithoutAHome) {
   TempDir dir;
   ProcessResult result =
-      Llive({"generate", "--prompt", "hello world", "--json"}, {"LLIVE_HOME=" + dir.File("none")});
+      Llive({"generate", "--backend", "mock", "--prompt", "hello world", "--json"},
+            {"LLIVE_HOME=" + dir.File("none")});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   nlohmann::json out = nlohmann::json::parse(result.out);
   EXPECT_EQ(out["text"], "mock reply to: hello world");
