@@ -64,6 +64,12 @@ class StatefulBackend : public LLMBackend {
   virtual absl::StatusOr<std::vector<float>> Feed(ModelState& state,
                                                   absl::Span<const int32_t> tokens) = 0;
 
+  // Feeds `tokens` like Feed and returns the logits after every token,
+  // [tokens.size() * vocab_size] (held-out loss, perplexity). Same errors as Feed. The
+  // default feeds one token at a time; native backends override it with one chunked pass.
+  virtual absl::StatusOr<std::vector<float>> FeedAllPositions(ModelState& state,
+                                                              absl::Span<const int32_t> tokens);
+
   // Advances several independent states by one token each in one batched call.
   // logits[i] is state i's next-token logits. Same errors as Feed.
   virtual absl::StatusOr<std::vector<std::vector<float>>> StepBatch(

@@ -162,6 +162,22 @@ absl::StatusOr<std::vector<float>> Rwkv7Backend::Feed(ModelState& state,
   return logits;
 }
 
+absl::StatusOr<std::vector<float>> Rwkv7Backend::FeedAllPositions(
+    ModelState& state, absl::Span<const int32_t> tokens) {
+  absl::StatusOr<Rwkv7State*> own = OwnState(state, this);
+  if (!own.ok()) return own.status();
+  if (absl::Status s = CheckTokens(tokens); !s.ok()) return s;
+  const size_t vocab = static_cast<size_t>(weights_.config.vocab_size);
+  std::vector<float> logits(tokens.size() * vocab);
+  for (size_t begin = 0; begin < tokens.size(); begin += kPrefillChunk) {
+    const size_t count = std::min(kPrefillChunk, tokens.size() - begin);
+    const Rwkv7Segment segment{&(*own)->data(), tokens.subspan(begin, count),
+                               logits.data() + begin * vocab, true};
+    Rwkv7Forward(weights_, absl::MakeConstSpan(&segment, 1));
+  }
+  return logits;
+}
+
 absl::StatusOr<std::vector<std::vector<float>>> Rwkv7Backend::StepBatch(
     absl::Span<ModelState* const> states, absl::Span<const int32_t> tokens) {
   if (states.size() != tokens.size()) {

@@ -46,6 +46,8 @@ class Rwkv7Backend final : public StatefulBackend {
   absl::StatusOr<std::unique_ptr<ModelState>> NewState() override;
   absl::StatusOr<std::vector<float>> Feed(ModelState& state,
                                           absl::Span<const int32_t> tokens) override;
+  absl::StatusOr<std::vector<float>> FeedAllPositions(ModelState& state,
+                                                      absl::Span<const int32_t> tokens) override;
   absl::StatusOr<std::vector<std::vector<float>>> StepBatch(
       absl::Span<ModelState* const> states, absl::Span<const int32_t> tokens) override;
   // Per layer i: "layers.i.wkv" (kind "wkv", [heads, 64, 64], row = value index, column =

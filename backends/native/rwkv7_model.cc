@@ -277,26 +277,37 @@ void Rwkv7Forward(const Rwkv7Weights& weights, absl::Span<const Rwkv7Segment> se
     TimeMix(c, weights.layers[l], l, rows_of, rows, s);
     ChannelMix(c, weights.layers[l], l, rows_of, rows, s);
   }
-  // Logits for the last token of the segments that ask for them, in one product.
-  std::vector<const Rwkv7Segment*> wanted;
-  std::vector<float> last;
+  // Logits for the positions the segments ask for (their last token, or every token), in
+  // one product.
+  struct Wanted {
+    float* logits;
+    int64_t first_row;  // in `normed`
+    int64_t count;
+  };
+  std::vector<Wanted> wanted;
+  std::vector<float> normed;
+  int64_t normed_rows = 0;
   size_t index = 0;
   for (const Rwkv7Segment& seg : segments) {
     if (seg.tokens.empty()) continue;
     const Rows& r = rows_of[index++];
     r.state->position += r.count;
     if (seg.logits == nullptr) continue;
-    wanted.push_back(&seg);
-    last.resize(wanted.size() * d);
-    LayerNorm(s.x.data() + (r.begin + r.count - 1) * d, weights.ln_out_weight.data(),
-              weights.ln_out_bias.data(), d, c.norm_eps, last.data() + (wanted.size() - 1) * d);
+    const int64_t count = seg.all_positions ? r.count : 1;
+    wanted.push_back({seg.logits, normed_rows, count});
+    normed.resize((normed_rows + count) * d);
+    for (int64_t i = 0; i < count; ++i) {
+      LayerNorm(s.x.data() + (r.begin + r.count - count + i) * d, weights.ln_out_weight.data(),
+                weights.ln_out_bias.data(), d, c.norm_eps, normed.data() + (normed_rows + i) * d);
+    }
+    normed_rows += count;
   }
   if (wanted.empty()) return;
-  std::vector<float> logits(wanted.size() * c.vocab_size);
-  cpu::Linear(last.data(), static_cast<int64_t>(wanted.size()), d, d, weights.head.data(),
-              c.vocab_size, nullptr, logits.data());
-  for (size_t i = 0; i < wanted.size(); ++i) {
-    std::copy_n(logits.data() + i * c.vocab_size, c.vocab_size, wanted[i]->logits);
+  std::vector<float> logits(normed_rows * c.vocab_size);
+  cpu::Linear(normed.data(), normed_rows, d, d, weights.head.data(), c.vocab_size, nullptr,
+              logits.data());
+  for (const Wanted& w : wanted) {
+    std::copy_n(logits.data() + w.first_row * c.vocab_size, w.count * c.vocab_size, w.logits);
   }
 }
 

@@ -63,11 +63,12 @@ struct Rwkv7StateData {
 };
 
 // A run of tokens that advances one state. `logits`, when not null, receives [vocab] logits
-// after the last token.
+// after the last token, or with `all_positions` [tokens.size() * vocab] logits after each.
 struct Rwkv7Segment {
   Rwkv7StateData* state = nullptr;
   absl::Span<const int32_t> tokens;
   float* logits = nullptr;
+  bool all_positions = false;
 };
 
 // Advances every segment's state over its tokens (all token ids already checked to lie in

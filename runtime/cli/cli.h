@@ -36,6 +36,7 @@ void RegisterInitCommand(CLI::App& app, CliContext& context);
 void RegisterConfigCommand(CLI::App& app, CliContext& context);
 void RegisterDevicesCommand(CLI::App& app, CliContext& context);
 void RegisterModelCommand(CLI::App& app, CliContext& context);
+void RegisterModelEvalCommand(CLI::App& model, CliContext& context);  // under `model`
 void RegisterGenerateCommand(CLI::App& app, CliContext& context);
 void RegisterTokenizeCommand(CLI::App& app, CliContext& context);
 void RegisterMemoryCommand(CLI::App& app, CliContext& context);

@@ -364,6 +364,7 @@ void RegisterModelRunCommand(CLI::App& model, CliContext& context) {
 void RegisterModelCommand(CLI::App& app, CliContext& context) {
   auto* model = app.add_subcommand("model", "Inspect, convert and run model files");
   model->require_subcommand(1);
+  RegisterModelEvalCommand(*model, context);
 
   auto* info = model->add_subcommand(
       "info", "Show a model's architecture, tensors, dtypes, parameter count and tokenizer");

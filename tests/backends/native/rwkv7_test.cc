@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "backends/held_out_loss.h"
 #include "backends/native/checkpoint.h"
 #include "backends/native/generation.h"
 #include "backends/native/rwkv7_backend.h"
@@ -101,6 +102,58 @@ TEST(Rwkv7ParityTest, EveryStepMatchesReference) {
   std::cout << "rwkv7 parity (" << e.tokens.size() << " single steps): worst relative error "
             << worst << "\n";
   EXPECT_LE(worst, kParityTolerance);
+}
+
+TEST(Rwkv7ParityTest, AllPositionsMatchTheReference) {
+  auto backend = OpenOrDie(FixtureDir());
+  ASSERT_NE(backend, nullptr);
+  const Expected e = ReadExpected(FixtureDir());
+  auto state = backend->NewState();
+  ASSERT_TRUE(state.ok());
+  auto all = backend->FeedAllPositions(**state, e.tokens);
+  ASSERT_TRUE(all.ok()) << all.status();
+  const size_t vocab = static_cast<size_t>(backend->Info().vocab_size);
+  ASSERT_EQ(all->size(), e.tokens.size() * vocab);
+  double worst = 0;
+  for (size_t t = 0; t < e.tokens.size(); ++t) {
+    std::vector<float> row(all->begin() + t * vocab, all->begin() + (t + 1) * vocab);
+    worst = std::max(worst, RelativeError(row, e.logits[t]));
+  }
+  EXPECT_LE(worst, kParityTolerance);
+  EXPECT_EQ((*state)->position(), static_cast<int64_t>(e.tokens.size()));
+}
+
+// The held-out loss equals the cross-entropy computed from the float64 reference's logits.
+TEST(Rwkv7ParityTest, HeldOutLossMatchesTheReferenceLogits) {
+  auto backend = OpenOrDie(FixtureDir());
+  ASSERT_NE(backend, nullptr);
+  const Expected e = ReadExpected(FixtureDir());
+  const int64_t window = static_cast<int64_t>(e.tokens.size()) - 1;
+  double expected = 0;
+  for (int64_t t = 0; t < window; ++t) {
+    const std::vector<double>& row = e.logits[t];
+    const double max = *std::max_element(row.begin(), row.end());
+    double sum = 0;
+    for (double v : row) sum += std::exp(v - max);
+    expected += max + std::log(sum) - row[e.tokens[t + 1]];
+  }
+  expected /= static_cast<double>(window);
+  backends::HeldOutLossOptions options;
+  options.window = window;
+  auto loss = backends::MeasureHeldOutLoss(*backend, e.tokens, options);
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  EXPECT_EQ(loss->windows, 1);
+  EXPECT_EQ(loss->tokens, window);
+  EXPECT_NEAR(loss->cross_entropy, expected, 1e-4 * expected);
+  // Two windows of half the length score the two halves from empty states.
+  options.window = window / 2;
+  auto halves = backends::MeasureHeldOutLoss(*backend, e.tokens, options);
+  ASSERT_TRUE(halves.ok());
+  EXPECT_EQ(halves->windows, 2);
+  EXPECT_EQ(halves->per_window.size(), 2u);
+  options.window = static_cast<int64_t>(e.tokens.size());
+  EXPECT_EQ(backends::MeasureHeldOutLoss(*backend, e.tokens, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(Rwkv7ParityTest, PrefillThenStepEqualsPrefill) {
