@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "backends/native/gguf.h"
+#include "backends/native/gguf_bpe_vocabulary.h"
 #include "backends/native/gguf_writer.h"
 
 namespace llive::backends::native {
@@ -62,20 +63,54 @@ std::string EscapeRwkvToken(absl::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// The RWKV World vocabulary as llama.cpp's "rwkv" tokenizer.
+void WriteWorldVocabulary(const Tokenizer& tokenizer, int64_t rows, GgufWriter& writer) {
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  for (int64_t id = 0; id < rows; ++id) {
+    const std::string bytes =
+        id < tokenizer.vocab_size() ? tokenizer.TokenBytes(static_cast<int32_t>(id)) : "";
+    if (id == 0) {
+      tokens.push_back("<s>");
+      types.push_back(kTokenControl);
+    } else if (bytes.empty()) {
+      tokens.push_back(absl::StrCat("[PAD", id, "]"));
+      types.push_back(kTokenUnused);
+    } else {
+      tokens.push_back(EscapeRwkvToken(bytes));
+      types.push_back(kTokenNormal);
+    }
+  }
+  writer.Set("tokenizer.ggml.model", GgufValue::String("rwkv"));
+  writer.Set("tokenizer.ggml.tokens", GgufValue::StringArray(tokens));
+  writer.Set("tokenizer.ggml.token_type", GgufValue::Int32Array(types));
+  writer.Set("tokenizer.ggml.bos_token_id", GgufValue::Uint32(0));
+  writer.Set("tokenizer.ggml.eos_token_id", GgufValue::Uint32(0));
+}
+
+}  // namespace
+
 absl::Status WriteRwkv7Gguf(const Rwkv7Weights& weights, const Tokenizer* tokenizer,
-                            const std::string& path, DType store_as, absl::string_view name) {
+                            const std::string& path, DType store_as, absl::string_view name,
+                            const std::string& bpe_tokenizer_json) {
   const Rwkv7Config& c = weights.config;
   if (store_as != DType::kF32 && store_as != DType::kF16 && store_as != DType::kBF16 &&
       store_as != DType::kQ8_0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot store an rwkv7 GGUF as ", DTypeName(store_as), "; use F32, F16, BF16 or Q8_0"));
   }
-  if (tokenizer == nullptr) {
+  absl::StatusOr<GgufBpeVocabulary> bpe;
+  if (!bpe_tokenizer_json.empty()) {
+    bpe = ReadGgufBpeVocabulary(bpe_tokenizer_json, c.vocab_size);
+    if (!bpe.ok()) return bpe.status();
+  } else if (tokenizer == nullptr) {
     return absl::FailedPreconditionError(
         "the model has no tokenizer, and llama.cpp needs one in the GGUF; put "
         "rwkv_vocab_v20230424.txt beside config.json");
   }
-  if (tokenizer->vocab_size() > c.vocab_size) {
+  if (bpe_tokenizer_json.empty() && tokenizer->vocab_size() > c.vocab_size) {
     return absl::FailedPreconditionError(absl::StrCat("the tokenizer has ", tokenizer->vocab_size(),
                                                       " tokens but the model only ", c.vocab_size,
                                                       " embedding rows"));
@@ -104,27 +139,11 @@ absl::Status WriteRwkv7Gguf(const Rwkv7Weights& weights, const Tokenizer* tokeni
              GgufValue::Uint32(static_cast<uint32_t>(c.gate_rank)));
   writer.Set(key("token_shift_count"), GgufValue::Uint32(2));
 
-  std::vector<std::string> tokens;
-  std::vector<int32_t> types;
-  for (int64_t id = 0; id < c.vocab_size; ++id) {
-    const std::string bytes =
-        id < tokenizer->vocab_size() ? tokenizer->TokenBytes(static_cast<int32_t>(id)) : "";
-    if (id == 0) {
-      tokens.push_back("<s>");
-      types.push_back(kTokenControl);
-    } else if (bytes.empty()) {
-      tokens.push_back(absl::StrCat("[PAD", id, "]"));
-      types.push_back(kTokenUnused);
-    } else {
-      tokens.push_back(EscapeRwkvToken(bytes));
-      types.push_back(kTokenNormal);
-    }
+  if (bpe.ok()) {
+    SetGgufBpeVocabulary(*bpe, writer);
+  } else {
+    WriteWorldVocabulary(*tokenizer, c.vocab_size, writer);
   }
-  writer.Set("tokenizer.ggml.model", GgufValue::String("rwkv"));
-  writer.Set("tokenizer.ggml.tokens", GgufValue::StringArray(tokens));
-  writer.Set("tokenizer.ggml.token_type", GgufValue::Int32Array(types));
-  writer.Set("tokenizer.ggml.bos_token_id", GgufValue::Uint32(0));
-  writer.Set("tokenizer.ggml.eos_token_id", GgufValue::Uint32(0));
 
   const int64_t d = c.d_model;
   const int64_t v = c.vocab_size;

@@ -14,14 +14,18 @@
 namespace llive::backends::native {
 
 // Writes `weights` to `path`, matrices stored as `store_as` (F32, F16, BF16 or Q8_0; vectors and
-// the lerp tensors stay F32, as llama.cpp's converter keeps them). The vocabulary is written
-// as llama.cpp's "rwkv" tokenizer: id 0 "<s>" (control), then each token's bytes escaped the
-// way llama.cpp unescapes them; ids past the tokenizer's end become "[PADn]" (unused).
-// FailedPrecondition when `tokenizer` is null (llama.cpp cannot load a model without a
-// vocabulary) or has more tokens than the model; InvalidArgument for an unsupported
-// `store_as`; Unavailable naming the path when the file cannot be written.
+// the lerp tensors stay F32, as llama.cpp's converter keeps them). With `bpe_tokenizer_json`
+// (a model that tokenizes with a byte-level BPE tokenizer.json, like the shipped
+// llive-rwkv7-small) the vocabulary is written as llama.cpp's "gpt2" tokenizer with its merges;
+// otherwise `tokenizer` (the RWKV World vocabulary) is written as llama.cpp's "rwkv" tokenizer:
+// id 0 "<s>" (control), then each token's bytes escaped the way llama.cpp unescapes them; ids
+// past the tokenizer's end become "[PADn]" (unused). FailedPrecondition when there is no
+// tokenizer (llama.cpp cannot load a model without a vocabulary) or it has more tokens than the
+// model; InvalidArgument for an unsupported `store_as`; Unavailable naming the path when the
+// file cannot be written.
 absl::Status WriteRwkv7Gguf(const Rwkv7Weights& weights, const Tokenizer* tokenizer,
-                            const std::string& path, DType store_as, absl::string_view name);
+                            const std::string& path, DType store_as, absl::string_view name,
+                            const std::string& bpe_tokenizer_json = "");
 
 // One token's bytes as llama.cpp's RWKV vocabulary stores them: printable ASCII as is, "\\",
 // "\t", "\n", "\r" escaped with a backslash, every other byte as "\xhh" (lowercase hex).

@@ -194,8 +194,12 @@ absl::Status ConvertRwkv7(const std::string& input, const native::Checkpoint& ch
                           native::DType store_as, const std::string& output) {
   auto model = native::Rwkv7Backend::Open(input);
   if (!model.ok()) return model.status();
+  // A model that tokenizes with a byte-level BPE tokenizer.json keeps it in the GGUF.
+  const std::filesystem::path bpe = std::filesystem::path(input) / "tokenizer.json";
+  std::error_code error;
   return native::WriteRwkv7Gguf((*model)->weights(), (*model)->tokenizer(), output, store_as,
-                                std::filesystem::path(input).filename().string());
+                                std::filesystem::path(input).filename().string(),
+                                std::filesystem::exists(bpe, error) ? bpe.string() : "");
 }
 
 const std::map<std::string, Converter>& Converters() {

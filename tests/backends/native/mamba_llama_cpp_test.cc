@@ -29,15 +29,6 @@ constexpr int kSteps = 64;
 // between two correct implementations pick different tokens.
 constexpr float kMinMargin = 1e-2f;
 
-std::string FindOnPath(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  for (absl::string_view dir : absl::StrSplit(path != nullptr ? path : "", ':')) {
-    const std::filesystem::path candidate = std::filesystem::path(std::string(dir)) / program;
-    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return "";
-}
-
 TEST(MambaLlamaCppTest, GreedyContinuationsMatchLlamaCpp) {
   const std::string peers = LLIVE_SOURCE_DIR "/tests/peers";
   const std::string node = FindOnPath("node");
