@@ -1,7 +1,10 @@
 // End-to-end bridge fitting and the fit report.
 #include "bridge/bridge_fit.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -146,6 +149,60 @@ absl::StatusOr<BridgeFitResult> FitBridge(backends::StatefulBackend& backend,
   return result;
 }
 
+std::vector<SliceSummary> SummarizeBySlice(const BridgeFitReport& report) {
+  const ProbeQuality FactorFitReport::*slices[] = {
+      &FactorFitReport::held_out, &FactorFitReport::held_out_en, &FactorFitReport::held_out_ja};
+  const std::vector<double> FactorFitReport::*shuffled[] = {&FactorFitReport::permutation_aucs,
+                                                            &FactorFitReport::permutation_aucs_en,
+                                                            &FactorFitReport::permutation_aucs_ja};
+  const char* names[] = {"all", "en", "ja"};
+  auto mean_of = [](const std::vector<double>& values) {
+    double sum = 0;
+    int count = 0;
+    for (double v : values) {
+      if (std::isnan(v)) continue;
+      sum += v;
+      ++count;
+    }
+    return count > 0 ? sum / count : std::numeric_limits<double>::quiet_NaN();
+  };
+  std::vector<SliceSummary> out;
+  for (int s = 0; s < 3; ++s) {
+    SliceSummary summary;
+    summary.slice = names[s];
+    std::vector<double> aucs;
+    for (const FactorFitReport& r : report.state.reports) aucs.push_back((r.*slices[s]).auc);
+    summary.mean_auc = mean_of(aucs);
+    size_t shuffles = report.state.reports.empty() ? 0 : SIZE_MAX;
+    for (const FactorFitReport& r : report.state.reports) {
+      shuffles = std::min(shuffles, (r.*shuffled[s]).size());
+    }
+    int at_least = 0;
+    std::vector<double> shuffled_means;
+    for (size_t k = 0; k < shuffles; ++k) {
+      std::vector<double> values;
+      for (size_t f = 0; f < report.state.reports.size(); ++f) {
+        // A factor counts only where its real AUC is defined on the slice.
+        if (std::isnan(aucs[f])) continue;
+        values.push_back((report.state.reports[f].*shuffled[s])[k]);
+      }
+      const double mean = mean_of(values);
+      shuffled_means.push_back(mean);
+      if (mean >= summary.mean_auc) ++at_least;
+    }
+    summary.mean_shuffled_auc = mean_of(shuffled_means);
+    summary.p = shuffles > 0 ? (1.0 + at_least) / (1.0 + shuffles)
+                             : std::numeric_limits<double>::quiet_NaN();
+    for (const FitReportSection& baseline : report.baselines) {
+      std::vector<double> values;
+      for (const FactorFitReport& r : baseline.reports) values.push_back((r.*slices[s]).auc);
+      summary.baselines.emplace_back(baseline.name, mean_of(values));
+    }
+    out.push_back(std::move(summary));
+  }
+  return out;
+}
+
 std::string FormatFitReport(const BridgeFitReport& report) {
   std::string out = absl::StrCat("Bridge fit: ", report.backend, " (", report.architecture, "), ",
                                  report.feature_count, " state features, ", report.train_texts,
@@ -172,6 +229,32 @@ std::string FormatFitReport(const BridgeFitReport& report) {
     }
     absl::StrAppend(&out, "\n");
   }
+  const std::vector<SliceSummary> summaries = SummarizeBySlice(report);
+  absl::StrAppend(&out, "\nMean held-out AUC across the factors, by language of the text:\n\n",
+                  "| texts | probes | shuffled labels | p (mean, ", report.permutations,
+                  " shuffles) |");
+  for (const FitReportSection& baseline : report.baselines) {
+    absl::StrAppend(&out, " ", baseline.name, " |");
+  }
+  absl::StrAppend(&out, "\n|---|---|---|---|");
+  for (size_t b = 0; b < report.baselines.size(); ++b) absl::StrAppend(&out, "---|");
+  absl::StrAppend(&out, "\n");
+  std::string verdicts;
+  for (const SliceSummary& s : summaries) {
+    absl::StrAppend(&out, "| ", s.slice, " | ", Number(s.mean_auc), " | ",
+                    Number(s.mean_shuffled_auc), " | ", Number(s.p, 4), " |");
+    for (const auto& [name, auc] : s.baselines) {
+      absl::StrAppend(&out, " ", Number(auc), " |");
+      if (!std::isnan(auc) && !std::isnan(s.mean_auc) && auc >= s.mean_auc) {
+        absl::StrAppend(&verdicts, "On ", s.slice == "all" ? "all" : s.slice,
+                        " held-out texts the ", name,
+                        " baseline is ahead of the state probes: ", Number(auc), " against ",
+                        Number(s.mean_auc), " (by ", Number(auc - s.mean_auc), ").\n");
+      }
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  if (!verdicts.empty()) absl::StrAppend(&out, "\n", verdicts);
   return out;
 }
 
@@ -186,6 +269,17 @@ std::string FitReportJson(const BridgeFitReport& report) {
   json["baselines"] = nlohmann::json::array();
   for (const FitReportSection& baseline : report.baselines) {
     json["baselines"].push_back(SectionJson(baseline));
+  }
+  auto number = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
+  json["by_language"] = nlohmann::json::array();
+  for (const SliceSummary& s : SummarizeBySlice(report)) {
+    nlohmann::json baselines = nlohmann::json::object();
+    for (const auto& [name, auc] : s.baselines) baselines[name] = number(auc);
+    json["by_language"].push_back({{"texts", s.slice},
+                                   {"mean_auc", number(s.mean_auc)},
+                                   {"mean_shuffled_auc", number(s.mean_shuffled_auc)},
+                                   {"p", number(s.p)},
+                                   {"baselines", baselines}});
   }
   return json.dump(2);
 }

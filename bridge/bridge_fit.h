@@ -71,8 +71,22 @@ absl::StatusOr<BridgeFitResult> FitBridge(backends::StatefulBackend& backend,
                                           backends::StatefulBackend* random_twin = nullptr,
                                           const FitProgress& progress = nullptr);
 
-// The report as a Markdown table (held-out AUC and R² per factor, overall and per language,
-// the permutation test, the baselines' AUCs) and as JSON text.
+// The mean held-out AUC across the factors on one slice of the held-out texts ("all", "en",
+// "ja"), for the probes and for each baseline, with a permutation test of the mean: shuffle k
+// of every factor together gives one shuffled mean (factors without a defined AUC on the slice
+// are left out of every mean).
+struct SliceSummary {
+  std::string slice;
+  double mean_auc = 0;
+  double mean_shuffled_auc = 0;  // NaN without shuffles
+  double p = 0;                  // (1 + #{shuffled mean >= mean}) / (1 + shuffles); NaN without
+  std::vector<std::pair<std::string, double>> baselines;  // name, mean AUC
+};
+std::vector<SliceSummary> SummarizeBySlice(const BridgeFitReport& report);
+
+// The report as Markdown (held-out AUC and R² per factor, overall and per language, the
+// permutation test, the baselines' AUCs; then the per-language means with their test, and a
+// plain sentence wherever a baseline is ahead of the probes) and as JSON text.
 std::string FormatFitReport(const BridgeFitReport& report);
 std::string FitReportJson(const BridgeFitReport& report);
 

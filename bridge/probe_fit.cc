@@ -423,6 +423,17 @@ absl::StatusOr<ProbeFit> FitProbes(const DenseMatrix& features, const std::vecto
     std::vector<bool> test_labels;
     for (int64_t i : test) test_labels.push_back(present(f, i));
     const double real_auc = AreaUnderRoc(raw_test, test_labels);
+    // The AUC of `values` over the held-out texts of one language.
+    auto language_auc = [&](const std::vector<double>& values, absl::string_view language) {
+      std::vector<double> slice;
+      std::vector<bool> labels;
+      for (size_t k = 0; k < test.size(); ++k) {
+        if (corpus[test[k]].lang != language) continue;
+        slice.push_back(values[k]);
+        labels.push_back(test_labels[k]);
+      }
+      return AreaUnderRoc(slice, labels);
+    };
     int at_least = 0;
     double auc_sum = 0;
     for (int p = 0; p < options.permutations; ++p) {
@@ -457,6 +468,9 @@ absl::StatusOr<ProbeFit> FitProbes(const DenseMatrix& features, const std::vecto
       const double auc = AreaUnderRoc(permuted_test, test_labels);
       auc_sum += auc;
       if (auc >= real_auc) ++at_least;
+      report.permutation_aucs.push_back(auc);
+      report.permutation_aucs_en.push_back(language_auc(permuted_test, "en"));
+      report.permutation_aucs_ja.push_back(language_auc(permuted_test, "ja"));
     }
     report.permutation_mean_auc = options.permutations > 0 ? auc_sum / options.permutations : kNaN;
     report.permutation_p =

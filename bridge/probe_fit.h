@@ -66,6 +66,11 @@ struct FactorFitReport {
   // Permutation test: held-out AUC of the same fit on shuffled training scores.
   double permutation_mean_auc = 0;
   double permutation_p = 0;  // (1 + #{shuffled AUC >= real AUC}) / (1 + permutations)
+  // Each shuffle's held-out AUC, overall and per language (NaN where a slice lacks a class),
+  // so that tests across factors (the mean AUC per language) can pair the shuffles.
+  std::vector<double> permutation_aucs;
+  std::vector<double> permutation_aucs_en;
+  std::vector<double> permutation_aucs_ja;
 };
 
 struct ProbeFit {

@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "bridge/bridge_fit.h"
 
 namespace llive::bridge {
 namespace {
@@ -145,6 +147,62 @@ TEST(ProbeFitTest, RejectsMismatchedSizes) {
   planted.corpus.pop_back();
   EXPECT_EQ(FitProbes(planted.features, planted.corpus, ProbeOptions{}).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace llive::bridge
+
+namespace llive::bridge {
+namespace {
+
+// Per-language means and their paired permutation test, computed by hand for two factors
+// (values with exact binary fractions, so equalities are exact).
+TEST(SliceSummaryTest, MeansPairedShufflesAndBaselineVerdicts) {
+  BridgeFitReport report;
+  report.permutations = 3;
+  FactorFitReport a, b;
+  a.held_out.auc = 0.875;
+  a.held_out_en.auc = 0.75;
+  a.held_out_ja.auc = 1.0;
+  a.permutation_aucs = {0.5, 0.9375, 0.375};
+  a.permutation_aucs_en = {0.5, 0.625, 0.375};
+  a.permutation_aucs_ja = {0.5, 0.625, 0.375};
+  b.held_out.auc = 0.625;
+  b.held_out_en.auc = std::numeric_limits<double>::quiet_NaN();  // one class only in en
+  b.held_out_ja.auc = 0.5;
+  b.permutation_aucs = {0.5, 0.875, 0.625};
+  b.permutation_aucs_en = {0.125, 0.125, 0.125};  // left out: the real en AUC is undefined
+  b.permutation_aucs_ja = {0.5, 0.875, 0.625};
+  report.state.reports = {a, b};
+  FitReportSection words{"bag of words", {a, b}};
+  words.reports[0].held_out.auc = 0.8125;
+  words.reports[1].held_out.auc = 0.6875;  // mean 0.75, equal to the probes': counts as ahead
+  words.reports[0].held_out_ja.auc = 0.5;
+  report.baselines = {words};
+
+  const std::vector<SliceSummary> summary = SummarizeBySlice(report);
+  ASSERT_EQ(summary.size(), 3u);
+  EXPECT_EQ(summary[0].slice, "all");
+  EXPECT_EQ(summary[0].mean_auc, 0.75);
+  // Shuffled means 0.5, 0.90625, 0.5: one of three reaches 0.75.
+  EXPECT_DOUBLE_EQ(summary[0].mean_shuffled_auc, (0.5 + 0.90625 + 0.5) / 3);
+  EXPECT_EQ(summary[0].p, 2.0 / 4.0);
+  EXPECT_EQ(summary[1].mean_auc, 0.75);  // en: factor b left out
+  EXPECT_EQ(summary[1].mean_shuffled_auc, 0.5);
+  EXPECT_EQ(summary[1].p, 1.0 / 4.0);
+  EXPECT_EQ(summary[2].mean_auc, 0.75);  // ja: shuffled means 0.5, 0.75, 0.5
+  EXPECT_EQ(summary[2].p, 2.0 / 4.0);
+  ASSERT_EQ(summary[0].baselines.size(), 1u);
+  EXPECT_EQ(summary[0].baselines[0].second, 0.75);
+  EXPECT_EQ(summary[2].baselines[0].second, 0.5);
+  const std::string text = FormatFitReport(report);
+  EXPECT_THAT(text, ::testing::HasSubstr("| en | 0.750 | 0.500 | 0.2500 | 0.750 |"));
+  EXPECT_THAT(text, ::testing::HasSubstr(
+                        "On all held-out texts the bag of words baseline is ahead of the state "
+                        "probes: 0.750 against 0.750 (by 0.000)."));
+  EXPECT_THAT(text, ::testing::HasSubstr("On en held-out texts"));
+  EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("On ja held-out texts")));
+  EXPECT_THAT(FitReportJson(report), ::testing::HasSubstr("\"by_language\""));
 }
 
 }  // namespace
