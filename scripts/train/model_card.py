@@ -3,7 +3,10 @@
 prepare_data.py's sources.json.
 
 Usage: model_card.py --report REPORT_JSON --sources SOURCES_JSON --models-dir backends/models
-       [--command "the exact training command"]
+       [--command "the exact training command"] [--llive-eval LLIVE_EVAL_JSON]
+
+LLIVE_EVAL_JSON (backends/models/training/llive_eval.json) holds llive's own held-out numbers
+(`llive model eval`) beside PyTorch's on the same token stream (scripts/train/eval_heldout.py).
 """
 import argparse
 import json
@@ -24,16 +27,38 @@ def shape_lines(name, cfg):
             f"{cfg['v_low_rank_dim']} / gate {cfg['gate_low_rank_dim']}, untied head")
 
 
+def llive_eval_lines(folder, runs, commands):
+    """The held-out loss measured by llive itself next to PyTorch's on the same tokens."""
+    lines = [
+        "### The same loss measured by llive",
+        "",
+        "llive tokenizes the held-out documents itself and scores them with the same windows "
+        "(`llive model eval`); `scripts/train/eval_heldout.py` scores that very token stream "
+        "with the training code in PyTorch (float32, CPU). The training report's number above "
+        "was measured in bf16 on the GPU.",
+        "",
+        "| path | tokens scored | cross-entropy | difference |",
+        "|---|---|---|---|",
+    ]
+    for run in runs:
+        lines.append(f"| {run['path']} | {run['tokens']:,} | {run['cross_entropy']:.6f} | "
+                     f"{run.get('difference', '')} |")
+    lines += ["", "```sh"] + [c.replace("MODEL", folder) for c in commands] + ["```", ""]
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--report", required=True)
     ap.add_argument("--sources", required=True)
     ap.add_argument("--models-dir", required=True)
     ap.add_argument("--command", default="")
+    ap.add_argument("--llive-eval", default="")
     args = ap.parse_args()
     report = json.load(open(args.report, encoding="utf-8"))
     sources = json.load(open(args.sources, encoding="utf-8"))
     base = report["baselines"]
+    llive_eval = json.load(open(args.llive_eval, encoding="utf-8")) if args.llive_eval else {}
     for name, stats in report["models"].items():
         folder, family = TITLES[name]
         out = os.path.join(args.models_dir, folder)
@@ -76,6 +101,10 @@ def main():
             f"| bigram | {base['bigram']:.3f} | |",
             f"| {folder} | {stats['heldout_ce']:.3f} | {100 * stats['vs_bigram']:.1f}% lower |",
             "",
+        ]
+        if name in llive_eval:
+            lines += llive_eval_lines(folder, llive_eval[name]["runs"], llive_eval[name]["commands"])
+        lines += [
             "## Sample continuations",
             "",
             "Sampled at temperature 0.8 (seed 0), 40 tokens, by the training script in PyTorch:",
@@ -104,6 +133,14 @@ def main():
             "python3 scripts/train/prepare_data.py --install --out .dev-train/data   # here",
             args.command or "python3 scripts/train/train.py --data data --out OUT   # GPU machine",
             "```",
+            "",
+            "The GGUF file is made when needed, not shipped: "
+            f"`build/llive model convert backends/models/{folder} {folder}.gguf --type f16`. "
+            "`tests/backends/native/shipped_models_test.cc` converts the model, checks that llive "
+            "gives the same logits from both files, and that llama.cpp (node-llama-cpp 3.21.1) "
+            "loads the GGUF, tokenizes eight English and Japanese prompts the same way and "
+            "continues them greedily with the same tokens (compared up to the first near-tie or "
+            "end of text).",
             "",
         ]
         with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as f:
