@@ -4,9 +4,13 @@
 #include <cuda_runtime.h>
 
 #include <chrono>
+#include <functional>
 #include <random>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backends/native/cuda/cublas_gemm.h"
 #include "backends/native/cuda/device_buffer.h"
 #include "backends/native/cuda/device_tensor.h"
 #include "backends/native/cuda/mamba_cuda_kernels.h"
@@ -142,8 +146,8 @@ absl::Status Scan(int batch, bool quick, std::vector<BenchRow>& rows) {
     return DeviceBuffer<std::decay_t<decltype(host[0])>>::FromHost(host.data(), host.size());
   };
   auto d_dbc = up(dbc);
-  auto d_u = up(u);
-  auto d_uz = up(uz);
+  auto d_u = DeviceTensor::Upload(u.data(), u.size(), WeightDtype::kBf16);
+  auto d_uz = DeviceTensor::Upload(uz.data(), uz.size(), WeightDtype::kBf16);
   auto d_dt = up(dt);
   auto d_dt_bias = up(dt_bias);
   auto d_a = up(a);
@@ -180,8 +184,8 @@ absl::Status Scan(int batch, bool quick, std::vector<BenchRow>& rows) {
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
   const double seconds = ms / 1e3 / reps;
-  // u and z (fp32), the dt/B/C rows (fp32), y (bf16), and the state in and out.
-  const double bytes = r * (di * 8.0 + xdbc * 4.0 + di * 2.0) + 2.0 * batch * di * ds * 4;
+  // u, z and y (bf16), the dt/B/C rows (fp32), and the state in and out.
+  const double bytes = r * (di * 6.0 + xdbc * 4.0) + 2.0 * batch * di * ds * 4;
   const int64_t chunk = kernels::AutoScanChunk(batch, length, di, ds);
   BenchRow row;
   row.model = kModel;
@@ -196,6 +200,147 @@ absl::Status Scan(int batch, bool quick, std::vector<BenchRow>& rows) {
       absl::StrCat("chunk ", chunk, " (", (length + chunk - 1) / chunk, " chunks); ",
                    static_cast<int>(100 * row.bandwidth_tb_s / kPeakTbPerSecond), "% of 4.3 TB/s");
   rows.push_back(row);
+  return absl::OkStatus();
+}
+
+// Where a layer's time goes: each launch of one layer (and the head) timed alone at a
+// decode or prefill shape, with random operands (the values do not change the time).
+absl::Status LayerOps(int batch, int64_t length, bool quick, std::vector<BenchRow>& rows) {
+  namespace kernels = backends::cuda::mamba;
+  const int64_t dm = 768, di = 1536, ds = 16, dc = 4, dt_rank = 48, vocab = 50280;
+  const int64_t xdbc = dt_rank + 2 * ds, r = batch * length;
+  const WeightDtype bf16 = WeightDtype::kBf16;
+  std::mt19937_64 random(11);
+  std::normal_distribution<float> normal(0, 1);
+  auto host = [&](int64_t n, float scale, float mean) {
+    std::vector<float> v(n);
+    for (float& x : v) x = mean + scale * normal(random);
+    return v;
+  };
+  auto tensor = [&](int64_t n, float scale) {
+    std::vector<float> v = host(n, scale, 0);
+    return DeviceTensor::Upload(v.data(), v.size(), bf16);
+  };
+  auto floats = [&](int64_t n, float scale, float mean) {
+    std::vector<float> v = host(n, scale, mean);
+    return DeviceBuffer<float>::FromHost(v.data(), v.size());
+  };
+  auto in_proj = tensor(2 * di * dm, 0.03f), x_proj = tensor(xdbc * di, 0.03f),
+       out_proj = tensor(dm * di, 0.03f), head = tensor(vocab * dm, 0.03f);
+  auto xn = tensor(r * dm, 1), uz = tensor(r * 2 * di, 1), u = tensor(r * di, 1),
+       y = tensor(r * di, 1);
+  auto x = floats(r * dm, 1, 0), dbc = floats(r * xdbc, 1, 0), norm = floats(dm, 0.1f, 1),
+       conv = floats(di * dc, 0.5f, 0), conv_bias = floats(di, 0.1f, 0),
+       dt = floats(di * dt_rank, 0.07f, 0), dt_bias = floats(di, 1, -4), a = floats(di * ds, 1, -4),
+       d = floats(di, 0.1f, 1), conv_state = floats(batch * di * (dc - 1), 1, 0),
+       ssm_state = floats(batch * di * ds, 1, 0), logits = floats(batch * vocab, 1, 0),
+       temperature = floats(1, 0, 0);
+  auto scratch = DeviceBuffer<float>::Allocate(
+      std::max<int64_t>(1, kernels::ScanScratchFloats(batch, length, di, ds, 0)));
+  std::vector<int32_t> slot_ids(batch);
+  for (int b = 0; b < batch; ++b) slot_ids[b] = b;
+  auto slots = DeviceBuffer<int32_t>::FromHost(slot_ids.data(), slot_ids.size());
+  auto sampled = DeviceBuffer<int32_t>::Allocate(batch);
+  const uint64_t params_host[2] = {1, 0};
+  auto params = DeviceBuffer<uint64_t>::FromHost(params_host, 2);
+  for (bool ok : {in_proj.ok(),     x_proj.ok(),  out_proj.ok(),   head.ok(),      xn.ok(),
+                  uz.ok(),          u.ok(),       y.ok(),          x.ok(),         dbc.ok(),
+                  norm.ok(),        conv.ok(),    conv_bias.ok(),  dt.ok(),        dt_bias.ok(),
+                  a.ok(),           d.ok(),       conv_state.ok(), ssm_state.ok(), logits.ok(),
+                  temperature.ok(), scratch.ok(), slots.ok(),      sampled.ok(),   params.ok()}) {
+    if (!ok) return absl::ResourceExhaustedError("layer op buffers");
+  }
+  absl::StatusOr<std::unique_ptr<backends::cuda::GemmContext>> gemm =
+      backends::cuda::GemmContext::Create(nullptr);
+  if (!gemm.ok()) return gemm.status();
+  const kernels::ScanWeights scan{dt->data(), dt_bias->data(), a->data(), d->data()};
+  const std::vector<std::pair<const char*, std::function<absl::Status()>>> ops = {
+      {"rmsnorm",
+       [&] {
+         return kernels::RmsNorm(x->data(), r, 1, 0, dm, norm->data(), 1e-5f, xn->data(), bf16,
+                                 nullptr);
+       }},
+      {"in_proj",
+       [&] {
+         return (*gemm)->Linear(xn->data(), r, dm, dm, *in_proj, 2 * di, uz->data(), bf16, 2 * di);
+       }},
+      {"conv1d",
+       [&] {
+         return kernels::CausalConv1d(uz->data(), 2 * di, batch, length, di, dc, conv->data(),
+                                      conv_bias->data(), slots->data(), conv_state->data(),
+                                      di * (dc - 1), u->data(), bf16, nullptr);
+       }},
+      {"x_proj",
+       [&] {
+         return (*gemm)->Linear(u->data(), r, di, di, *x_proj, xdbc, dbc->data(),
+                                WeightDtype::kFp32, xdbc);
+       }},
+      {"scan",
+       [&] {
+         return kernels::SelectiveScan(dbc->data(), xdbc, dt_rank, u->data(), uz->data(), 2 * di,
+                                       batch, length, di, ds, scan, slots->data(),
+                                       ssm_state->data(), di * ds, 0, scratch->data(), y->data(),
+                                       bf16, nullptr);
+       }},
+      {"out_proj+residual",
+       [&] {
+         return (*gemm)->Linear(y->data(), r, di, di, *out_proj, dm, x->data(), WeightDtype::kFp32,
+                                dm, 1.0f, 1.0f);
+       }},
+      {"head (last rows)",
+       [&] {
+         if (absl::Status s = kernels::RmsNorm(x->data(), batch, length, length - 1, dm,
+                                               norm->data(), 1e-5f, xn->data(), bf16, nullptr);
+             !s.ok()) {
+           return s;
+         }
+         return (*gemm)->Linear(xn->data(), batch, dm, dm, *head, vocab, logits->data(),
+                                WeightDtype::kFp32, vocab);
+       }},
+      {"sample",
+       [&] {
+         return kernels::SampleTokens(logits->data(), batch, vocab, temperature->data(),
+                                      params->data(), sampled->data(), nullptr);
+       }},
+  };
+  const int reps = quick ? 3 : (r > 4096 ? 10 : 50);
+  // Reset the states first: the timed loops feed random data through them.
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  double total = 0;
+  for (const auto& [name, op] : ops) {
+    BENCH_OK(op());
+    cudaEventRecord(start);
+    for (int i = 0; i < reps; ++i) BENCH_OK(op());
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    const double us = ms * 1000.0 / reps;
+    const bool per_layer = std::string(name) != "head (last rows)" && std::string(name) != "sample";
+    total += per_layer ? 24 * us : us;
+    BenchRow row;
+    row.model = kModel;
+    row.what = absl::StrCat("op ", name, per_layer ? " (one layer)" : "");
+    row.dtype = "bf16";
+    row.batch = batch;
+    row.length = length;
+    row.microseconds_per_step = us;
+    rows.push_back(row);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  BenchRow sum;
+  sum.model = kModel;
+  sum.what = "ops summed (24 layers + head)";
+  sum.dtype = "bf16";
+  sum.batch = batch;
+  sum.length = length;
+  sum.microseconds_per_step = total;
+  sum.tokens_per_second = r / (total * 1e-6);
+  sum.note = "separate launches, no graph";
+  rows.push_back(sum);
   return absl::OkStatus();
 }
 
@@ -262,6 +407,10 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   for (int batch : {1, 16}) BENCH_OK(Prefill(**model, random, batch, options.quick, rows));
   for (int batch : {1, 8, 64, 256}) BENCH_OK(Decode(**model, random, batch, options.quick, rows));
   for (int batch : {1, 16}) BENCH_OK(Scan(batch, options.quick, rows));
+  for (auto [batch, length] : {std::pair{1, int64_t{1}}, std::pair{64, int64_t{1}},
+                               std::pair{1, int64_t{2048}}, std::pair{16, int64_t{2048}}}) {
+    BENCH_OK(LayerOps(batch, length, options.quick, rows));
+  }
   BENCH_OK(Stream(**model, random, options.quick, rows));
   return rows;
 }

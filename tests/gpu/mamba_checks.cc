@@ -21,6 +21,7 @@
 #include "backends/native/cuda/device_tensor.h"
 #include "backends/native/cuda/mamba_cuda_kernels.h"
 #include "backends/native/cuda/mamba_cuda_model.h"
+#include "backends/native/cuda/skinny_gemm.h"
 #include "backends/native/mamba_model.h"
 #include "backends/native/mamba_random.h"
 #include "backends/native/sampling.h"
@@ -141,6 +142,12 @@ absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
       std::vector<int32_t> slots(s.batch);
       for (int64_t b = 0; b < s.batch; ++b) slots[b] = static_cast<int32_t>(2 * (s.batch - b));
       std::vector<float> states = Normal(random, (2 * s.batch + 1) * stride, 1.0f);
+      // The GPU reads uz in the GEMM type: the CPU gets the same rounded values.
+      auto d_uz = DeviceTensor::Upload(uz.data(), uz.size(), dtype);
+      if (!d_uz.ok()) return d_uz.status();
+      absl::StatusOr<std::vector<float>> rounded = d_uz->Download();
+      if (!rounded.ok()) return rounded.status();
+      uz = *rounded;
       std::vector<float> cpu_states = states, cpu_u(r * s.di);
       const double cpu_us = TimeCpu([&] {
         for (int64_t b = 0; b < s.batch; ++b) {
@@ -150,21 +157,18 @@ absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
                   &cpu_u[b * s.length * s.di]);
         }
       });
-      auto d_uz = ToDevice(uz);
       auto d_w = ToDevice(w);
       auto d_bias = ToDevice(bias);
       auto d_slots = ToDevice(slots);
       auto d_states = ToDevice(states);
-      auto d_u = DeviceBuffer<float>::Allocate(r * s.di);
       auto d_gemm = DeviceTensor::Allocate(dtype, r * s.di);
-      if (!d_uz.ok() || !d_w.ok() || !d_bias.ok() || !d_slots.ok() || !d_states.ok() || !d_u.ok() ||
-          !d_gemm.ok()) {
+      if (!d_w.ok() || !d_bias.ok() || !d_slots.ok() || !d_states.ok() || !d_gemm.ok()) {
         return absl::ResourceExhaustedError("conv check buffers");
       }
       auto launch = [&] {
         return kernels::CausalConv1d(d_uz->data(), ld, s.batch, s.length, s.di, s.dc, d_w->data(),
                                      d_bias->data(), d_slots->data(), d_states->data(), stride,
-                                     d_u->data(), d_gemm->data(), dtype, nullptr);
+                                     d_gemm->data(), dtype, nullptr);
       };
       CHECK_OK(launch());
       auto gpu_u = d_gemm->Download();
@@ -212,6 +216,14 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
       std::vector<int32_t> slots(s.batch);
       for (int64_t b = 0; b < s.batch; ++b) slots[b] = static_cast<int32_t>(s.batch - b);
       std::vector<float> states = Normal(random, (s.batch + 1) * stride, 1.0f);
+      // u and z reach the scan in the GEMM type: the CPU gets the same rounded values.
+      auto d_u = DeviceTensor::Upload(u.data(), u.size(), dtype);
+      auto d_uz = DeviceTensor::Upload(uz.data(), uz.size(), dtype);
+      if (!d_u.ok() || !d_uz.ok()) return absl::ResourceExhaustedError("scan inputs");
+      absl::StatusOr<std::vector<float>> u_rounded = d_u->Download(), uz_rounded = d_uz->Download();
+      if (!u_rounded.ok() || !uz_rounded.ok()) return absl::UnavailableError("scan inputs");
+      u = *u_rounded;
+      uz = *uz_rounded;
       std::vector<float> cpu_states = states, cpu_y(r * s.di);
       // The scan of MambaModel::Block with the dt_proj GEMM and softplus before it.
       const double cpu_us = TimeCpu([&] {
@@ -237,8 +249,6 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
         }
       });
       auto d_dbc = ToDevice(dbc);
-      auto d_u = ToDevice(u);
-      auto d_uz = ToDevice(uz);
       auto d_dt = ToDevice(dt_proj);
       auto d_dt_bias = ToDevice(dt_bias);
       auto d_a = ToDevice(a);
@@ -249,8 +259,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
           kernels::ScanScratchFloats(s.batch, s.length, s.di, s.ds, s.chunk);
       auto d_scratch = DeviceBuffer<float>::Allocate(std::max<int64_t>(scratch_floats, 1));
       auto d_y = DeviceTensor::Allocate(dtype, r * s.di);
-      if (!d_dbc.ok() || !d_u.ok() || !d_uz.ok() || !d_dt.ok() || !d_dt_bias.ok() || !d_a.ok() ||
-          !d_d.ok() || !d_slots.ok() || !d_states.ok() || !d_scratch.ok() || !d_y.ok()) {
+      if (!d_dbc.ok() || !d_dt.ok() || !d_dt_bias.ok() || !d_a.ok() || !d_d.ok() || !d_slots.ok() ||
+          !d_states.ok() || !d_scratch.ok() || !d_y.ok()) {
         return absl::ResourceExhaustedError("scan check buffers");
       }
       const kernels::ScanWeights weights{d_dt->data(), d_dt_bias->data(), d_a->data(), d_d->data()};
@@ -271,9 +281,9 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
           absl::StrCat("b=", s.batch, " t=", s.length, " d=", s.di, " n=", s.ds, " chunk=", chunk);
       absl::StatusOr<double> gpu_us = TimeGpu(launch);
       if (!gpu_us.ok()) return gpu_us.status();
-      // Bytes the scan must move once: u, z, dbc, y, and the state in and out.
-      const double bytes = r * (s.di * 8.0 + xdbc * 4.0 + s.di * WeightDtypeBytes(dtype)) +
-                           2.0 * s.batch * stride * 4;
+      // Bytes the scan must move once: u, z, y, the dt/B/C rows, and the state in and out.
+      const double bytes =
+          r * (s.di * 3.0 * WeightDtypeBytes(dtype) + xdbc * 4.0) + 2.0 * s.batch * stride * 4;
       rows.push_back({s.length == 1 ? "mamba.ssm step" : "mamba.selective_scan", shape,
                       WeightDtypeName(dtype), RelativeError(*gpu_y, cpu_y), Tolerance(dtype),
                       *gpu_us, cpu_us,
@@ -398,8 +408,12 @@ absl::StatusOr<std::vector<CheckRow>> CheckSmallKernels(std::mt19937_64& random)
                     absl::StrCat("freq ", frequency[0], " ", frequency[1], " ", frequency[2])});
   }
   // The GEMM as the model calls it, with the residual add.
-  for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
-    const int64_t rows_n = 300, in = 768, out = 3072;
+  // 300 rows go to cuBLAS, 1 and 7 rows (decoding) to the skinny kernel.
+  for (auto [dtype, rows_n] :
+       {std::pair{WeightDtype::kFp32, int64_t{300}}, std::pair{WeightDtype::kBf16, int64_t{300}},
+        std::pair{WeightDtype::kFp32, int64_t{1}}, std::pair{WeightDtype::kBf16, int64_t{1}},
+        std::pair{WeightDtype::kFp16, int64_t{7}}, std::pair{WeightDtype::kBf16, int64_t{7}}}) {
+    const int64_t in = 768, out = 3072;
     std::vector<float> x = Normal(random, rows_n * in, 1.0f);
     std::vector<float> w = Normal(random, out * in, 1.0f / std::sqrt(768.0f));
     std::vector<float> residual = Normal(random, rows_n * out, 1.0f);
@@ -420,9 +434,14 @@ absl::StatusOr<std::vector<CheckRow>> CheckSmallKernels(std::mt19937_64& random)
                              WeightDtype::kFp32, out, 1.0f, 1.0f));
     auto gpu_y = ToHost(*d_y);
     if (!gpu_y.ok()) return gpu_y.status();
+    absl::StatusOr<double> gpu_us = TimeGpu([&] {
+      return (*gemm)->Linear(d_x->data(), rows_n, in, in, *d_w, out, d_y->data(),
+                             WeightDtype::kFp32, out, 1.0f, 1.0f);
+    });
+    if (!gpu_us.ok()) return gpu_us.status();
     rows.push_back({"gemm.linear (+residual)", absl::StrCat(rows_n, "x", in, " by ", out),
-                    WeightDtypeName(dtype), RelativeError(*gpu_y, cpu_y), 1e-5, 0, cpu_us,
-                    "operands rounded alike"});
+                    WeightDtypeName(dtype), RelativeError(*gpu_y, cpu_y), 1e-5, *gpu_us, cpu_us,
+                    rows_n <= backends::cuda::kSkinnyMaxRows ? "skinny kernel" : "cuBLAS"});
   }
   return rows;
 }

@@ -89,8 +89,8 @@ struct MambaCudaModel::Impl {
 
   // Activations, sized for max_rows = max(max_prefill_rows, max_decode_batch).
   int64_t max_rows = 0, logit_rows = 0;
-  DeviceBuffer<float> x, uz, u, dbc, logits, scan_scratch;
-  DeviceTensor xn, u_gemm, y;
+  DeviceBuffer<float> x, dbc, logits, scan_scratch;
+  DeviceTensor xn, uz, u, y;  // in the weights' type
   DeviceBuffer<int32_t> tokens, slots;
   // Decode inputs and outputs the graphs read and write.
   DeviceBuffer<int32_t> step_tokens, step_slots, sampled, history;
@@ -168,13 +168,12 @@ struct MambaCudaModel::Impl {
       LLIVE_RETURN_IF_ERROR(mamba::RmsNorm(x.data(), rows, 1, 0, c.d_model, w.norm.data(),
                                            c.norm_epsilon, xn.data(), dtype, stream));
       LLIVE_RETURN_IF_ERROR(gemm->Linear(xn.data(), rows, c.d_model, c.d_model, w.in_proj,
-                                         2 * c.d_inner, uz.data(), WeightDtype::kFp32,
-                                         2 * c.d_inner));
+                                         2 * c.d_inner, uz.data(), dtype, 2 * c.d_inner));
       LLIVE_RETURN_IF_ERROR(mamba::CausalConv1d(
           uz.data(), 2 * c.d_inner, batch, length, c.d_inner, c.d_conv, w.conv.data(),
           w.conv_bias.data(), slot_ids, conv_states.data() + layer * c.d_inner * (c.d_conv - 1),
-          conv_stride(), u.data(), u_gemm.data(), dtype, stream));
-      LLIVE_RETURN_IF_ERROR(gemm->Linear(u_gemm.data(), rows, c.d_inner, c.d_inner, w.x_proj, xdbc,
+          conv_stride(), u.data(), dtype, stream));
+      LLIVE_RETURN_IF_ERROR(gemm->Linear(u.data(), rows, c.d_inner, c.d_inner, w.x_proj, xdbc,
                                          dbc.data(), WeightDtype::kFp32, xdbc));
       const mamba::ScanWeights scan{w.dt_proj.data(), w.dt_proj_bias.data(), w.a.data(),
                                     w.d.data()};
@@ -337,15 +336,13 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
   impl->logit_rows = std::max<int64_t>(options.max_logit_rows, options.max_decode_batch);
   const int64_t xdbc = c.dt_rank + 2 * c.d_state;
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->x, rows * c.d_model));
-  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->uz, rows * 2 * c.d_inner));
-  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->u, rows * c.d_inner));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->dbc, rows * xdbc));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->logits, impl->logit_rows * c.vocab_size));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->tokens, rows));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->slots, rows));
   for (auto [tensor, count] :
-       {std::pair{&impl->xn, rows * c.d_model}, std::pair{&impl->u_gemm, rows * c.d_inner},
-        std::pair{&impl->y, rows * c.d_inner}}) {
+       {std::pair{&impl->xn, rows * c.d_model}, std::pair{&impl->uz, rows * 2 * c.d_inner},
+        std::pair{&impl->u, rows * c.d_inner}, std::pair{&impl->y, rows * c.d_inner}}) {
     absl::StatusOr<DeviceTensor> allocated = DeviceTensor::Allocate(dtype, count);
     if (!allocated.ok()) return allocated.status();
     *tensor = *std::move(allocated);
@@ -384,8 +381,8 @@ int64_t MambaCudaModel::device_bytes() const {
   const Impl& m = *impl_;
   int64_t bytes = m.weight_bytes + m.conv_states.bytes() + m.ssm_states.bytes() + m.x.bytes() +
                   m.uz.bytes() + m.u.bytes() + m.dbc.bytes() + m.logits.bytes() +
-                  m.scan_scratch.bytes() + m.xn.bytes() + m.u_gemm.bytes() + m.y.bytes() +
-                  m.tokens.bytes() + m.slots.bytes() + m.history.bytes() +
+                  m.scan_scratch.bytes() + m.xn.bytes() + m.y.bytes() + m.tokens.bytes() +
+                  m.slots.bytes() + m.history.bytes() +
                   static_cast<int64_t>(GemmContext::kDefaultWorkspaceBytes);
   return bytes;
 }
