@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> OpenStatefulModel(
   absl::StatusOr<std::string> path = backends::LocateModel(spec->model_path, dirs);
   if (!path.ok()) return path.status();
   spec->model_path = *std::move(path);
+  if (options.device.empty()) options.device = settings->config.GetString("backend.device");
   return backends::CreateNativeBackend(*spec, options);
 }
 

@@ -26,7 +26,8 @@ absl::StatusOr<CommandSettings> SettingsOrDefaults(const CliContext& context);
 
 // The stateful (native) model chosen by `backend_flag`, else $LLIVE_LLM_BACKEND, else the
 // home's backend.llm, else the shipped default; a bare model name is looked up in the home's
-// models folder and then the shipped models. InvalidArgument for a backend that keeps no
+// models folder and then the shipped models; an empty options.device is the home's
+// backend.device. InvalidArgument for a backend that keeps no
 // state (mock, HTTP backends), naming it; NotFound for a model that is not there.
 absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> OpenStatefulModel(
     const CliContext& context, absl::string_view backend_flag,

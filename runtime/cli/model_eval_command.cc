@@ -25,6 +25,7 @@ struct EvalFlags {
   int64_t window = 512;
   int64_t max_tokens = 0;
   int threads = 0;
+  std::string device;  // empty: backend.device
 };
 
 // The documents of `path`: one per line's "text" for .jsonl, else the whole file.
@@ -66,6 +67,7 @@ void RunEval(CliContext& context, const EvalFlags& flags) {
   if (!documents.ok()) return ReportError(context, documents.status());
   backends::NativeBackendOptions options;
   options.threads = flags.threads;
+  options.device = flags.device;
   auto backend = OpenStatefulModel(context, flags.backend, options);
   if (!backend.ok()) {
     return ReportError(
@@ -155,6 +157,8 @@ void RegisterModelEvalCommand(CLI::App& model, CliContext& context) {
                    "Write the token stream here, one id per line (for a reference to score)");
   eval->add_option("--threads", flags->threads, "CPU threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);
+  eval->add_option("--device", flags->device,
+                   "cpu, cuda or cuda:N (default: backend.device, else cpu)");
   eval->callback([&context, flags] { RunEval(context, *flags); });
 }
 
