@@ -1,0 +1,484 @@
+// Mamba-1 kernels. The arithmetic follows the CPU path (mamba_model.cc) operation for
+// operation in fp32 with full-precision expf/logf, so that fp32 weights agree with it to
+// about 1e-6; only the GEMM operands are rounded to the weights' type.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "backends/native/cuda/cuda_status.h"
+#include "backends/native/cuda/mamba_cuda_kernels.h"
+
+namespace llive::backends::cuda::mamba {
+namespace {
+
+constexpr int kMaxConv = 8;     // d_conv supported by the convolution kernels
+constexpr int kMaxDtSlots = 8;  // dt_rank <= kMaxDtSlots * d_state
+
+template <typename T>
+__device__ __forceinline__ float ToFloat(T value) {
+  return static_cast<float>(value);
+}
+template <typename T>
+__device__ __forceinline__ T FromFloat(float value);
+template <>
+__device__ __forceinline__ float FromFloat(float value) {
+  return value;
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 FromFloat(float value) {
+  return __float2bfloat16_rn(value);
+}
+template <>
+__device__ __forceinline__ __half FromFloat(float value) {
+  return __float2half_rn(value);
+}
+
+__device__ __forceinline__ float Silu(float x) { return x / (1.0f + expf(-x)); }
+__device__ __forceinline__ float Softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+// Returns body(T{}) with T the C++ type of `dtype`.
+template <typename Body>
+absl::Status Dispatch(WeightDtype dtype, Body body) {
+  switch (dtype) {
+    case WeightDtype::kBf16:
+      return body(__nv_bfloat16{});
+    case WeightDtype::kFp16:
+      return body(__half{});
+    case WeightDtype::kFp32:
+      return body(float{});
+  }
+  return absl::InvalidArgumentError("unknown weight type");
+}
+
+unsigned int Blocks(int64_t threads, int block) {
+  return static_cast<unsigned int>((threads + block - 1) / block);
+}
+
+absl::Status Launched(const char* kernel) {
+  return CudaStatus(cudaGetLastError(), absl::StrCat("launch of ", kernel));
+}
+
+template <typename T>
+__global__ void EmbeddingKernel(const int32_t* tokens, const T* embedding, int64_t d_model,
+                                float* x) {
+  const int64_t row = blockIdx.x;
+  const T* source = embedding + static_cast<int64_t>(tokens[row]) * d_model;
+  for (int64_t i = threadIdx.x; i < d_model; i += blockDim.x) {
+    x[row * d_model + i] = ToFloat(source[i]);
+  }
+}
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets it.
+__device__ float BlockSum(float value) {
+  __shared__ float partial[32];
+  for (int offset = 16; offset > 0; offset /= 2) {
+    value += __shfl_xor_sync(0xffffffffu, value, offset);
+  }
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) partial[warp] = value;
+  __syncthreads();
+  const int warps = blockDim.x / 32;
+  value = lane < warps ? partial[lane] : 0.0f;
+  for (int offset = 16; offset > 0; offset /= 2) {
+    value += __shfl_xor_sync(0xffffffffu, value, offset);
+  }
+  return value;
+}
+
+template <typename T>
+__global__ void RmsNormKernel(const float* x, int64_t row_step, int64_t row_offset, int64_t n,
+                              const float* weight, float eps, T* out) {
+  const int64_t o = blockIdx.x;
+  const float* row = x + (o * row_step + row_offset) * n;
+  float sum = 0.0f;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += row[i] * row[i];
+  const float scale = 1.0f / sqrtf(BlockSum(sum) / static_cast<float>(n) + eps);
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    out[o * n + i] = FromFloat<T>(row[i] * scale * weight[i]);
+  }
+}
+
+template <typename T>
+__global__ void ConvKernel(const float* uz, int64_t ld_uz, int64_t rows, int64_t length,
+                           int64_t d_inner, int dc, const float* weight, const float* bias,
+                           const int32_t* slots, const float* conv_states, int64_t conv_slot_stride,
+                           float* u, T* u_gemm) {
+  const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (index >= rows * d_inner) return;
+  const int64_t r = index / d_inner, ch = index % d_inner;
+  const int64_t b = r / length, t = r % length;
+  const float* history = conv_states + slots[b] * conv_slot_stride + ch * (dc - 1);
+  float sum = bias[ch];
+  for (int k = 0; k < dc; ++k) {
+    const int64_t source = t - (dc - 1) + k;
+    const float input =
+        source < 0 ? history[dc - 1 + source] : uz[(b * length + source) * ld_uz + ch];
+    sum += weight[ch * dc + k] * input;
+  }
+  const float value = Silu(sum);
+  u[index] = value;
+  u_gemm[index] = FromFloat<T>(value);
+}
+
+__global__ void ConvStateKernel(const float* uz, int64_t ld_uz, int64_t batch, int64_t length,
+                                int64_t d_inner, int dc, const int32_t* slots, float* conv_states,
+                                int64_t conv_slot_stride) {
+  const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (index >= batch * d_inner) return;
+  const int64_t b = index / d_inner, ch = index % d_inner;
+  float* history = conv_states + slots[b] * conv_slot_stride + ch * (dc - 1);
+  // Ascending k reads history[k + length] before any write reaches it.
+  for (int k = 0; k < dc - 1; ++k) {
+    const int64_t source = length - (dc - 1) + k;
+    history[k] = source < 0 ? history[k + length] : uz[(b * length + source) * ld_uz + ch];
+  }
+}
+
+template <typename T>
+__global__ void ConvStepKernel(const float* uz, int64_t ld_uz, int64_t batch, int64_t d_inner,
+                               int dc, const float* weight, const float* bias, const int32_t* slots,
+                               float* conv_states, int64_t conv_slot_stride, float* u, T* u_gemm) {
+  const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (index >= batch * d_inner) return;
+  const int64_t b = index / d_inner, ch = index % d_inner;
+  float* history = conv_states + slots[b] * conv_slot_stride + ch * (dc - 1);
+  const float input = uz[b * ld_uz + ch];
+  float window[kMaxConv];
+  for (int k = 0; k < dc - 1; ++k) window[k] = history[k];
+  window[dc - 1] = input;
+  float sum = bias[ch];
+  for (int k = 0; k < dc; ++k) sum += weight[ch * dc + k] * window[k];
+  for (int k = 0; k < dc - 1; ++k) history[k] = window[k + 1];
+  const float value = Silu(sum);
+  u[index] = value;
+  u_gemm[index] = FromFloat<T>(value);
+}
+
+// Sum over the S consecutive lanes that hold one channel's states.
+template <int S>
+__device__ __forceinline__ float LaneGroupSum(float value) {
+  for (int offset = S / 2; offset > 0; offset /= 2) {
+    value += __shfl_xor_sync(0xffffffffu, value, offset, S);
+  }
+  return value;
+}
+
+// The arguments every scan pass shares.
+struct ScanArgs {
+  const float* dbc;
+  int64_t ld_dbc;
+  int dt_rank;
+  const float* u;
+  const float* uz;
+  int64_t ld_uz;
+  int64_t batch, length, d_inner;
+  ScanWeights weights;
+  const int32_t* slots;
+  float* ssm_states;
+  int64_t ssm_slot_stride;
+  int64_t chunk_length, chunks;
+  float* scratch;  // h_local [batch, chunks, d_inner, S], decay [same], h_start [batch, d_inner, S]
+};
+
+// One thread per (sequence, chunk, channel, state); the block holds 128 / S channels.
+// Pass 0 (chunked only): scan the chunk from zero (chunk 0 from the true state), store the end
+// state and exp(A * sum dt). Pass 1: rescan from the exact entry state with outputs.
+template <int S, int kPass, typename T>
+__global__ void __launch_bounds__(128) ScanKernel(ScanArgs args, T* y) {
+  const int lane = threadIdx.x % S;
+  const int64_t ch = blockIdx.x * (128 / S) + threadIdx.x / S;
+  const int64_t chunk = blockIdx.y;
+  const int64_t b = blockIdx.z;
+  // Threads past d_inner still run the loop (their shuffles need all lanes) but store nothing.
+  const bool active = ch < args.d_inner;
+  const int64_t c = active ? ch : args.d_inner - 1;
+  const int64_t di = args.d_inner;
+
+  float w_dt[kMaxDtSlots];
+#pragma unroll
+  for (int j = 0; j < kMaxDtSlots; ++j) {
+    const int r = lane + j * S;
+    w_dt[j] = r < args.dt_rank ? args.weights.dt_proj[c * args.dt_rank + r] : 0.0f;
+  }
+  const float dt_bias = args.weights.dt_proj_bias[c];
+  const float a = args.weights.a[c * S + lane];
+  const float d = args.weights.d[c];
+
+  float* state = args.ssm_states + args.slots[b] * args.ssm_slot_stride + c * S + lane;
+  const int64_t per_chunk = di * S;
+  float* h_local = args.scratch + (b * args.chunks) * per_chunk + c * S + lane;
+  float* decay = h_local + args.batch * args.chunks * per_chunk;
+  float* h_start =
+      args.scratch + 2 * args.batch * args.chunks * per_chunk + b * per_chunk + c * S + lane;
+
+  float h;
+  if (args.chunks == 1) {
+    h = *state;
+  } else if (kPass == 0) {
+    h = 0.0f;
+    if (chunk == 0) {
+      h = *state;
+      if (active) *h_start = h;
+    }
+  } else if (chunk == 0) {
+    h = *h_start;
+  } else {
+    h = h_local[0];
+    for (int64_t k = 1; k < chunk; ++k) h = decay[k * per_chunk] * h + h_local[k * per_chunk];
+  }
+
+  const int64_t t0 = chunk * args.chunk_length;
+  const int64_t t1 = min(args.length, t0 + args.chunk_length);
+  float dt_sum = 0.0f;
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t row = b * args.length + t;
+    const float* dbc = args.dbc + row * args.ld_dbc;
+    float raw = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kMaxDtSlots; ++j) {
+      const int r = lane + j * S;
+      if (r < args.dt_rank) raw += dbc[r] * w_dt[j];
+    }
+    const float dt = Softplus(LaneGroupSum<S>(raw) + dt_bias);
+    const float input = args.u[row * di + c];
+    h = expf(dt * a) * h + dt * input * dbc[args.dt_rank + lane];
+    if (kPass == 0) {
+      dt_sum += dt;
+    } else {
+      const float out = LaneGroupSum<S>(h * dbc[args.dt_rank + S + lane]);
+      if (lane == 0 && active) {
+        const float z = args.uz[row * args.ld_uz + di + c];
+        y[row * di + c] = FromFloat<T>((out + d * input) * Silu(z));
+      }
+    }
+  }
+  if (!active) return;
+  if (kPass == 0) {
+    h_local[chunk * per_chunk] = h;
+    decay[chunk * per_chunk] = expf(a * dt_sum);
+  } else if (chunk == args.chunks - 1) {
+    *state = h;
+  }
+}
+
+template <int S, typename T>
+absl::Status LaunchScan(const ScanArgs& args, T* y, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned int>((args.d_inner + 128 / S - 1) / (128 / S)),
+                  static_cast<unsigned int>(args.chunks), static_cast<unsigned int>(args.batch));
+  if (args.chunks > 1) {
+    ScanKernel<S, 0, T><<<grid, 128, 0, stream>>>(args, y);
+    if (absl::Status s = Launched("selective scan (chunk states)"); !s.ok()) return s;
+  }
+  ScanKernel<S, 1, T><<<grid, 128, 0, stream>>>(args, y);
+  return Launched("selective scan");
+}
+
+uint64_t __device__ __forceinline__ Mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+__global__ void __launch_bounds__(1024)
+    SampleKernel(const float* logits, int64_t vocab, const float* temperature,
+                 const uint64_t* params, int32_t* tokens) {
+  const int64_t row = blockIdx.x;
+  const float* values = logits + row * vocab;
+  const float temp = *temperature;
+  const uint64_t stream_key = Mix(Mix(params[0] ^ Mix(params[1])) ^ static_cast<uint64_t>(row));
+  float best = -INFINITY;
+  int64_t best_index = vocab;
+  for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
+    float score = values[i];
+    if (temp > 0.0f) {
+      // Uniform in (0, 1) from the top 24 bits, then Gumbel noise.
+      const float uniform =
+          (static_cast<float>(Mix(stream_key ^ static_cast<uint64_t>(i)) >> 40) + 0.5f) *
+          (1.0f / 16777216.0f);
+      score = score / temp - logf(-logf(uniform));
+    }
+    if (score > best || best_index == vocab) {
+      best = score;
+      best_index = i;
+    }
+  }
+  // (max score, then lowest index) over the block.
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const float other = __shfl_xor_sync(0xffffffffu, best, offset);
+    const int64_t other_index = __shfl_xor_sync(0xffffffffu, best_index, offset);
+    if (other > best || (other == best && other_index < best_index)) {
+      best = other;
+      best_index = other_index;
+    }
+  }
+  __shared__ float warp_best[32];
+  __shared__ int64_t warp_index[32];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) {
+    warp_best[warp] = best;
+    warp_index[warp] = best_index;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < static_cast<int>(blockDim.x / 32); ++w) {
+      if (warp_best[w] > best || (warp_best[w] == best && warp_index[w] < best_index)) {
+        best = warp_best[w];
+        best_index = warp_index[w];
+      }
+    }
+    tokens[row] = static_cast<int32_t>(best_index < vocab ? best_index : 0);
+  }
+}
+
+__global__ void AdvanceKernel(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
+                              uint64_t* params) {
+  const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (index < rows) next_inputs[index] = sampled[index];
+  if (index == 0) params[1] += 1;
+}
+
+}  // namespace
+
+absl::Status EmbeddingGather(const int32_t* tokens, int64_t rows, const void* embedding,
+                             WeightDtype dtype, int64_t d_model, float* x, cudaStream_t stream) {
+  if (rows == 0) return absl::OkStatus();
+  return Dispatch(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    EmbeddingKernel<<<static_cast<unsigned int>(rows), 256, 0, stream>>>(
+        tokens, static_cast<const T*>(embedding), d_model, x);
+    return Launched("embedding gather");
+  });
+}
+
+absl::Status RmsNorm(const float* x, int64_t out_rows, int64_t row_step, int64_t row_offset,
+                     int64_t n, const float* weight, float eps, void* out, WeightDtype out_dtype,
+                     cudaStream_t stream) {
+  if (out_rows == 0) return absl::OkStatus();
+  const int threads = n >= 1024 ? 512 : 256;
+  return Dispatch(out_dtype, [&](auto zero) {
+    using T = decltype(zero);
+    RmsNormKernel<<<static_cast<unsigned int>(out_rows), threads, 0, stream>>>(
+        x, row_step, row_offset, n, weight, eps, static_cast<T*>(out));
+    return Launched("RMSNorm");
+  });
+}
+
+absl::Status CausalConv1d(const float* uz, int64_t ld_uz, int64_t batch, int64_t length,
+                          int64_t d_inner, int64_t d_conv, const float* weight, const float* bias,
+                          const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
+                          float* u, void* u_gemm, WeightDtype gemm_dtype, cudaStream_t stream) {
+  if (d_conv < 2 || d_conv > kMaxConv) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the GPU convolution supports d_conv 2..", kMaxConv, ", not ", d_conv));
+  }
+  if (batch == 0 || length == 0) return absl::OkStatus();
+  const int dc = static_cast<int>(d_conv);
+  return Dispatch(gemm_dtype, [&](auto zero) {
+    using T = decltype(zero);
+    if (length == 1) {
+      ConvStepKernel<<<Blocks(batch * d_inner, 256), 256, 0, stream>>>(
+          uz, ld_uz, batch, d_inner, dc, weight, bias, slots, conv_states, conv_slot_stride, u,
+          static_cast<T*>(u_gemm));
+      return Launched("conv1d step");
+    }
+    ConvKernel<<<Blocks(batch * length * d_inner, 256), 256, 0, stream>>>(
+        uz, ld_uz, batch * length, length, d_inner, dc, weight, bias, slots, conv_states,
+        conv_slot_stride, u, static_cast<T*>(u_gemm));
+    if (absl::Status s = Launched("conv1d"); !s.ok()) return s;
+    ConvStateKernel<<<Blocks(batch * d_inner, 256), 256, 0, stream>>>(
+        uz, ld_uz, batch, length, d_inner, dc, slots, conv_states, conv_slot_stride);
+    return Launched("conv1d state");
+  });
+}
+
+int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state) {
+  // About as many threads as an H100/H200 holds at once (132 SMs x 2048); more chunks only
+  // add the second pass's work.
+  constexpr int64_t kTargetThreads = 132 * 2048;
+  constexpr int64_t kMinChunk = 32;
+  const int64_t threads = std::max<int64_t>(1, batch * d_inner * d_state);
+  int64_t chunks = (kTargetThreads + threads - 1) / threads;
+  chunks = std::min(chunks, (length + kMinChunk - 1) / kMinChunk);
+  chunks = std::max<int64_t>(chunks, 1);
+  return (length + chunks - 1) / chunks;
+}
+
+int64_t ScanScratchFloats(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state,
+                          int64_t chunk_length) {
+  if (chunk_length <= 0) chunk_length = AutoScanChunk(batch, length, d_inner, d_state);
+  const int64_t chunks = (length + chunk_length - 1) / chunk_length;
+  return chunks <= 1 ? 0 : batch * d_inner * d_state * (2 * chunks + 1);
+}
+
+absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, const float* u,
+                           const float* uz, int64_t ld_uz, int64_t batch, int64_t length,
+                           int64_t d_inner, int64_t d_state, const ScanWeights& weights,
+                           const int32_t* slots, float* ssm_states, int64_t ssm_slot_stride,
+                           int64_t chunk_length, float* scratch, void* y, WeightDtype gemm_dtype,
+                           cudaStream_t stream) {
+  if (d_state != 4 && d_state != 8 && d_state != 16 && d_state != 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the GPU selective scan supports d_state 4, 8, 16 or 32, not ", d_state));
+  }
+  if (dt_rank > kMaxDtSlots * d_state) {
+    return absl::InvalidArgumentError(absl::StrCat("the GPU selective scan supports dt_rank up to ",
+                                                   kMaxDtSlots * d_state, " for d_state ", d_state,
+                                                   ", not ", dt_rank));
+  }
+  if (batch == 0 || length == 0) return absl::OkStatus();
+  if (chunk_length <= 0) chunk_length = AutoScanChunk(batch, length, d_inner, d_state);
+  ScanArgs args{dbc,
+                ld_dbc,
+                static_cast<int>(dt_rank),
+                u,
+                uz,
+                ld_uz,
+                batch,
+                length,
+                d_inner,
+                weights,
+                slots,
+                ssm_states,
+                ssm_slot_stride,
+                chunk_length,
+                (length + chunk_length - 1) / chunk_length,
+                scratch};
+  if (args.chunks > 1 && scratch == nullptr) {
+    return absl::InvalidArgumentError("the chunked selective scan needs scratch memory");
+  }
+  return Dispatch(gemm_dtype, [&](auto zero) {
+    using T = decltype(zero);
+    T* out = static_cast<T*>(y);
+    switch (d_state) {
+      case 4:
+        return LaunchScan<4>(args, out, stream);
+      case 8:
+        return LaunchScan<8>(args, out, stream);
+      case 16:
+        return LaunchScan<16>(args, out, stream);
+      default:
+        return LaunchScan<32>(args, out, stream);
+    }
+  });
+}
+
+absl::Status SampleTokens(const float* logits, int64_t rows, int64_t vocab,
+                          const float* temperature, const uint64_t* params, int32_t* tokens,
+                          cudaStream_t stream) {
+  if (rows == 0) return absl::OkStatus();
+  SampleKernel<<<static_cast<unsigned int>(rows), 1024, 0, stream>>>(logits, vocab, temperature,
+                                                                     params, tokens);
+  return Launched("token sampling");
+}
+
+absl::Status AdvanceDecode(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
+                           uint64_t* params, cudaStream_t stream) {
+  AdvanceKernel<<<Blocks(std::max<int64_t>(rows, 1), 256), 256, 0, stream>>>(sampled, rows,
+                                                                             next_inputs, params);
+  return Launched("decode advance");
+}
+
+}  // namespace llive::backends::cuda::mamba

@@ -1,0 +1,93 @@
+// llive's own CUDA kernels for Mamba-1 (the projections are cuBLAS GEMMs, cublas_gemm.h).
+// Every function launches asynchronously on `stream`, allocates nothing, and is usable inside
+// CUDA graph capture; pointers are device memory. Errors: InvalidArgument for sizes a kernel
+// does not support, the launch's CUDA error otherwise (cuda_status.h).
+//
+// Recurrent states live in slot arrays: the state of sequence b is at
+//   conv_states + slots[b] * conv_slot_stride    ([d_inner, d_conv - 1] fp32, oldest first)
+//   ssm_states + slots[b] * ssm_slot_stride      ([d_inner, d_state] fp32)
+// where the caller has already offset the base pointers to the layer. Row r = b * length + t.
+// Activations feeding a GEMM are written in the weights' type `gemm_dtype`.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "backends/native/cuda/weight_dtype.h"
+
+namespace llive::backends::cuda::mamba {
+
+// x[r, :] = embedding[tokens[r], :] as fp32; embedding is [vocab, d_model] of `dtype`.
+absl::Status EmbeddingGather(const int32_t* tokens, int64_t rows, const void* embedding,
+                             WeightDtype dtype, int64_t d_model, float* x, cudaStream_t stream);
+
+// out[o, :] = x[s, :] / sqrt(mean(x[s, :]^2) + eps) * weight with s = o * row_step + row_offset
+// (row_step 1, offset 0 for every row; row_step = length, offset = length - 1 for each
+// sequence's last row). The residual add is not here: it is the beta = 1 of the out_proj GEMM.
+absl::Status RmsNorm(const float* x, int64_t out_rows, int64_t row_step, int64_t row_offset,
+                     int64_t n, const float* weight, float eps, void* out, WeightDtype out_dtype,
+                     cudaStream_t stream);
+
+// The causal depthwise convolution of the SSM input and its SiLU over a chunk of `length`
+// tokens: u[r, ch] = SiLU(bias[ch] + sum_k weight[ch, k] * in(t - (d_conv - 1) + k)), where
+// in(t) = uz[(b * length + t) * ld_uz + ch] and in(t < 0) comes from the conv state. Writes u
+// as fp32 (the scan's input) and in gemm_dtype (x_proj's input). Then moves the last
+// d_conv - 1 inputs into the state. Two launches for length > 1 (outputs, then the state), one
+// fused launch for length == 1 (the decode step).
+absl::Status CausalConv1d(const float* uz, int64_t ld_uz, int64_t batch, int64_t length,
+                          int64_t d_inner, int64_t d_conv, const float* weight, const float* bias,
+                          const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
+                          float* u, void* u_gemm, WeightDtype gemm_dtype, cudaStream_t stream);
+
+// The per-layer parameters the selective scan reads (fp32).
+struct ScanWeights {
+  const float* dt_proj;       // [d_inner, dt_rank]
+  const float* dt_proj_bias;  // [d_inner]
+  const float* a;             // [d_inner, d_state], A = -exp(A_log)
+  const float* d;             // [d_inner]
+};
+
+// Scratch for the chunked scan: at least ScanScratchFloats(batch, length, ...) floats.
+int64_t ScanScratchFloats(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state,
+                          int64_t chunk_length);
+
+// The selective scan with dt_proj and softplus fused in, over `length` tokens per sequence:
+//   dt = softplus(dt_proj . dbc[r, :dt_rank] + dt_proj_bias)
+//   h_t = exp(dt A) h_{t-1} + dt B_t u_t;   y_t = (C_t . h_t + D u_t) * SiLU(z_t)
+// with dbc[r] = [dt_low (dt_rank), B (d_state), C (d_state)] rows of stride ld_dbc, u fp32
+// [rows, d_inner], z = uz[r * ld_uz + d_inner + ch] fp32, and y written in gemm_dtype
+// [rows, d_inner]. The state h is read from and written back to the ssm slots.
+// Parallel over time: the sequence splits into chunks of `chunk_length` tokens (0 chooses
+// one from the GPU's size: one chunk when batch * d_inner * d_state threads already fill
+// it); each chunk first scans from a zero state recording its end state and total decay,
+// then rescans from the exact state composed from its predecessors' (two launches; one when
+// there is one chunk, which for length == 1 is the decode step's state update).
+// d_state must be 4, 8, 16 or 32 (InvalidArgument otherwise); `scratch` may be null for
+// one chunk.
+absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, const float* u,
+                           const float* uz, int64_t ld_uz, int64_t batch, int64_t length,
+                           int64_t d_inner, int64_t d_state, const ScanWeights& weights,
+                           const int32_t* slots, float* ssm_states, int64_t ssm_slot_stride,
+                           int64_t chunk_length, float* scratch, void* y, WeightDtype gemm_dtype,
+                           cudaStream_t stream);
+
+// The chunk length SelectiveScan chooses for chunk_length = 0.
+int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state);
+
+// Next tokens from logits [rows, vocab] fp32: argmax where *temperature == 0 (the lowest index
+// among equal maxima, as the CPU Argmax), otherwise a draw from softmax(logits / temperature)
+// by the Gumbel-max trick with noise hashed from (seed, counter, row, index), so a replayed
+// graph draws fresh noise once the counter moves. `params` = {seed, counter} and
+// `temperature` are device pointers read at run time.
+absl::Status SampleTokens(const float* logits, int64_t rows, int64_t vocab,
+                          const float* temperature, const uint64_t* params, int32_t* tokens,
+                          cudaStream_t stream);
+
+// Ends a decode step on the device: next_inputs[b] = sampled[b] for b < rows, and the
+// sampling counter (params[1]) advances by one, so that graph replays chain without the host.
+absl::Status AdvanceDecode(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
+                           uint64_t* params, cudaStream_t stream);
+
+}  // namespace llive::backends::cuda::mamba

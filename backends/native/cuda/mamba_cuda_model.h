@@ -1,0 +1,97 @@
+// A Mamba-1 model on one CUDA GPU: weights uploaded once (bf16 by default), recurrent states
+// resident on the device in numbered slots, chunked prefill of many sequences at once, and
+// batched decode steps replayed as CUDA graphs (one per batch-size bucket). The interface has
+// no CUDA types, so CPU-only builds compile against it; there Create fails saying so.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "backends/native/cuda/weight_dtype.h"
+#include "backends/native/mamba_model.h"
+
+namespace llive::backends::cuda {
+
+struct MambaCudaOptions {
+  int device = 0;  // CUDA ordinal
+  WeightDtype weight_dtype = WeightDtype::kBf16;
+  // Tokens of all sequences together per prefill pass; longer inputs are split in time, so
+  // activation memory is fixed (about 40 KiB per row at the 130m shape).
+  int64_t max_prefill_rows = 32768;
+  // The largest decode batch run as one graph; larger batches run in several.
+  int max_decode_batch = 256;
+  // Rows of logits per pass when every position's logits are wanted.
+  int64_t max_logit_rows = 1024;
+  // Slots allocated at first; the pool doubles when they run out.
+  int initial_slots = 8;
+};
+
+// Thread-safe: every call takes the model's lock, so calls from several threads run one
+// after another on the model's own CUDA stream. States are slots: NewSlot gives a zeroed one
+// that stays valid until ReleaseSlot. The pool may move in device memory when it grows, which
+// discards the recorded graphs (the next step records them again).
+class MambaCudaModel {
+ public:
+  // Uploads the weights of `model` (which may be freed afterwards). Errors: FailedPrecondition
+  // in a build without CUDA or for a GPU whose architecture was not compiled in;
+  // InvalidArgument for what the kernels do not support (projection biases, d_state other
+  // than 4/8/16/32, d_conv above 8), a bad device ordinal, or bad options; ResourceExhausted
+  // when the GPU's memory does not suffice; Unavailable for other CUDA failures.
+  static absl::StatusOr<std::unique_ptr<MambaCudaModel>> Create(const MambaModel& model,
+                                                                const MambaCudaOptions& options);
+  ~MambaCudaModel();
+  MambaCudaModel(const MambaCudaModel&) = delete;
+  MambaCudaModel& operator=(const MambaCudaModel&) = delete;
+
+  const MambaConfig& config() const;
+  WeightDtype weight_dtype() const;
+  // Bytes of weights on the device (what one decode step must read at least once).
+  int64_t weight_bytes() const;
+  // Bytes of one sequence's recurrent state (conv and ssm, all layers, fp32).
+  int64_t state_bytes() const;
+
+  // A slot holding the empty state.
+  absl::StatusOr<int> NewSlot();
+  // Gives the slot back; unknown or already released slots are ignored.
+  void ReleaseSlot(int slot);
+  // Copies the state of `from` into `to` (both held).
+  absl::Status CopySlot(int from, int to);
+  // Host snapshots: the slot's state into `state` (positions are the caller's), and back.
+  absl::Status Download(int slot, MambaState& state);
+  absl::Status Upload(const MambaState& state, int slot);
+
+  // Advances the state in slots[b] by `length` tokens, tokens[b * length + t], as
+  // MambaModel::Forward does, and returns the logits after each sequence's last token
+  // [slots.size() * vocab], or with `all_positions` after every token [slots.size() * length
+  // * vocab]. InvalidArgument for an unknown or repeated slot or an empty batch; token ids
+  // must already be checked against the vocabulary.
+  absl::StatusOr<std::vector<float>> Forward(absl::Span<const int> slots, const int32_t* tokens,
+                                             int64_t length, bool all_positions);
+
+  // One decode step of slots[b] with tokens[b] through the recorded graph of the batch's
+  // bucket (the next power of two); returns the logits [slots.size() * vocab].
+  absl::StatusOr<std::vector<float>> Step(absl::Span<const int> slots,
+                                          absl::Span<const int32_t> tokens);
+
+  // `steps` decode steps that choose each next token on the device and feed it back without
+  // the host: greedy for temperature 0, else drawn from softmax(logits / temperature) with
+  // noise from `seed`. Returns the chosen tokens, [steps * slots.size()], step-major.
+  absl::StatusOr<std::vector<int32_t>> Decode(absl::Span<const int> slots,
+                                              absl::Span<const int32_t> first_tokens, int steps,
+                                              float temperature, uint64_t seed);
+
+  // Bytes of device memory this model holds (weights, state pool, activations, graphs'
+  // buffers; not the CUDA context).
+  int64_t device_bytes() const;
+
+  struct Impl;
+
+ private:
+  explicit MambaCudaModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace llive::backends::cuda
