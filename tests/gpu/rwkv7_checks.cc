@@ -240,40 +240,122 @@ absl::Status CheckNormShiftLerp(WeightDtype dtype, int lerps, int64_t batch, int
   return absl::OkStatus();
 }
 
-absl::Status CheckLowRank(WeightDtype dtype, std::vector<CheckRow>& rows_out) {
-  const int64_t rows = 53;
-  const int64_t ranks[4] = {64, 64, 32, 128};
-  std::vector<float> in[4];
-  DeviceBuffer<float> in_d[4];
-  DeviceTensor out_d[4];
-  k::LowRankBuffers buffers;
-  for (int p = 0; p < 4; ++p) {
-    in[p] = Normal(rows * ranks[p], 2.0f);
-    ASSIGN_OR_RETURN(in_d[p], Up(in[p]));
-    ASSIGN_OR_RETURN(out_d[p], DeviceTensor::Allocate(dtype, rows * ranks[p]));
-    buffers.down[p] = in_d[p].data();
-    buffers.rank[p] = ranks[p];
-  }
-  auto launch = [&]() -> cudaError_t {
-    if (dtype == WeightDtype::kBf16) {
-      __nv_bfloat16* out[4];
-      for (int p = 0; p < 4; ++p) out[p] = static_cast<__nv_bfloat16*>(out_d[p].data());
-      return k::LowRankActivations(buffers, rows, out, nullptr);
+absl::Status CheckActivate(WeightDtype dtype, std::vector<CheckRow>& rows_out) {
+  const int64_t n = 53 * 64;
+  std::vector<float> in = Normal(n, 2.0f);
+  ASSIGN_OR_RETURN(auto in_d, Up(in));
+  ASSIGN_OR_RETURN(DeviceTensor out_d, DeviceTensor::Allocate(dtype, n));
+  for (auto [f, name] : {std::pair{k::SmallLinearInput::kFloatTanh, "tanh"},
+                         std::pair{k::SmallLinearInput::kFloatSigmoid, "sigmoid"},
+                         std::pair{k::SmallLinearInput::kFloat, "identity"}}) {
+    auto launch = [&, f = f]() {
+      return WithAct(dtype, out_d.data(),
+                     [&](auto* out) { return k::ActivateInto(in_d.data(), n, f, out, nullptr); });
+    };
+    ASSIGN_OR_RETURN(double gpu_us, TimeGpu(launch));
+    ASSIGN_OR_RETURN(std::vector<float> out, out_d.Download());
+    std::vector<double> ref(n);
+    for (int64_t i = 0; i < n; ++i) {
+      ref[i] = f == k::SmallLinearInput::kFloatTanh
+                   ? std::tanh(double{in[i]})
+                   : (f == k::SmallLinearInput::kFloatSigmoid ? Sigmoid(in[i]) : in[i]);
     }
-    float* out[4];
-    for (int p = 0; p < 4; ++p) out[p] = static_cast<float*>(out_d[p].data());
-    return k::LowRankActivations(buffers, rows, out, nullptr);
-  };
-  ASSIGN_OR_RETURN(double gpu_us, TimeGpu(launch));
-  std::vector<float> got;
-  std::vector<double> ref;
-  for (int p = 0; p < 4; ++p) {
-    ASSIGN_OR_RETURN(std::vector<float> out, out_d[p].Download());
-    got.insert(got.end(), out.begin(), out.end());
-    for (float z : in[p]) ref.push_back(p == 0 ? std::tanh(z) : (p == 3 ? Sigmoid(z) : z));
+    rows_out.push_back({absl::StrCat("rwkv7.activate (", name, ")"), absl::StrCat("n=", n),
+                        DtypeName(dtype), RelativeError(out, ref), Tolerance(dtype), gpu_us, 0,
+                        ""});
   }
-  rows_out.push_back({"rwkv7.low_rank_activations", absl::StrCat("rows=", rows, " ranks=64/64/32/128"),
-                      DtypeName(dtype), RelativeError(got, ref), Tolerance(dtype), gpu_us, 0, ""});
+  return absl::OkStatus();
+}
+
+// The decode-step products: several problems of different shapes, input activations and
+// output modes in one launch, against double-precision products of the same (rounded) values.
+absl::Status CheckSmallBatchLinear(WeightDtype dtype, int64_t rows,
+                                   std::vector<CheckRow>& rows_out) {
+  struct Case {
+    int64_t in, out;
+    k::SmallLinearInput input;
+    k::SmallLinearOutput output;
+  };
+  const Case cases[] = {{768, 768, k::SmallLinearInput::kAct, k::SmallLinearOutput::kStore},
+                        {768, 64, k::SmallLinearInput::kAct, k::SmallLinearOutput::kStore},
+                        {64, 768, k::SmallLinearInput::kFloatTanh, k::SmallLinearOutput::kStore},
+                        {128, 768, k::SmallLinearInput::kFloatSigmoid, k::SmallLinearOutput::kAdd},
+                        {32, 768, k::SmallLinearInput::kFloat, k::SmallLinearOutput::kAdd},
+                        {768, 3072, k::SmallLinearInput::kAct,
+                         k::SmallLinearOutput::kReluSquareAct},
+                        {3072, 768, k::SmallLinearInput::kAct, k::SmallLinearOutput::kAdd}};
+  constexpr int kCases = sizeof(cases) / sizeof(cases[0]);
+  std::vector<k::SmallLinear> problems(kCases);
+  std::vector<DeviceTensor> x_act(kCases), weights(kCases), y_act(kCases);
+  std::vector<DeviceBuffer<float>> x_float(kCases), y_float(kCases);
+  std::vector<std::vector<double>> refs(kCases);
+  for (int c = 0; c < kCases; ++c) {
+    const Case& cs = cases[c];
+    std::vector<float> x = Normal(rows * cs.in), w = Normal(cs.out * cs.in, 0.05f),
+                       y0 = Normal(rows * cs.out);
+    ASSIGN_OR_RETURN(weights[c], DeviceTensor::Upload(w.data(), w.size(), dtype));
+    ASSIGN_OR_RETURN(w, weights[c].Download());  // the rounded values the GPU multiplies
+    k::SmallLinear& p = problems[c];
+    p.ldx = cs.in;
+    p.input = cs.input;
+    p.weight = weights[c].data();
+    p.in = cs.in;
+    p.out = cs.out;
+    p.ldy = cs.out;
+    p.output = cs.output;
+    if (cs.input == k::SmallLinearInput::kAct) {
+      ASSIGN_OR_RETURN(x_act[c], DeviceTensor::Upload(x.data(), x.size(), dtype));
+      ASSIGN_OR_RETURN(x, x_act[c].Download());
+      p.x = x_act[c].data();
+    } else {
+      ASSIGN_OR_RETURN(x_float[c], Up(x));
+      p.x = x_float[c].data();
+    }
+    if (cs.output == k::SmallLinearOutput::kReluSquareAct) {
+      ASSIGN_OR_RETURN(y_act[c], DeviceTensor::Allocate(dtype, rows * cs.out));
+      p.y = y_act[c].data();
+    } else {
+      ASSIGN_OR_RETURN(y_float[c], Up(y0));
+      p.y = y_float[c].data();
+    }
+    refs[c].resize(rows * cs.out);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t o = 0; o < cs.out; ++o) {
+        double sum = 0.0;
+        for (int64_t i = 0; i < cs.in; ++i) {
+          double xv = x[r * cs.in + i];
+          if (cs.input == k::SmallLinearInput::kFloatTanh) xv = std::tanh(xv);
+          if (cs.input == k::SmallLinearInput::kFloatSigmoid) xv = Sigmoid(xv);
+          sum += xv * w[o * cs.in + i];
+        }
+        if (cs.output == k::SmallLinearOutput::kAdd) sum += y0[r * cs.out + o];
+        if (cs.output == k::SmallLinearOutput::kReluSquareAct) sum = sum > 0 ? sum * sum : 0.0;
+        refs[c][r * cs.out + o] = sum;
+      }
+    }
+  }
+  auto launch = [&]() {
+    if (dtype == WeightDtype::kBf16) {
+      return k::SmallBatchLinear<__nv_bfloat16>(problems.data(), kCases, rows, nullptr);
+    }
+    return k::SmallBatchLinear<float>(problems.data(), kCases, rows, nullptr);
+  };
+  CHECK_CUDA(launch(), "SmallBatchLinear");
+  double worst = 0.0;
+  for (int c = 0; c < kCases; ++c) {
+    std::vector<float> got;
+    if (cases[c].output == k::SmallLinearOutput::kReluSquareAct) {
+      ASSIGN_OR_RETURN(got, y_act[c].Download());
+    } else {
+      ASSIGN_OR_RETURN(got, Down(y_float[c]));
+    }
+    worst = std::max(worst, RelativeError(got, refs[c]));
+  }
+  // Timing re-runs the adding problems: fine, the values are not checked again.
+  ASSIGN_OR_RETURN(double gpu_us, TimeGpu(launch));
+  rows_out.push_back({"rwkv7.small_batch_linear", absl::StrCat("rows=", rows, " 7 products"),
+                      DtypeName(dtype), worst, Tolerance(dtype), gpu_us, 0,
+                      "worst product; inputs/weights in dtype, fp32 sums"});
   return absl::OkStatus();
 }
 
@@ -454,20 +536,22 @@ absl::Status CheckGroupNorm(WeightDtype dtype, std::vector<CheckRow>& rows_out) 
 }
 
 absl::Status CheckSmallKernels(WeightDtype dtype, std::vector<CheckRow>& rows_out) {
-  // relu^2
+  // relu^2 in place
   const int64_t n = 3 * 3072 + 7;
   std::vector<float> hidden = Normal(n);
-  ASSIGN_OR_RETURN(auto hidden_d, Up(hidden));
-  ASSIGN_OR_RETURN(DeviceTensor out_d, DeviceTensor::Allocate(dtype, n));
-  auto relu = [&]() {
-    return WithAct(dtype, out_d.data(),
-                   [&](auto* out) { return k::ReluSquare(hidden_d.data(), n, out, nullptr); });
-  };
-  ASSIGN_OR_RETURN(double relu_us, TimeGpu(relu));
-  ASSIGN_OR_RETURN(std::vector<float> out, out_d.Download());
+  ASSIGN_OR_RETURN(DeviceTensor hidden_d, DeviceTensor::Upload(hidden.data(), n, dtype));
+  ASSIGN_OR_RETURN(hidden, hidden_d.Download());
+  CHECK_CUDA(WithAct(dtype, hidden_d.data(),
+                     [&](auto* x) { return k::ReluSquareInPlace(x, n, nullptr); }),
+             "relu^2");
+  ASSIGN_OR_RETURN(std::vector<float> out, hidden_d.Download());
+  ASSIGN_OR_RETURN(double relu_us, TimeGpu([&]() {
+                     return WithAct(dtype, hidden_d.data(),
+                                    [&](auto* x) { return k::ReluSquareInPlace(x, n, nullptr); });
+                   }));
   std::vector<double> ref(n);
   for (int64_t i = 0; i < n; ++i) ref[i] = hidden[i] > 0 ? double{hidden[i]} * hidden[i] : 0.0;
-  rows_out.push_back({"rwkv7.relu_square", absl::StrCat("n=", n), DtypeName(dtype),
+  rows_out.push_back({"rwkv7.relu_square_in_place", absl::StrCat("n=", n), DtypeName(dtype),
                       RelativeError(out, ref), Tolerance(dtype), relu_us, 0, ""});
   // The final norm of each sequence's last row.
   const int64_t batch = 5, length = 7, d = 768;
@@ -569,8 +653,12 @@ std::vector<float> CpuLogits(const Rwkv7Weights& weights, const std::vector<int3
   return logits;
 }
 
+// `tolerance` is the dtype's unless given: bf16 rounding of every product's input compounds
+// over the 12 random layers of the 0.1B shape (the fp32 row checks the arithmetic there).
 absl::Status CheckModel(const std::string& name, const Rwkv7Config& config, WeightDtype dtype,
-                        int64_t batch, int64_t length, std::vector<CheckRow>& rows_out) {
+                        int64_t batch, int64_t length, std::vector<CheckRow>& rows_out,
+                        double tolerance = 0, const char* note = "") {
+  if (tolerance == 0) tolerance = Tolerance(dtype);
   Rwkv7Weights weights = RandomRwkv7Weights(config, Random()());
   if (dtype == WeightDtype::kBf16) RoundRwkv7WeightsToBf16(weights);
   ASSIGN_OR_RETURN(std::unique_ptr<Rwkv7CudaModel> model,
@@ -588,10 +676,11 @@ absl::Status CheckModel(const std::string& name, const Rwkv7Config& config, Weig
   const double gpu_us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
   const std::string shape = absl::StrCat(name, " b=", batch, " t=", length);
-  const char* note = dtype == WeightDtype::kBf16 ? "CPU uses the same bf16-rounded weights" : "";
   rows_out.push_back({"rwkv7.model logits vs CPU", shape, DtypeName(dtype),
-                      RelativeError(gpu_logits, cpu_logits), Tolerance(dtype), gpu_us, cpu_us,
-                      note});
+                      RelativeError(gpu_logits, cpu_logits), tolerance, gpu_us, cpu_us,
+                      dtype == WeightDtype::kBf16
+                          ? absl::StrCat("CPU uses the same bf16-rounded weights. ", note)
+                          : std::string(note)});
   // The state after the prefill, GPU vs CPU (slot 0).
   ASSIGN_OR_RETURN(Rwkv7StateData gpu_state, gpu->GetState(0));
   std::vector<float> got = gpu_state.wkv, want = cpu_states[0].wkv;
@@ -600,7 +689,7 @@ absl::Status CheckModel(const std::string& name, const Rwkv7Config& config, Weig
   got.insert(got.end(), gpu_state.shift_ffn.begin(), gpu_state.shift_ffn.end());
   want.insert(want.end(), cpu_states[0].shift_ffn.begin(), cpu_states[0].shift_ffn.end());
   rows_out.push_back({"rwkv7.model state vs CPU", shape, DtypeName(dtype),
-                      RelativeError(got, want), Tolerance(dtype), 0, 0,
+                      RelativeError(got, want), tolerance, 0, 0,
                       gpu_state.position == cpu_states[0].position ? "" : "POSITION DIFFERS"});
   return absl::OkStatus();
 }
@@ -632,8 +721,8 @@ absl::Status CheckStepsAndStates(WeightDtype dtype, std::vector<CheckRow>& rows_
   ASSIGN_OR_RETURN(std::vector<float> step_logits, stepped->Logits());
   const std::string shape = absl::StrCat("small b=", batch, " t=", length);
   rows_out.push_back({"rwkv7.prefill-then-step = prefill", shape, DtypeName(dtype),
-                      RelativeError(step_logits, whole_logits), kFp32Tolerance, 0, 0,
-                      "step through the CUDA graph"});
+                      RelativeError(step_logits, whole_logits), Tolerance(dtype), 0, 0,
+                      "step: graph of small-batch products; prefill: cuBLAS"});
   // Several graph replays: decode 5 more tokens in the batch and slot 2 alone (batch of 1).
   ASSIGN_OR_RETURN(std::unique_ptr<Rwkv7CudaBatch> alone, model->NewBatch(1));
   ASSIGN_OR_RETURN(Rwkv7StateData slot2, whole->GetState(2));
@@ -682,7 +771,8 @@ absl::StatusOr<std::vector<CheckRow>> RunRwkv7Checks() {
          {std::tuple{6, 1, 1}, std::tuple{6, 3, 37}, std::tuple{1, 2, 5}, std::tuple{1, 64, 1}}) {
       CHECK_OK(CheckNormShiftLerp(dtype, lerps, batch, length, rows));
     }
-    CHECK_OK(CheckLowRank(dtype, rows));
+    CHECK_OK(CheckActivate(dtype, rows));
+    for (int64_t small_rows : {1, 3, 8, 16}) CHECK_OK(CheckSmallBatchLinear(dtype, small_rows, rows));
     CHECK_OK(CheckGroupNorm(dtype, rows));
     CHECK_OK(CheckSmallKernels(dtype, rows));
   }
@@ -701,7 +791,8 @@ absl::StatusOr<std::vector<CheckRow>> RunRwkv7Checks() {
   }
   // Long enough that Forward goes in pieces of kMaxRows / batch tokens.
   CHECK_OK(CheckModel("small", SmallConfig(), WeightDtype::kFp32, 8, 2100, rows));
-  CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kBf16, 2, 9, rows));
+  CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kBf16, 2, 9, rows, 1e-1,
+                      "12 random layers compound bf16 rounding"));
   CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kFp32, 2, 9, rows));
   return rows;
 }

@@ -1,4 +1,6 @@
 // The RWKV-7 kernels; rwkv7_cuda_kernels.h states what each computes.
+#include <cuda_pipeline.h>
+
 #include <cfloat>
 
 #include "backends/native/cuda/rwkv7_cuda_kernels.h"
@@ -126,27 +128,6 @@ __global__ void NormShiftLerpKernel(const float* __restrict__ x,
   }
 }
 
-template <typename Act>
-struct LowRankOut {
-  Act* out[4];
-};
-
-// blockIdx.y picks the path; 0: tanh (w), 1 and 2: identity (a, v), 3: sigmoid (g).
-template <typename Act>
-__global__ void LowRankActivationsKernel(LowRankBuffers in, LowRankOut<Act> out, int64_t rows) {
-  const int path = blockIdx.y;
-  const float* down = in.down[path];
-  if (down == nullptr) return;
-  const int64_t n = rows * in.rank[path];
-  for (int64_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    float z = down[i];
-    if (path == 0) z = tanhf(z);
-    if (path == 3) z = Sigmoid(z);
-    out.out[path][i] = FromFloat<Act>(z);
-  }
-}
-
 // One warp per (row, head); each lane holds head_size / 32 of the head's values.
 __global__ void PrepareWkvKernel(WkvPrepare p, int64_t rows, int64_t d, int64_t head_size) {
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
@@ -181,74 +162,135 @@ __global__ void PrepareWkvKernel(WkvPrepare p, int64_t rows, int64_t d, int64_t 
   }
 }
 
-// The recurrence. Thread (i, part) holds row i of S at columns j = c * kParts + part, so the
-// kParts threads of a row read neighbouring shared-memory words (no bank conflicts) and
-// combine their partial dot products with two shuffles.
-template <int N>
-__global__ void __launch_bounds__(N * 4) WkvKernel(const float* __restrict__ r,
-                                                   const float* __restrict__ w,
-                                                   const float* __restrict__ k,
-                                                   const float* __restrict__ v,
-                                                   const float* __restrict__ kappa,
-                                                   const float* __restrict__ a,
-                                                   float* __restrict__ state, int64_t length,
-                                                   int64_t heads, float* __restrict__ y) {
+// The recurrence. A block owns kRows rows of one head's S (the rows are independent: row i
+// needs only its own values, v_i and the head's per-token vectors), so a sequence's heads are
+// spread over N / kRows blocks when there are few sequences. Thread (row, part) holds its row
+// at columns q * 16 + part * 4 + e (q < N / 16, e < 4): the four parts of a row read 64
+// contiguous bytes of shared memory per float4, without bank conflicts. The per-token inputs
+// stream through shared memory in chunks of kChunk tokens, the next chunk copied
+// asynchronously while the current one is computed. Only the dot product S kappa is reduced
+// across the parts inside the token loop (two shuffles); the partial outputs go to shared
+// memory and are summed once per chunk, off the recurrence's critical path.
+template <int N, int kRows>
+__global__ void __launch_bounds__(kRows * 4) WkvKernel(const float* __restrict__ r,
+                                                       const float* __restrict__ w,
+                                                       const float* __restrict__ k,
+                                                       const float* __restrict__ v,
+                                                       const float* __restrict__ kappa,
+                                                       const float* __restrict__ a,
+                                                       float* __restrict__ state, int64_t length,
+                                                       int64_t heads, float* __restrict__ y) {
   constexpr int kParts = 4;
-  constexpr int kColumns = N / kParts;
-  constexpr int kChunk = 1024 / N;  // tokens staged at once: 24 KiB of shared memory
-  __shared__ float rs[kChunk][N], ws[kChunk][N], ks[kChunk][N], vs[kChunk][N];
-  __shared__ float kappas[kChunk][N], removes[kChunk][N], ys[kChunk][N];
-  const int64_t h = blockIdx.x;
+  constexpr int kThreads = kRows * kParts;
+  constexpr int kQuads = N / 16;     // float4s per thread
+  constexpr int kChunk = 512 / N;    // tokens per stage: 2 stages x 6 inputs = 24 KiB
+  enum { kR = 0, kW, kK, kV, kKappa, kA, kInputs };
+  __shared__ __align__(16) float stage[2][kInputs][kChunk][N];
+  __shared__ float partial[kChunk][kRows][kParts];
+  const int64_t blocks_per_head = N / kRows;
+  const int64_t h = blockIdx.x / blocks_per_head;
+  const int row0 = static_cast<int>(blockIdx.x % blocks_per_head) * kRows;
   const int64_t b = blockIdx.y;
   const int64_t d = heads * N;
-  const int i = threadIdx.x / kParts;
+  const int local = threadIdx.x / kParts;
   const int part = threadIdx.x % kParts;
-  float* s_global = state + ((b * heads + h) * N + i) * N;
-  float s[kColumns];
-#pragma unroll
-  for (int c = 0; c < kColumns; ++c) s[c] = s_global[c * kParts + part];
+  const int i = row0 + local;
+  const float* inputs[kInputs] = {r, w, k, v, kappa, a};
 
-  for (int64_t t0 = 0; t0 < length; t0 += kChunk) {
+  float* s_global = state + ((b * heads + h) * N + i) * N;
+  float s[kQuads][4];
+#pragma unroll
+  for (int q = 0; q < kQuads; ++q) {
+    const float4 v4 = *reinterpret_cast<const float4*>(s_global + q * 16 + part * 4);
+    s[q][0] = v4.x;
+    s[q][1] = v4.y;
+    s[q][2] = v4.z;
+    s[q][3] = v4.w;
+  }
+
+  // Copies the inputs of tokens [t0, t0 + steps) into stage[buffer], 16 bytes at a time.
+  auto load = [&](int buffer, int64_t t0, int steps) {
+    constexpr int kQuadsPerToken = N / 4;
+    const int total = kInputs * steps * kQuadsPerToken;
+    for (int e = threadIdx.x; e < total; e += kThreads) {
+      const int input = e / (steps * kQuadsPerToken);
+      const int rest = e % (steps * kQuadsPerToken);
+      const int step = rest / kQuadsPerToken;
+      const int quad = rest % kQuadsPerToken;
+      const int64_t offset = (b * length + t0 + step) * d + h * N + quad * 4;
+      __pipeline_memcpy_async(&stage[buffer][input][step][quad * 4], inputs[input] + offset, 16);
+    }
+    __pipeline_commit();
+  };
+
+  const int64_t chunks = (length + kChunk - 1) / kChunk;
+  load(0, 0, static_cast<int>(min(static_cast<int64_t>(kChunk), length)));
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const int buffer = static_cast<int>(chunk & 1);
+    const int64_t t0 = chunk * kChunk;
     const int steps = static_cast<int>(min(static_cast<int64_t>(kChunk), length - t0));
-    for (int e = threadIdx.x; e < steps * N; e += N * kParts) {
-      const int step = e / N;
-      const int j = e % N;
-      const int64_t o = (b * length + t0 + step) * d + h * N + j;
-      rs[step][j] = r[o];
-      ws[step][j] = w[o];
-      ks[step][j] = k[o];
-      vs[step][j] = v[o];
-      kappas[step][j] = kappa[o];
-      removes[step][j] = -kappa[o] * a[o];
+    if (chunk + 1 < chunks) {
+      const int64_t t1 = t0 + kChunk;
+      load(buffer ^ 1, t1, static_cast<int>(min(static_cast<int64_t>(kChunk), length - t1)));
+      __pipeline_wait_prior(1);
+    } else {
+      __pipeline_wait_prior(0);
+    }
+    __syncthreads();
+    // a -> -kappa * a, once per chunk for all rows.
+    for (int e = threadIdx.x; e < steps * N; e += kThreads) {
+      float& value = stage[buffer][kA][e / N][e % N];
+      value = -stage[buffer][kKappa][e / N][e % N] * value;
     }
     __syncthreads();
     for (int step = 0; step < steps; ++step) {
-      float dot = 0.0f;
+      const float4* kappa4 = reinterpret_cast<const float4*>(stage[buffer][kKappa][step]);
+      float dots[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
-      for (int c = 0; c < kColumns; ++c) dot += s[c] * kappas[step][c * kParts + part];
+      for (int q = 0; q < kQuads; ++q) {
+        const float4 kq = kappa4[q * 4 + part];
+        dots[0] += s[q][0] * kq.x;
+        dots[1] += s[q][1] * kq.y;
+        dots[2] += s[q][2] * kq.z;
+        dots[3] += s[q][3] * kq.w;
+      }
+      float dot = (dots[0] + dots[1]) + (dots[2] + dots[3]);
       dot += __shfl_xor_sync(0xffffffffu, dot, 1);
       dot += __shfl_xor_sync(0xffffffffu, dot, 2);
-      const float value = vs[step][i];
-      float out = 0.0f;
+      const float value = stage[buffer][kV][step][i];
+      const float4* w4 = reinterpret_cast<const float4*>(stage[buffer][kW][step]);
+      const float4* k4 = reinterpret_cast<const float4*>(stage[buffer][kK][step]);
+      const float4* r4 = reinterpret_cast<const float4*>(stage[buffer][kR][step]);
+      const float4* remove4 = reinterpret_cast<const float4*>(stage[buffer][kA][step]);
+      float outs[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
-      for (int c = 0; c < kColumns; ++c) {
-        const int j = c * kParts + part;
-        s[c] = s[c] * ws[step][j] + dot * removes[step][j] + value * ks[step][j];
-        out += s[c] * rs[step][j];
+      for (int q = 0; q < kQuads; ++q) {
+        const int quad = q * 4 + part;
+        const float4 wq = w4[quad], kq = k4[quad], rq = r4[quad], mq = remove4[quad];
+        s[q][0] = s[q][0] * wq.x + dot * mq.x + value * kq.x;
+        s[q][1] = s[q][1] * wq.y + dot * mq.y + value * kq.y;
+        s[q][2] = s[q][2] * wq.z + dot * mq.z + value * kq.z;
+        s[q][3] = s[q][3] * wq.w + dot * mq.w + value * kq.w;
+        outs[0] += s[q][0] * rq.x;
+        outs[1] += s[q][1] * rq.y;
+        outs[2] += s[q][2] * rq.z;
+        outs[3] += s[q][3] * rq.w;
       }
-      out += __shfl_xor_sync(0xffffffffu, out, 1);
-      out += __shfl_xor_sync(0xffffffffu, out, 2);
-      if (part == 0) ys[step][i] = out;
+      partial[step][local][part] = (outs[0] + outs[1]) + (outs[2] + outs[3]);
     }
     __syncthreads();
-    for (int e = threadIdx.x; e < steps * N; e += N * kParts) {
-      const int step = e / N;
-      const int j = e % N;
-      y[(b * length + t0 + step) * d + h * N + j] = ys[step][j];
+    for (int e = threadIdx.x; e < steps * kRows; e += kThreads) {
+      const int step = e / kRows;
+      const int row = e % kRows;
+      const float* p = partial[step][row];
+      y[(b * length + t0 + step) * d + h * N + row0 + row] = (p[0] + p[1]) + (p[2] + p[3]);
     }
   }
 #pragma unroll
-  for (int c = 0; c < kColumns; ++c) s_global[c * kParts + part] = s[c];
+  for (int q = 0; q < kQuads; ++q) {
+    *reinterpret_cast<float4*>(s_global + q * 16 + part * 4) =
+        make_float4(s[q][0], s[q][1], s[q][2], s[q][3]);
+  }
 }
 
 template <typename Act>
@@ -287,12 +329,23 @@ __global__ void GroupNormBonusGateKernel(const float* __restrict__ y, const floa
 }
 
 template <typename Act>
-__global__ void ReluSquareKernel(const float* __restrict__ hidden, int64_t n,
-                                 Act* __restrict__ out) {
+__global__ void ActivateKernel(const float* __restrict__ in, int64_t n, SmallLinearInput f,
+                               Act* __restrict__ out) {
   for (int64_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float z = fmaxf(hidden[i], 0.0f);
-    out[i] = FromFloat<Act>(z * z);
+    float z = in[i];
+    if (f == SmallLinearInput::kFloatTanh) z = tanhf(z);
+    if (f == SmallLinearInput::kFloatSigmoid) z = Sigmoid(z);
+    out[i] = FromFloat<Act>(z);
+  }
+}
+
+template <typename Act>
+__global__ void ReluSquareInPlaceKernel(Act* __restrict__ x, int64_t n) {
+  for (int64_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float z = fmaxf(ToFloat(x[i]), 0.0f);
+    x[i] = FromFloat<Act>(z * z);
   }
 }
 
@@ -308,6 +361,99 @@ __global__ void LastRowLayerNormKernel(const float* __restrict__ x,
   for (int64_t i = threadIdx.x; i < d; i += kRowThreads) {
     out[b * d + i] = FromFloat<Act>((row[i] - m.mean) * m.inverse_deviation * ln_weight[i] +
                                     ln_bias[i]);
+  }
+}
+
+// Eight consecutive values as float: 16 bytes of a 2-byte type, 32 of float.
+__device__ __forceinline__ void Load8(const float* p, float out[8]) {
+  const float4 a = *reinterpret_cast<const float4*>(p);
+  const float4 b = *reinterpret_cast<const float4*>(p + 4);
+  out[0] = a.x, out[1] = a.y, out[2] = a.z, out[3] = a.w;
+  out[4] = b.x, out[5] = b.y, out[6] = b.z, out[7] = b.w;
+}
+__device__ __forceinline__ void Load8(const __nv_bfloat16* p, float out[8]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  const __nv_bfloat162* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __bfloat1622float2(pairs[i]);
+    out[2 * i] = f.x;
+    out[2 * i + 1] = f.y;
+  }
+}
+__device__ __forceinline__ void Load8(const __half* p, float out[8]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  const __half2* pairs = reinterpret_cast<const __half2*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __half22float2(pairs[i]);
+    out[2 * i] = f.x;
+    out[2 * i + 1] = f.y;
+  }
+}
+
+struct SmallLinearParams {
+  SmallLinear problems[kMaxSmallLinears];
+  int64_t first_warp[kMaxSmallLinears + 1];  // problem p owns warps [first_warp[p], [p + 1])
+  int count;
+};
+
+template <typename Act, int R>
+__global__ void __launch_bounds__(256) SmallBatchLinearKernel(SmallLinearParams params,
+                                                              int rows) {
+  const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
+  const int lane = threadIdx.x % kWarp;
+  int p = 0;
+  while (p < params.count && warp >= params.first_warp[p + 1]) ++p;
+  if (p == params.count) return;
+  const SmallLinear& problem = params.problems[p];
+  const int64_t o = warp - params.first_warp[p];
+  const Act* weight = static_cast<const Act*>(problem.weight) + o * problem.in;
+  float acc[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+  for (int64_t i0 = lane * 8; i0 < problem.in; i0 += kWarp * 8) {
+    float wv[8];
+    Load8(weight + i0, wv);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      if (r >= rows) break;
+      float xv[8];
+      if (problem.input == SmallLinearInput::kAct) {
+        Load8(static_cast<const Act*>(problem.x) + r * problem.ldx + i0, xv);
+      } else {
+        Load8(static_cast<const float*>(problem.x) + r * problem.ldx + i0, xv);
+        if (problem.input == SmallLinearInput::kFloatTanh) {
+#pragma unroll
+          for (int e = 0; e < 8; ++e) xv[e] = tanhf(xv[e]);
+        } else if (problem.input == SmallLinearInput::kFloatSigmoid) {
+#pragma unroll
+          for (int e = 0; e < 8; ++e) xv[e] = Sigmoid(xv[e]);
+        }
+      }
+#pragma unroll
+      for (int e = 0; e < 8; ++e) acc[r] += wv[e] * xv[e];
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < R; ++r) acc[r] = WarpSum(acc[r]);
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    if (r >= rows || lane != r % kWarp) continue;
+    const int64_t at = r * problem.ldy + o;
+    switch (problem.output) {
+      case SmallLinearOutput::kStore:
+        static_cast<float*>(problem.y)[at] = acc[r];
+        break;
+      case SmallLinearOutput::kAdd:
+        static_cast<float*>(problem.y)[at] += acc[r];
+        break;
+      case SmallLinearOutput::kReluSquareAct: {
+        const float z = fmaxf(acc[r], 0.0f);
+        static_cast<Act*>(problem.y)[at] = FromFloat<Act>(z * z);
+        break;
+      }
+    }
   }
 }
 
@@ -400,18 +546,6 @@ cudaError_t NormShiftLerp(const float* x, const float* ln_weight, const float* l
   return cudaGetLastError();
 }
 
-template <typename Act>
-cudaError_t LowRankActivations(const LowRankBuffers& buffers, int64_t rows, Act* const out[4],
-                               cudaStream_t stream) {
-  if (rows == 0) return cudaSuccess;
-  int64_t widest = 0;
-  for (int64_t rank : buffers.rank) widest = rank > widest ? rank : widest;
-  LowRankOut<Act> outputs = {{out[0], out[1], out[2], out[3]}};
-  const dim3 grid(ElementwiseBlocks(rows * widest), 4);
-  LowRankActivationsKernel<Act><<<grid, kRowThreads, 0, stream>>>(buffers, outputs, rows);
-  return cudaGetLastError();
-}
-
 cudaError_t PrepareWkv(const WkvPrepare& p, int64_t rows, int64_t d, int64_t head_size,
                        cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
@@ -424,20 +558,31 @@ cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v,
                 const float* kappa, const float* a, float* state, int64_t batch, int64_t length,
                 int64_t heads, int64_t head_size, float* y, cudaStream_t stream) {
   if (batch == 0 || length == 0) return cudaSuccess;
-  const dim3 grid(static_cast<unsigned int>(heads), static_cast<unsigned int>(batch));
+  // Few sequences: split each head's rows over blocks of 16 rows to fill the GPU; many: one
+  // block per head, which stages each token's inputs once instead of N / 16 times.
+  const bool split = batch * heads < 2 * 132;
+  const auto blocks = [&](int rows) {
+    return dim3(static_cast<unsigned int>(heads * (head_size / rows)),
+                static_cast<unsigned int>(batch));
+  };
+#define LLIVE_WKV_CASE(N)                                                                   \
+  case N:                                                                                   \
+    if (split) {                                                                            \
+      WkvKernel<N, 16>                                                                      \
+          <<<blocks(16), 16 * 4, 0, stream>>>(r, w, k, v, kappa, a, state, length, heads, y); \
+    } else {                                                                                \
+      WkvKernel<N, N>                                                                       \
+          <<<blocks(N), N * 4, 0, stream>>>(r, w, k, v, kappa, a, state, length, heads, y);   \
+    }                                                                                       \
+    break;
   switch (head_size) {
-    case 32:
-      WkvKernel<32><<<grid, 32 * 4, 0, stream>>>(r, w, k, v, kappa, a, state, length, heads, y);
-      break;
-    case 64:
-      WkvKernel<64><<<grid, 64 * 4, 0, stream>>>(r, w, k, v, kappa, a, state, length, heads, y);
-      break;
-    case 128:
-      WkvKernel<128><<<grid, 128 * 4, 0, stream>>>(r, w, k, v, kappa, a, state, length, heads, y);
-      break;
+    LLIVE_WKV_CASE(32)
+    LLIVE_WKV_CASE(64)
+    LLIVE_WKV_CASE(128)
     default:
       return cudaErrorInvalidValue;
   }
+#undef LLIVE_WKV_CASE
   return cudaGetLastError();
 }
 
@@ -453,9 +598,18 @@ cudaError_t GroupNormBonusGate(const float* y, const float* r, const float* k, c
 }
 
 template <typename Act>
-cudaError_t ReluSquare(const float* hidden, int64_t n, Act* out, cudaStream_t stream) {
+cudaError_t ActivateInto(const float* in, int64_t n, SmallLinearInput f, Act* out,
+                         cudaStream_t stream) {
+  if (f == SmallLinearInput::kAct) return cudaErrorInvalidValue;
   if (n == 0) return cudaSuccess;
-  ReluSquareKernel<Act><<<ElementwiseBlocks(n), kRowThreads, 0, stream>>>(hidden, n, out);
+  ActivateKernel<Act><<<ElementwiseBlocks(n), kRowThreads, 0, stream>>>(in, n, f, out);
+  return cudaGetLastError();
+}
+
+template <typename Act>
+cudaError_t ReluSquareInPlace(Act* x, int64_t n, cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  ReluSquareInPlaceKernel<Act><<<ElementwiseBlocks(n), kRowThreads, 0, stream>>>(x, n);
   return cudaGetLastError();
 }
 
@@ -466,6 +620,42 @@ cudaError_t LastRowLayerNorm(const float* x, const float* ln_weight, const float
   if (batch == 0) return cudaSuccess;
   LastRowLayerNormKernel<Act>
       <<<batch, kRowThreads, 0, stream>>>(x, ln_weight, ln_bias, length, d, eps, out);
+  return cudaGetLastError();
+}
+
+template <typename Act>
+cudaError_t SmallBatchLinear(const SmallLinear* problems, int count, int64_t rows,
+                             cudaStream_t stream) {
+  if (count < 0 || count > kMaxSmallLinears || rows > kMaxSmallLinearRows) {
+    return cudaErrorInvalidValue;
+  }
+  if (rows <= 0 || count == 0) return cudaSuccess;
+  SmallLinearParams params;
+  params.count = count;
+  params.first_warp[0] = 0;
+  for (int p = 0; p < count; ++p) {
+    const SmallLinear& problem = problems[p];
+    const size_t x_bytes = problem.input == SmallLinearInput::kAct ? sizeof(Act) : sizeof(float);
+    if (problem.in % 8 != 0 || reinterpret_cast<uintptr_t>(problem.x) % 16 != 0 ||
+        reinterpret_cast<uintptr_t>(problem.weight) % 16 != 0 ||
+        (problem.ldx * x_bytes) % 16 != 0) {
+      return cudaErrorInvalidValue;
+    }
+    params.problems[p] = problem;
+    params.first_warp[p + 1] = params.first_warp[p] + problem.out;
+  }
+  const int64_t warps = params.first_warp[count];
+  const unsigned int blocks = WarpBlocks(warps);
+  const int r = static_cast<int>(rows);
+  if (rows == 1) {
+    SmallBatchLinearKernel<Act, 1><<<blocks, kRowThreads, 0, stream>>>(params, r);
+  } else if (rows <= 4) {
+    SmallBatchLinearKernel<Act, 4><<<blocks, kRowThreads, 0, stream>>>(params, r);
+  } else if (rows <= 8) {
+    SmallBatchLinearKernel<Act, 8><<<blocks, kRowThreads, 0, stream>>>(params, r);
+  } else {
+    SmallBatchLinearKernel<Act, 16><<<blocks, kRowThreads, 0, stream>>>(params, r);
+  }
   return cudaGetLastError();
 }
 
@@ -484,13 +674,14 @@ cudaError_t SampleTokens(const float* logits, int64_t batch, int64_t vocab, floa
   template cudaError_t NormShiftLerp<T>(const float*, const float*, const float*, const float*, \
                                         int, float*, int64_t, int64_t, int64_t, float, T*,     \
                                         cudaStream_t);                                          \
-  template cudaError_t LowRankActivations<T>(const LowRankBuffers&, int64_t, T* const[4],       \
-                                             cudaStream_t);                                     \
   template cudaError_t GroupNormBonusGate<T>(const float*, const float*, const float*,          \
                                              const float*, const float*, const float*,          \
                                              const float*, const float*, int64_t, int64_t,      \
                                              int64_t, float, T*, cudaStream_t);                 \
-  template cudaError_t ReluSquare<T>(const float*, int64_t, T*, cudaStream_t);                  \
+  template cudaError_t ActivateInto<T>(const float*, int64_t, SmallLinearInput, T*,            \
+                                       cudaStream_t);                                           \
+  template cudaError_t ReluSquareInPlace<T>(T*, int64_t, cudaStream_t);                         \
+  template cudaError_t SmallBatchLinear<T>(const SmallLinear*, int, int64_t, cudaStream_t);     \
   template cudaError_t LastRowLayerNorm<T>(const float*, const float*, const float*, int64_t,   \
                                            int64_t, int64_t, float, T*, cudaStream_t);
 LLIVE_RWKV7_INSTANTIATE(float)

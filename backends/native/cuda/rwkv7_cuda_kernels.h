@@ -36,17 +36,6 @@ cudaError_t NormShiftLerp(const float* x, const float* ln_weight, const float* l
                           const float* mu, int lerps, float* shift, int64_t batch, int64_t length,
                           int64_t d, float eps, Act* mixed, cudaStream_t stream);
 
-// The activations between the down and up matrices of the low-rank paths, all four in one
-// launch: w -> tanh, a -> identity, v -> identity, g -> sigmoid. Each `down_*` is [rows, rank]
-// fp32; each `act_*` receives the same shape in `Act`. `down_v` may be null (layer 0).
-struct LowRankBuffers {
-  const float* down[4] = {};  // w, a, v, g
-  int64_t rank[4] = {};
-};
-template <typename Act>
-cudaError_t LowRankActivations(const LowRankBuffers& buffers, int64_t rows, Act* const out[4],
-                               cudaStream_t stream);
-
 // The per-head preparation of the WKV inputs, in place, one warp per (row, head):
 //   w = exp(-exp(-0.5) sigmoid(w0 + w));  a = sigmoid(a0 + a);
 //   v = v + (v_first - v) sigmoid(v0 + v_gate)   (layers > 0; layer 0 stores v_first = v);
@@ -85,16 +74,54 @@ cudaError_t GroupNormBonusGate(const float* y, const float* r, const float* k, c
                                const float* r_k, int64_t rows, int64_t d, int64_t head_size,
                                float eps, Act* out, cudaStream_t stream);
 
-// out = relu(hidden)^2 (the channel mix's activation), n values.
-template <typename Act>
-cudaError_t ReluSquare(const float* hidden, int64_t n, Act* out, cudaStream_t stream);
-
 // out[b] = LayerNorm(x[b * length + length - 1]): the last token of each sequence, before the
 // head. out: [batch, D].
 template <typename Act>
 cudaError_t LastRowLayerNorm(const float* x, const float* ln_weight, const float* ln_bias,
                              int64_t batch, int64_t length, int64_t d, float eps, Act* out,
                              cudaStream_t stream);
+
+// Several PyTorch-layout linear layers over the same few rows (decoding) in one launch:
+//   y[r, o] (op)= sum_i f(x[r, i]) * weight[o, i],  r < rows <= kMaxSmallLinearRows.
+// One warp per output column reads its weight row once with 16-byte loads and applies it to
+// every row, so a decode step reads each weight once at close to the memory bandwidth, and
+// the projections that share an input (r, k, v and the low-rank down matrices) or follow one
+// activation (the low-rank up matrices, with tanh/sigmoid applied to x on load) cost one
+// launch instead of one cuBLAS call each. `in` must be a multiple of 8 and every row of x and
+// weight 16-byte aligned (InvalidValue otherwise); at most kMaxSmallLinears problems.
+constexpr int kMaxSmallLinearRows = 16;
+constexpr int kMaxSmallLinears = 8;
+enum class SmallLinearInput { kAct, kFloat, kFloatTanh, kFloatSigmoid };
+enum class SmallLinearOutput {
+  kStore,           // y: float, y = product
+  kAdd,             // y: float, y += product (a residual)
+  kReluSquareAct,   // y: Act, y = relu(product)^2 (the channel mix's key)
+};
+struct SmallLinear {
+  const void* x = nullptr;  // [rows, ldx]: Act for kAct, else float
+  int64_t ldx = 0;
+  SmallLinearInput input = SmallLinearInput::kAct;
+  const void* weight = nullptr;  // [out, in] of Act
+  int64_t in = 0;
+  int64_t out = 0;
+  void* y = nullptr;  // [rows, ldy]
+  int64_t ldy = 0;
+  SmallLinearOutput output = SmallLinearOutput::kStore;
+};
+template <typename Act>
+cudaError_t SmallBatchLinear(const SmallLinear* problems, int count, int64_t rows,
+                             cudaStream_t stream);
+
+// The same activations for the cuBLAS path of many rows: out = f(in) over n values, f the
+// identity (kFloat), tanh (kFloatTanh) or sigmoid (kFloatSigmoid); kAct is InvalidValue.
+template <typename Act>
+cudaError_t ActivateInto(const float* in, int64_t n, SmallLinearInput f, Act* out,
+                         cudaStream_t stream);
+
+// x = relu(x)^2 in place over n values: the channel mix's activation after cuBLAS wrote the
+// key product in the weights' type.
+template <typename Act>
+cudaError_t ReluSquareInPlace(Act* x, int64_t n, cudaStream_t stream);
 
 // tokens[b] = the next token from logits[b] ([batch, vocab] fp32): the argmax (lowest index
 // among equal maxima) when temperature is 0, otherwise a draw from softmax(logits /

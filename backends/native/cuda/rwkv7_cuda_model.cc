@@ -94,7 +94,6 @@ absl::Status Rwkv7CudaBatch::Reserve(int64_t rows) {
        {&x_, &r_, &w_, &k_, &v_, &a_, &g_, &kappa_, &v_first_, &v_gate_, &y_}) {
     LLIVE_RETURN_IF_ERROR(Grow(*buffer, n * d));
   }
-  LLIVE_RETURN_IF_ERROR(Grow(hidden_, n * c.d_ffn));
   const int64_t ranks[4] = {c.decay_rank, c.iclr_rank, c.value_rank, c.gate_rank};
   for (int path = 0; path < 4; ++path) {
     LLIVE_RETURN_IF_ERROR(Grow(down_[path], n * ranks[path]));
@@ -205,6 +204,9 @@ absl::StatusOr<std::unique_ptr<Rwkv7CudaModel>> Rwkv7CudaModel::Create(
   model->config_ = c;
   model->dtype_ = dtype;
   model->device_ = device;
+  model->small_products_ = c.d_model % 8 == 0 && c.d_ffn % 8 == 0 && c.decay_rank % 8 == 0 &&
+                           c.iclr_rank % 8 == 0 && c.value_rank % 8 == 0 &&
+                           c.gate_rank % 8 == 0;
   LLIVE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device), absl::StrCat("selecting GPU ", device));
   LLIVE_CUDA_RETURN_IF_ERROR(
       cudaStreamCreateWithFlags(&model->stream_, cudaStreamNonBlocking),
@@ -399,24 +401,90 @@ absl::Status Rwkv7CudaModel::RunAnyType(Rwkv7CudaBatch& batch, int64_t length, b
   return absl::InternalError("unknown weight type");
 }
 
+// Each matrix product of a pass: through cuBLAS for many rows (prefill), or, for the few rows
+// of a decode step, through rwkv7::SmallBatchLinear, grouped so that products sharing a launch
+// cost one node of the step's graph.
+struct Rwkv7CudaModel::Product {
+  rwkv7::SmallLinear linear;
+  const DeviceTensor* weight = nullptr;
+  void* scratch = nullptr;  // [rows, in] of Act: the activated input on the cuBLAS path
+};
+
+template <typename Act>
+absl::Status Rwkv7CudaModel::Products(absl::Span<const Product> products, int64_t rows) {
+  if (rows <= rwkv7::kMaxSmallLinearRows && small_products_) {
+    rwkv7::SmallLinear linears[rwkv7::kMaxSmallLinears];
+    for (size_t i = 0; i < products.size(); ++i) linears[i] = products[i].linear;
+    LLIVE_CUDA_RETURN_IF_ERROR(rwkv7::SmallBatchLinear<Act>(
+                                   linears, static_cast<int>(products.size()), rows, stream_),
+                               "RWKV-7 small-batch products");
+    return absl::OkStatus();
+  }
+  for (const Product& product : products) {
+    const rwkv7::SmallLinear& p = product.linear;
+    const DeviceTensor& weight = *product.weight;
+    const void* x = p.x;
+    const WeightDtype y_type =
+        p.output == rwkv7::SmallLinearOutput::kReluSquareAct ? dtype_ : WeightDtype::kFp32;
+    if (p.input != rwkv7::SmallLinearInput::kAct) {
+      // cuBLAS multiplies like with like: activate the fp32 input into the weights' type.
+      Act* converted = static_cast<Act*>(product.scratch);
+      LLIVE_CUDA_RETURN_IF_ERROR(
+          rwkv7::ActivateInto(static_cast<const float*>(p.x), rows * p.in, p.input, converted,
+                              stream_),
+          "RWKV-7 low-rank activation");
+      x = converted;
+    }
+    LLIVE_RETURN_IF_ERROR(gemm_->Linear(x, rows, p.in, p.ldx, weight, p.out, p.y, y_type, p.ldy,
+                                        1.0f,
+                                        p.output == rwkv7::SmallLinearOutput::kAdd ? 1.0f : 0.0f));
+    if (p.output == rwkv7::SmallLinearOutput::kReluSquareAct) {
+      LLIVE_CUDA_RETURN_IF_ERROR(
+          rwkv7::ReluSquareInPlace(static_cast<Act*>(p.y), rows * p.out, stream_),
+          "RWKV-7 relu^2");
+    }
+  }
+  return absl::OkStatus();
+}
+
 template <typename Act>
 absl::Status Rwkv7CudaModel::Run(Rwkv7CudaBatch& s, int64_t length, bool want_logits) {
+  using rwkv7::SmallLinearInput;
+  using rwkv7::SmallLinearOutput;
   const Rwkv7Config& c = config_;
   const int64_t batch = s.capacity();
   const int64_t rows = batch * length;
   const int64_t d = c.d_model;
+  const int64_t f = c.d_ffn;
   const int64_t n = c.head_size;
   const int64_t heads = c.n_head();
   const float eps = c.norm_eps;
-  const WeightDtype fp32 = WeightDtype::kFp32;
   cudaStream_t stream = stream_;
-  GemmContext& gemm = *gemm_;
   float* x = s.x_.data();
   Act* mixed = As<Act>(s.mixed_);
   auto mixed_of = [&](Lerp lerp) { return mixed + lerp * rows * d; };
   const int64_t ranks[4] = {c.decay_rank, c.iclr_rank, c.value_rank, c.gate_rank};
-  Act* low_rank[4];
-  for (int path = 0; path < 4; ++path) low_rank[path] = As<Act>(s.low_rank_[path]);
+  const SmallLinearInput act = SmallLinearInput::kAct;
+  const SmallLinearOutput store = SmallLinearOutput::kStore;
+  const SmallLinearOutput add = SmallLinearOutput::kAdd;
+  // y[rows, ldy] (op)= f(x[rows, ldx]) weight^T
+  auto product = [&](const void* in_x, int64_t ldx, SmallLinearInput input,
+                     const DeviceTensor& weight, int64_t in, int64_t out, void* y, int64_t ldy,
+                     SmallLinearOutput output, void* scratch = nullptr) {
+    Product p;
+    p.linear.x = in_x;
+    p.linear.ldx = ldx;
+    p.linear.input = input;
+    p.linear.weight = weight.data();
+    p.linear.in = in;
+    p.linear.out = out;
+    p.linear.y = y;
+    p.linear.ldy = ldy;
+    p.linear.output = output;
+    p.weight = &weight;
+    p.scratch = scratch;
+    return p;
+  };
 
   // x: [rows, D] = ln0(embedding[tokens])
   LLIVE_CUDA_RETURN_IF_ERROR(rwkv7::EmbedLayerNorm(s.tokens_.data(), As<Act>(embedding_),
@@ -432,41 +500,34 @@ absl::Status Rwkv7CudaModel::Run(Rwkv7CudaBatch& s, int64_t length, bool want_lo
                              layer.lerp.data(), 6, s.shift_att_.data() + l * batch * d, batch,
                              length, d, eps, mixed, stream),
         "RWKV-7 time-mix shift");
-    LLIVE_RETURN_IF_ERROR(
-        gemm.Linear(mixed_of(kLerpR), rows, d, d, layer.receptance, d, s.r_.data(), fp32, d));
-    LLIVE_RETURN_IF_ERROR(
-        gemm.Linear(mixed_of(kLerpK), rows, d, d, layer.key, d, s.k_.data(), fp32, d));
-    LLIVE_RETURN_IF_ERROR(
-        gemm.Linear(mixed_of(kLerpV), rows, d, d, layer.value, d, s.v_.data(), fp32, d));
-    // Low-rank paths: down, activation, up.
-    LLIVE_RETURN_IF_ERROR(gemm.Linear(mixed_of(kLerpW), rows, d, d, layer.w1, ranks[kPathW],
-                                      s.down_[kPathW].data(), fp32, ranks[kPathW]));
-    LLIVE_RETURN_IF_ERROR(gemm.Linear(mixed_of(kLerpA), rows, d, d, layer.a1, ranks[kPathA],
-                                      s.down_[kPathA].data(), fp32, ranks[kPathA]));
-    if (!first) {
-      LLIVE_RETURN_IF_ERROR(gemm.Linear(mixed_of(kLerpV), rows, d, d, layer.v1, ranks[kPathV],
-                                        s.down_[kPathV].data(), fp32, ranks[kPathV]));
+    // r, k, v: [rows, D]; the low-rank paths down to [rows, rank] ...
+    std::vector<Product> down = {
+        product(mixed_of(kLerpR), d, act, layer.receptance, d, d, s.r_.data(), d, store),
+        product(mixed_of(kLerpK), d, act, layer.key, d, d, s.k_.data(), d, store),
+        product(mixed_of(kLerpV), d, act, layer.value, d, d, s.v_.data(), d, store),
+        product(mixed_of(kLerpW), d, act, layer.w1, d, ranks[kPathW], s.down_[kPathW].data(),
+                ranks[kPathW], store),
+        product(mixed_of(kLerpA), d, act, layer.a1, d, ranks[kPathA], s.down_[kPathA].data(),
+                ranks[kPathA], store),
+        product(mixed_of(kLerpG), d, act, layer.g1, d, ranks[kPathG], s.down_[kPathG].data(),
+                ranks[kPathG], store)};
+    // ... and up again: w from tanh, a and v from the identity, g from sigmoid.
+    std::vector<Product> up = {
+        product(s.down_[kPathW].data(), ranks[kPathW], SmallLinearInput::kFloatTanh, layer.w2,
+                ranks[kPathW], d, s.w_.data(), d, store, s.low_rank_[kPathW].data()),
+        product(s.down_[kPathA].data(), ranks[kPathA], SmallLinearInput::kFloat, layer.a2,
+                ranks[kPathA], d, s.a_.data(), d, store, s.low_rank_[kPathA].data()),
+        product(s.down_[kPathG].data(), ranks[kPathG], SmallLinearInput::kFloatSigmoid, layer.g2,
+                ranks[kPathG], d, s.g_.data(), d, store, s.low_rank_[kPathG].data())};
+    if (!first) {  // the value residual's gate
+      down.push_back(product(mixed_of(kLerpV), d, act, layer.v1, d, ranks[kPathV],
+                             s.down_[kPathV].data(), ranks[kPathV], store));
+      up.push_back(product(s.down_[kPathV].data(), ranks[kPathV], SmallLinearInput::kFloat,
+                           layer.v2, ranks[kPathV], d, s.v_gate_.data(), d, store,
+                           s.low_rank_[kPathV].data()));
     }
-    LLIVE_RETURN_IF_ERROR(gemm.Linear(mixed_of(kLerpG), rows, d, d, layer.g1, ranks[kPathG],
-                                      s.down_[kPathG].data(), fp32, ranks[kPathG]));
-    rwkv7::LowRankBuffers down;
-    for (int path = 0; path < 4; ++path) {
-      down.down[path] = s.down_[path].data();
-      down.rank[path] = ranks[path];
-    }
-    if (first) down.down[kPathV] = nullptr;
-    LLIVE_CUDA_RETURN_IF_ERROR(rwkv7::LowRankActivations(down, rows, low_rank, stream),
-                               "RWKV-7 low-rank activations");
-    LLIVE_RETURN_IF_ERROR(gemm.Linear(low_rank[kPathW], rows, ranks[kPathW], ranks[kPathW],
-                                      layer.w2, d, s.w_.data(), fp32, d));
-    LLIVE_RETURN_IF_ERROR(gemm.Linear(low_rank[kPathA], rows, ranks[kPathA], ranks[kPathA],
-                                      layer.a2, d, s.a_.data(), fp32, d));
-    if (!first) {
-      LLIVE_RETURN_IF_ERROR(gemm.Linear(low_rank[kPathV], rows, ranks[kPathV], ranks[kPathV],
-                                        layer.v2, d, s.v_gate_.data(), fp32, d));
-    }
-    LLIVE_RETURN_IF_ERROR(gemm.Linear(low_rank[kPathG], rows, ranks[kPathG], ranks[kPathG],
-                                      layer.g2, d, s.g_.data(), fp32, d));
+    LLIVE_RETURN_IF_ERROR(Products<Act>(down, rows));
+    LLIVE_RETURN_IF_ERROR(Products<Act>(up, rows));
     // w, a, kappa, k and the value residual, per head.
     rwkv7::WkvPrepare prepare;
     prepare.w = s.w_.data();
@@ -495,21 +556,21 @@ absl::Status Rwkv7CudaModel::Run(Rwkv7CudaBatch& s, int64_t length, bool want_lo
                                   layer.r_k.data(), rows, d, n, eps, As<Act>(s.gated_), stream),
         "RWKV-7 group norm and gate");
     // x += output(gated)
-    LLIVE_RETURN_IF_ERROR(
-        gemm.Linear(As<Act>(s.gated_), rows, d, d, layer.output, d, x, fp32, d, 1.0f, 1.0f));
+    const Product output =
+        product(As<Act>(s.gated_), d, act, layer.output, d, d, x, d, add);
+    LLIVE_RETURN_IF_ERROR(Products<Act>({&output, 1}, rows));
     // Channel mix: x += value(relu(key(lerp(LN(x), shifted LN(x))))^2)
     LLIVE_CUDA_RETURN_IF_ERROR(
         rwkv7::NormShiftLerp(x, layer.ffn_norm_weight.data(), layer.ffn_norm_bias.data(),
                              layer.ffn_lerp_k.data(), 1, s.shift_ffn_.data() + l * batch * d,
                              batch, length, d, eps, mixed, stream),
         "RWKV-7 channel-mix shift");
-    LLIVE_RETURN_IF_ERROR(
-        gemm.Linear(mixed, rows, d, d, layer.ffn_key, c.d_ffn, s.hidden_.data(), fp32, c.d_ffn));
-    LLIVE_CUDA_RETURN_IF_ERROR(
-        rwkv7::ReluSquare(s.hidden_.data(), rows * c.d_ffn, As<Act>(s.hidden_act_), stream),
-        "RWKV-7 relu^2");
-    LLIVE_RETURN_IF_ERROR(gemm.Linear(As<Act>(s.hidden_act_), rows, c.d_ffn, c.d_ffn,
-                                      layer.ffn_value, d, x, fp32, d, 1.0f, 1.0f));
+    const Product key = product(mixed, d, act, layer.ffn_key, d, f, As<Act>(s.hidden_act_), f,
+                                    SmallLinearOutput::kReluSquareAct);
+    LLIVE_RETURN_IF_ERROR(Products<Act>({&key, 1}, rows));
+    const Product value =
+        product(As<Act>(s.hidden_act_), f, act, layer.ffn_value, f, d, x, d, add);
+    LLIVE_RETURN_IF_ERROR(Products<Act>({&value, 1}, rows));
   }
   if (!want_logits) return absl::OkStatus();
   // logits: [batch, V] = head(LN_out(x of each slot's last token))
@@ -517,8 +578,10 @@ absl::Status Rwkv7CudaModel::Run(Rwkv7CudaBatch& s, int64_t length, bool want_lo
       rwkv7::LastRowLayerNorm(x, ln_out_weight_.data(), ln_out_bias_.data(), batch, length, d,
                               eps, As<Act>(s.last_), stream),
       "RWKV-7 final norm");
-  return gemm.Linear(As<Act>(s.last_), batch, d, d, head_, c.vocab_size, s.logits_.data(), fp32,
-                     c.vocab_size);
+  const Product head =
+      product(As<Act>(s.last_), d, act, head_, d, c.vocab_size, s.logits_.data(), c.vocab_size,
+              store);
+  return Products<Act>({&head, 1}, batch);
 }
 
 }  // namespace llive::backends::cuda

@@ -72,7 +72,6 @@ class Rwkv7CudaBatch {
   // Working memory for `rows_` tokens. fp32 [rows, D] unless said otherwise:
   int64_t rows_ = 0;
   DeviceBuffer<float> x_, r_, w_, k_, v_, a_, g_, kappa_, v_first_, v_gate_, y_;
-  DeviceBuffer<float> hidden_;               // [rows, F]
   DeviceBuffer<float> down_[4];              // [rows, rank of w, a, v, g]
   DeviceTensor mixed_;                       // [6, rows, D] matrix inputs in the weights' type
   DeviceTensor low_rank_[4];                 // [rows, rank] activated low-rank values
@@ -129,7 +128,11 @@ class Rwkv7CudaModel {
   };
 
   friend class Rwkv7CudaBatch;
+  struct Product;  // one matrix product of a pass (rwkv7_cuda_model.cc)
+
   Rwkv7CudaModel() = default;
+  template <typename Act>
+  absl::Status Products(absl::Span<const Product> products, int64_t rows);
   // The forward pass over batch.tokens_ ([capacity, length], length * capacity <= rows_).
   template <typename Act>
   absl::Status Run(Rwkv7CudaBatch& batch, int64_t length, bool want_logits);
@@ -140,6 +143,7 @@ class Rwkv7CudaModel {
   WeightDtype dtype_ = WeightDtype::kBf16;
   int device_ = 0;
   size_t weight_bytes_ = 0;
+  bool small_products_ = false;  // every product's input width suits rwkv7::SmallBatchLinear
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<GemmContext> gemm_;
   DeviceTensor embedding_, head_;
