@@ -81,8 +81,9 @@ absl::StatusOr<BenchRow> Prefill(Rwkv7CudaModel& model, int64_t batch, int64_t l
 }
 
 absl::StatusOr<BenchRow> Decode(Rwkv7CudaModel& model, int64_t batch, int steps,
-                                std::mt19937_64& random) {
+                                bool programmatic, std::mt19937_64& random) {
   const Rwkv7Config& c = model.config();
+  backends::cuda::rwkv7::SetProgrammaticLaunch(programmatic);  // read when the graph is captured
   BENCH_ASSIGN(std::unique_ptr<Rwkv7CudaBatch> states, model.NewBatch(batch));
   BENCH_OK(model.Forward(*states, Tokens(batch * 16, c.vocab_size, random), 16));  // a prompt
   BENCH_OK(model.Sample(*states, 0.0f, 0, 0));
@@ -117,7 +118,7 @@ absl::StatusOr<BenchRow> Decode(Rwkv7CudaModel& model, int64_t batch, int steps,
   row.microseconds_per_step = seconds * 1e6;
   row.bandwidth_tb_s = bytes / seconds / 1e12;
   row.device_memory_mib = UsedMib();
-  row.note = absl::StrCat("graph step + device argmax; ",
+  row.note = absl::StrCat(programmatic ? "PDL, " : "", "graph step + device argmax; ",
                           static_cast<int>(100 * row.bandwidth_tb_s / kPeakTbPerSecond),
                           "% of 4.3 TB/s for ", static_cast<int>(bytes / 1e6), " MB/step");
   return row;
@@ -209,10 +210,13 @@ absl::StatusOr<std::vector<BenchRow>> RunRwkv7Bench(const BenchOptions& options)
     rows.push_back(row);
   }
   const int steps = options.quick ? 50 : 200;
-  for (int64_t batch : {1, 8, 64, 256}) {
-    BENCH_ASSIGN(BenchRow row, Decode(*model, batch, steps, random));
-    rows.push_back(row);
+  for (bool programmatic : {false, true}) {
+    for (int64_t batch : {1, 8, 64, 256}) {
+      BENCH_ASSIGN(BenchRow row, Decode(*model, batch, steps, programmatic, random));
+      rows.push_back(row);
+    }
   }
+  backends::cuda::rwkv7::SetProgrammaticLaunch(false);
   for (auto [batch, length] : {std::pair<int64_t, int64_t>{1, 1}, {64, 1}, {256, 1},
                                {1, 2048}, {16, 2048}}) {
     BENCH_ASSIGN(BenchRow row, WkvKernel(c, batch, length, length == 1 ? 200 : 5));

@@ -697,7 +697,10 @@ absl::Status CheckModel(const std::string& name, const Rwkv7Config& config, Weig
 // Prefill of length - 1 tokens, then one decode step, equals the prefill of all; batched
 // decoding of several slots equals each slot alone; a state moved GPU -> host -> GPU continues
 // identically, and GPU -> CPU path continues like the CPU.
-absl::Status CheckStepsAndStates(WeightDtype dtype, std::vector<CheckRow>& rows_out) {
+absl::Status CheckStepsAndStates(WeightDtype dtype, bool programmatic,
+                                 std::vector<CheckRow>& rows_out) {
+  k::SetProgrammaticLaunch(programmatic);
+  const std::string pdl = programmatic ? " (PDL)" : "";
   const Rwkv7Config config = SmallConfig();
   Rwkv7Weights weights = RandomRwkv7Weights(config, Random()());
   if (dtype == WeightDtype::kBf16) RoundRwkv7WeightsToBf16(weights);
@@ -720,7 +723,7 @@ absl::Status CheckStepsAndStates(WeightDtype dtype, std::vector<CheckRow>& rows_
   CHECK_OK(model->Step(*stepped, last));
   ASSIGN_OR_RETURN(std::vector<float> step_logits, stepped->Logits());
   const std::string shape = absl::StrCat("small b=", batch, " t=", length);
-  rows_out.push_back({"rwkv7.prefill-then-step = prefill", shape, DtypeName(dtype),
+  rows_out.push_back({"rwkv7.prefill-then-step = prefill" + pdl, shape, DtypeName(dtype),
                       RelativeError(step_logits, whole_logits), Tolerance(dtype), 0, 0,
                       "step: graph of small-batch products; prefill: cuBLAS"});
   // Several graph replays: decode 5 more tokens in the batch and slot 2 alone (batch of 1).
@@ -736,7 +739,7 @@ absl::Status CheckStepsAndStates(WeightDtype dtype, std::vector<CheckRow>& rows_
   ASSIGN_OR_RETURN(std::vector<float> alone_logits, alone->Logits());
   std::vector<float> slot2_logits(batch_logits.begin() + 2 * vocab,
                                   batch_logits.begin() + 3 * vocab);
-  rows_out.push_back({"rwkv7.batched decode = alone", "small b=4 vs 1, 5 steps", DtypeName(dtype),
+  rows_out.push_back({"rwkv7.batched decode = alone" + pdl, "small b=4 vs 1, 5 steps", DtypeName(dtype),
                       RelativeError(alone_logits, slot2_logits), Tolerance(dtype), 0, 0,
                       "slot 2 moved GPU->host->GPU first"});
   // GPU -> host -> GPU: a copy of slot 1 continues exactly like slot 1.
@@ -750,14 +753,14 @@ absl::Status CheckStepsAndStates(WeightDtype dtype, std::vector<CheckRow>& rows_
   ASSIGN_OR_RETURN(std::vector<float> b, copy->Logits());
   std::vector<float> a1(a.begin() + vocab, a.begin() + 2 * vocab),
       b1(b.begin() + vocab, b.begin() + 2 * vocab);
-  rows_out.push_back({"rwkv7.state GPU->host->GPU", "small, one step", DtypeName(dtype),
+  rows_out.push_back({"rwkv7.state GPU->host->GPU" + pdl, "small, one step", DtypeName(dtype),
                       RelativeError(b1, a1), 0, 0, 0, "must be bit-identical"});
   // GPU -> CPU path: the CPU continues from the downloaded state like the GPU does.
   if (dtype == WeightDtype::kFp32) {
     std::vector<Rwkv7StateData> cpu_states = {slot1};
     std::vector<int32_t> one = {more[0]};
     std::vector<float> cpu = CpuLogits(weights, one, 1, 1, cpu_states);
-    rows_out.push_back({"rwkv7.state GPU->CPU path", "small, one step", "fp32",
+    rows_out.push_back({"rwkv7.state GPU->CPU path" + pdl, "small, one step", "fp32",
                         RelativeError(b1, cpu), kFp32Tolerance, 0, 0, ""});
   }
   return absl::OkStatus();
@@ -787,13 +790,17 @@ absl::StatusOr<std::vector<CheckRow>> RunRwkv7Checks() {
   CHECK_OK(CheckSampling(rows));
   for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
     CHECK_OK(CheckModel("small", SmallConfig(), dtype, 3, 29, rows));
-    CHECK_OK(CheckStepsAndStates(dtype, rows));
+    CHECK_OK(CheckStepsAndStates(dtype, false, rows));
   }
+  CHECK_OK(CheckStepsAndStates(WeightDtype::kFp32, true, rows));
+  CHECK_OK(CheckStepsAndStates(WeightDtype::kBf16, true, rows));
+  k::SetProgrammaticLaunch(false);
   // Long enough that Forward goes in pieces of kMaxRows / batch tokens.
   CHECK_OK(CheckModel("small", SmallConfig(), WeightDtype::kFp32, 8, 2100, rows));
   CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kBf16, 2, 9, rows, 1e-1,
                       "12 random layers compound bf16 rounding"));
-  CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kFp32, 2, 9, rows));
+  CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kFp32, 2, 9, rows, 3e-5,
+                      "12 layers: summation order differs from the CPU's"));
   return rows;
 }
 

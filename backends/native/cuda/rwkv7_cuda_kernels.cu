@@ -1,7 +1,9 @@
 // The RWKV-7 kernels; rwkv7_cuda_kernels.h states what each computes.
 #include <cuda_pipeline.h>
 
+#include <atomic>
 #include <cfloat>
+#include <utility>
 
 #include "backends/native/cuda/rwkv7_cuda_kernels.h"
 
@@ -12,6 +14,34 @@ constexpr int kRowThreads = 256;  // one block per row for the row-wise norms
 constexpr int kWarp = 32;
 // exp(-0.5): the decay is w = exp(-exp(-0.5) * sigmoid(.)), as on the CPU.
 constexpr float kDecayScale = 0.60653065971263342f;
+
+// Programmatic dependent launch (sm_90): a kernel may be launched while the one before it on
+// the stream is finishing, and waits here, before touching global memory, until that one has
+// completed and its writes are visible. This hides most of the gap between the many small
+// kernels of a decode step. A no-op when launched without the attribute.
+__device__ __forceinline__ void WaitForPrevious() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+std::atomic<bool> programmatic_launch{false};
+
+template <typename... Params, typename... Args>
+cudaError_t Launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream,
+                   Args&&... args) {
+  cudaLaunchAttribute attribute;
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = 0;
+  config.stream = stream;
+  config.attrs = &attribute;
+  config.numAttrs = programmatic_launch.load(std::memory_order_relaxed) ? 1 : 0;
+  return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+}
 
 template <typename T>
 __device__ __forceinline__ T FromFloat(float x);
@@ -79,6 +109,7 @@ __global__ void EmbedLayerNormKernel(const int32_t* __restrict__ tokens,
                                      const float* __restrict__ ln_weight,
                                      const float* __restrict__ ln_bias, int64_t d, float eps,
                                      float* __restrict__ x) {
+  WaitForPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
   const int64_t row = blockIdx.x;
   const Weight* source = embedding + static_cast<int64_t>(tokens[row]) * d;
@@ -101,6 +132,7 @@ __global__ void NormShiftLerpKernel(const float* __restrict__ x,
                                     const float* __restrict__ mu, int lerps,
                                     float* __restrict__ shift, int64_t length, int64_t d,
                                     float eps, int64_t rows, Act* __restrict__ mixed) {
+  WaitForPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
   const int64_t row = blockIdx.x;
   const int64_t b = row / length;
@@ -130,6 +162,7 @@ __global__ void NormShiftLerpKernel(const float* __restrict__ x,
 
 // One warp per (row, head); each lane holds head_size / 32 of the head's values.
 __global__ void PrepareWkvKernel(WkvPrepare p, int64_t rows, int64_t d, int64_t head_size) {
+  WaitForPrevious();
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
   const int64_t heads = d / head_size;
@@ -180,6 +213,7 @@ __global__ void __launch_bounds__(kRows * 4) WkvKernel(const float* __restrict__
                                                        const float* __restrict__ a,
                                                        float* __restrict__ state, int64_t length,
                                                        int64_t heads, float* __restrict__ y) {
+  WaitForPrevious();
   constexpr int kParts = 4;
   constexpr int kThreads = kRows * kParts;
   constexpr int kQuads = N / 16;     // float4s per thread
@@ -209,16 +243,20 @@ __global__ void __launch_bounds__(kRows * 4) WkvKernel(const float* __restrict__
   }
 
   // Copies the inputs of tokens [t0, t0 + steps) into stage[buffer], 16 bytes at a time.
+  // (kQuadsPerToken is a power of two: the index arithmetic is shifts and masks.)
   auto load = [&](int buffer, int64_t t0, int steps) {
     constexpr int kQuadsPerToken = N / 4;
-    const int total = kInputs * steps * kQuadsPerToken;
-    for (int e = threadIdx.x; e < total; e += kThreads) {
-      const int input = e / (steps * kQuadsPerToken);
-      const int rest = e % (steps * kQuadsPerToken);
-      const int step = rest / kQuadsPerToken;
-      const int quad = rest % kQuadsPerToken;
-      const int64_t offset = (b * length + t0 + step) * d + h * N + quad * 4;
-      __pipeline_memcpy_async(&stage[buffer][input][step][quad * 4], inputs[input] + offset, 16);
+    const float* base = nullptr;
+    const int total = steps * kQuadsPerToken;
+#pragma unroll
+    for (int input = 0; input < kInputs; ++input) {
+      base = inputs[input] + (b * length + t0) * d + h * N;
+      for (int e = threadIdx.x; e < total; e += kThreads) {
+        const int step = e / kQuadsPerToken;
+        const int quad = e % kQuadsPerToken;
+        __pipeline_memcpy_async(&stage[buffer][input][step][quad * 4], base + step * d + quad * 4,
+                                16);
+      }
     }
     __pipeline_commit();
   };
@@ -301,6 +339,7 @@ __global__ void GroupNormBonusGateKernel(const float* __restrict__ y, const floa
                                          const float* __restrict__ ln_x_bias,
                                          const float* __restrict__ r_k, int64_t rows, int64_t d,
                                          int64_t head_size, float eps, Act* __restrict__ out) {
+  WaitForPrevious();
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
   const int64_t heads = d / head_size;
@@ -331,6 +370,7 @@ __global__ void GroupNormBonusGateKernel(const float* __restrict__ y, const floa
 template <typename Act>
 __global__ void ActivateKernel(const float* __restrict__ in, int64_t n, SmallLinearInput f,
                                Act* __restrict__ out) {
+  WaitForPrevious();
   for (int64_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     float z = in[i];
@@ -342,6 +382,7 @@ __global__ void ActivateKernel(const float* __restrict__ in, int64_t n, SmallLin
 
 template <typename Act>
 __global__ void ReluSquareInPlaceKernel(Act* __restrict__ x, int64_t n) {
+  WaitForPrevious();
   for (int64_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const float z = fmaxf(ToFloat(x[i]), 0.0f);
@@ -354,6 +395,7 @@ __global__ void LastRowLayerNormKernel(const float* __restrict__ x,
                                        const float* __restrict__ ln_weight,
                                        const float* __restrict__ ln_bias, int64_t length,
                                        int64_t d, float eps, Act* __restrict__ out) {
+  WaitForPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
   const int64_t b = blockIdx.x;
   const float* row = x + (b * length + length - 1) * d;
@@ -401,13 +443,27 @@ struct SmallLinearParams {
 template <typename Act, int R>
 __global__ void __launch_bounds__(256) SmallBatchLinearKernel(SmallLinearParams params,
                                                               int rows) {
+  WaitForPrevious();
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
+  // Constant indices only: a parameter array indexed at run time would be copied to every
+  // thread's local memory.
   int p = 0;
-  while (p < params.count && warp >= params.first_warp[p + 1]) ++p;
+#pragma unroll
+  for (int q = 1; q <= kMaxSmallLinears; ++q) {
+    if (q <= params.count && warp >= params.first_warp[q]) p = q;
+  }
   if (p == params.count) return;
-  const SmallLinear& problem = params.problems[p];
-  const int64_t o = warp - params.first_warp[p];
+  SmallLinear problem;
+  int64_t first_warp = 0;
+#pragma unroll
+  for (int q = 0; q < kMaxSmallLinears; ++q) {
+    if (q == p) {
+      problem = params.problems[q];
+      first_warp = params.first_warp[q];
+    }
+  }
+  const int64_t o = warp - first_warp;
   const Act* weight = static_cast<const Act*>(problem.weight) + o * problem.in;
   float acc[R];
 #pragma unroll
@@ -469,6 +525,7 @@ __device__ __forceinline__ uint64_t Mix(uint64_t z) {
 __global__ void SampleTokensKernel(const float* __restrict__ logits, int64_t vocab,
                                    float temperature, uint64_t seed, uint64_t step,
                                    int32_t* __restrict__ tokens) {
+  WaitForPrevious();
   __shared__ float best_keys[kRowThreads / kWarp];
   __shared__ int32_t best_indices[kRowThreads / kWarp];
   const int64_t b = blockIdx.x;
@@ -525,14 +582,14 @@ unsigned int WarpBlocks(int64_t warps) {
 
 }  // namespace
 
+void SetProgrammaticLaunch(bool enabled) { programmatic_launch.store(enabled); }
+
 template <typename Weight>
 cudaError_t EmbedLayerNorm(const int32_t* tokens, const Weight* embedding, const float* ln_weight,
                            const float* ln_bias, int64_t rows, int64_t d, float eps, float* x,
                            cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  EmbedLayerNormKernel<Weight>
-      <<<rows, kRowThreads, 0, stream>>>(tokens, embedding, ln_weight, ln_bias, d, eps, x);
-  return cudaGetLastError();
+  return Launch(EmbedLayerNormKernel<Weight>, rows, kRowThreads, stream, tokens, embedding, ln_weight, ln_bias, d, eps, x);
 }
 
 template <typename Act>
@@ -541,17 +598,15 @@ cudaError_t NormShiftLerp(const float* x, const float* ln_weight, const float* l
                           int64_t d, float eps, Act* mixed, cudaStream_t stream) {
   const int64_t rows = batch * length;
   if (rows == 0) return cudaSuccess;
-  NormShiftLerpKernel<Act><<<rows, kRowThreads, 0, stream>>>(x, ln_weight, ln_bias, mu, lerps,
+  return Launch(NormShiftLerpKernel<Act>, rows, kRowThreads, stream, x, ln_weight, ln_bias, mu, lerps,
                                                              shift, length, d, eps, rows, mixed);
-  return cudaGetLastError();
 }
 
 cudaError_t PrepareWkv(const WkvPrepare& p, int64_t rows, int64_t d, int64_t head_size,
                        cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  PrepareWkvKernel<<<WarpBlocks(rows * (d / head_size)), kRowThreads, 0, stream>>>(p, rows, d,
+  return Launch(PrepareWkvKernel, WarpBlocks(rows * (d / head_size)), kRowThreads, stream, p, rows, d,
                                                                                    head_size);
-  return cudaGetLastError();
 }
 
 cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v,
@@ -565,16 +620,14 @@ cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v,
     return dim3(static_cast<unsigned int>(heads * (head_size / rows)),
                 static_cast<unsigned int>(batch));
   };
-#define LLIVE_WKV_CASE(N)                                                                   \
-  case N:                                                                                   \
-    if (split) {                                                                            \
-      WkvKernel<N, 16>                                                                      \
-          <<<blocks(16), 16 * 4, 0, stream>>>(r, w, k, v, kappa, a, state, length, heads, y); \
-    } else {                                                                                \
-      WkvKernel<N, N>                                                                       \
-          <<<blocks(N), N * 4, 0, stream>>>(r, w, k, v, kappa, a, state, length, heads, y);   \
-    }                                                                                       \
+#define LLIVE_WKV_CASE(N)                                                                \
+  case N:                                                                                \
+    error = split ? Launch(WkvKernel<N, 16>, blocks(16), dim3(16 * 4), stream, r, w, k, v, \
+                           kappa, a, state, length, heads, y)                            \
+                  : Launch(WkvKernel<N, N>, blocks(N), dim3(N * 4), stream, r, w, k, v,    \
+                           kappa, a, state, length, heads, y);                           \
     break;
+  cudaError_t error = cudaSuccess;
   switch (head_size) {
     LLIVE_WKV_CASE(32)
     LLIVE_WKV_CASE(64)
@@ -583,7 +636,7 @@ cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v,
       return cudaErrorInvalidValue;
   }
 #undef LLIVE_WKV_CASE
-  return cudaGetLastError();
+  return error;
 }
 
 template <typename Act>
@@ -592,9 +645,8 @@ cudaError_t GroupNormBonusGate(const float* y, const float* r, const float* k, c
                                const float* r_k, int64_t rows, int64_t d, int64_t head_size,
                                float eps, Act* out, cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  GroupNormBonusGateKernel<Act><<<WarpBlocks(rows * (d / head_size)), kRowThreads, 0, stream>>>(
+  return Launch(GroupNormBonusGateKernel<Act>, WarpBlocks(rows * (d / head_size)), kRowThreads, stream, 
       y, r, k, v, g, ln_x_weight, ln_x_bias, r_k, rows, d, head_size, eps, out);
-  return cudaGetLastError();
 }
 
 template <typename Act>
@@ -602,15 +654,13 @@ cudaError_t ActivateInto(const float* in, int64_t n, SmallLinearInput f, Act* ou
                          cudaStream_t stream) {
   if (f == SmallLinearInput::kAct) return cudaErrorInvalidValue;
   if (n == 0) return cudaSuccess;
-  ActivateKernel<Act><<<ElementwiseBlocks(n), kRowThreads, 0, stream>>>(in, n, f, out);
-  return cudaGetLastError();
+  return Launch(ActivateKernel<Act>, ElementwiseBlocks(n), kRowThreads, stream, in, n, f, out);
 }
 
 template <typename Act>
 cudaError_t ReluSquareInPlace(Act* x, int64_t n, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  ReluSquareInPlaceKernel<Act><<<ElementwiseBlocks(n), kRowThreads, 0, stream>>>(x, n);
-  return cudaGetLastError();
+  return Launch(ReluSquareInPlaceKernel<Act>, ElementwiseBlocks(n), kRowThreads, stream, x, n);
 }
 
 template <typename Act>
@@ -618,9 +668,7 @@ cudaError_t LastRowLayerNorm(const float* x, const float* ln_weight, const float
                              int64_t batch, int64_t length, int64_t d, float eps, Act* out,
                              cudaStream_t stream) {
   if (batch == 0) return cudaSuccess;
-  LastRowLayerNormKernel<Act>
-      <<<batch, kRowThreads, 0, stream>>>(x, ln_weight, ln_bias, length, d, eps, out);
-  return cudaGetLastError();
+  return Launch(LastRowLayerNormKernel<Act>, batch, kRowThreads, stream, x, ln_weight, ln_bias, length, d, eps, out);
 }
 
 template <typename Act>
@@ -648,23 +696,22 @@ cudaError_t SmallBatchLinear(const SmallLinear* problems, int count, int64_t row
   const unsigned int blocks = WarpBlocks(warps);
   const int r = static_cast<int>(rows);
   if (rows == 1) {
-    SmallBatchLinearKernel<Act, 1><<<blocks, kRowThreads, 0, stream>>>(params, r);
-  } else if (rows <= 4) {
-    SmallBatchLinearKernel<Act, 4><<<blocks, kRowThreads, 0, stream>>>(params, r);
-  } else if (rows <= 8) {
-    SmallBatchLinearKernel<Act, 8><<<blocks, kRowThreads, 0, stream>>>(params, r);
-  } else {
-    SmallBatchLinearKernel<Act, 16><<<blocks, kRowThreads, 0, stream>>>(params, r);
+    return Launch(SmallBatchLinearKernel<Act, 1>, blocks, kRowThreads, stream, params, r);
   }
-  return cudaGetLastError();
+  if (rows <= 4) {
+    return Launch(SmallBatchLinearKernel<Act, 4>, blocks, kRowThreads, stream, params, r);
+  }
+  if (rows <= 8) {
+    return Launch(SmallBatchLinearKernel<Act, 8>, blocks, kRowThreads, stream, params, r);
+  }
+  return Launch(SmallBatchLinearKernel<Act, 16>, blocks, kRowThreads, stream, params, r);
 }
 
 cudaError_t SampleTokens(const float* logits, int64_t batch, int64_t vocab, float temperature,
                          uint64_t seed, uint64_t step, int32_t* tokens, cudaStream_t stream) {
   if (batch == 0) return cudaSuccess;
-  SampleTokensKernel<<<batch, kRowThreads, 0, stream>>>(logits, vocab, temperature, seed, step,
-                                                        tokens);
-  return cudaGetLastError();
+  return Launch(SampleTokensKernel, batch, kRowThreads, stream, logits, vocab, temperature, seed,
+                step, tokens);
 }
 
 // The element types the model uses: weights and matrix inputs in fp32, bf16 or fp16.
