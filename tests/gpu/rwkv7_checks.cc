@@ -495,6 +495,120 @@ absl::Status CheckWkv(int64_t batch, int64_t length, int64_t heads, int64_t n,
   return absl::OkStatus();
 }
 
+// The fused decode step against the three separate steps' equations, in double.
+absl::Status CheckWkvDecodeStep(WeightDtype dtype, int64_t batch, int64_t heads, int64_t n,
+                                bool first_layer, std::vector<CheckRow>& rows_out) {
+  const int64_t d = heads * n, rows = batch;
+  std::vector<float> w = Normal(rows * d), a = Normal(rows * d), kk = Normal(rows * d),
+                     v = Normal(rows * d), v_first = Normal(rows * d), v_gate = Normal(rows * d),
+                     w0 = Normal(d), a0 = Normal(d), v0 = Normal(d), k_k = Normal(d, 0.1f, 0.7f),
+                     k_a = Normal(d, 0.1f, 1.0f), r = Normal(rows * d), g = Normal(rows * d),
+                     lw = Normal(d, 0.1f, 1.0f), lb = Normal(d, 0.1f), r_k = Normal(d, 0.3f),
+                     state = Normal(batch * heads * n * n, 0.5f);
+  DeviceBuffer<float> w_d, a_d, k_d, v_d, vf_d, vg_d, w0_d, a0_d, v0_d, kk_d, ka_d, r_d, g_d,
+      lw_d, lb_d, rk_d, s_d;
+  ASSIGN_OR_RETURN(w_d, Up(w));
+  ASSIGN_OR_RETURN(a_d, Up(a));
+  ASSIGN_OR_RETURN(k_d, Up(kk));
+  ASSIGN_OR_RETURN(v_d, Up(v));
+  ASSIGN_OR_RETURN(vf_d, Up(v_first));
+  ASSIGN_OR_RETURN(vg_d, Up(v_gate));
+  ASSIGN_OR_RETURN(w0_d, Up(w0));
+  ASSIGN_OR_RETURN(a0_d, Up(a0));
+  ASSIGN_OR_RETURN(v0_d, Up(v0));
+  ASSIGN_OR_RETURN(kk_d, Up(k_k));
+  ASSIGN_OR_RETURN(ka_d, Up(k_a));
+  ASSIGN_OR_RETURN(r_d, Up(r));
+  ASSIGN_OR_RETURN(g_d, Up(g));
+  ASSIGN_OR_RETURN(lw_d, Up(lw));
+  ASSIGN_OR_RETURN(lb_d, Up(lb));
+  ASSIGN_OR_RETURN(rk_d, Up(r_k));
+  ASSIGN_OR_RETURN(s_d, Up(state));
+  ASSIGN_OR_RETURN(DeviceTensor out_d, DeviceTensor::Allocate(dtype, rows * d));
+  k::WkvPrepare p;
+  p.w = w_d.data();
+  p.a = a_d.data();
+  p.k = k_d.data();
+  p.v = v_d.data();
+  p.v_first = vf_d.data();
+  p.v_gate = first_layer ? nullptr : vg_d.data();
+  p.w0 = w0_d.data();
+  p.a0 = a0_d.data();
+  p.v0 = first_layer ? nullptr : v0_d.data();
+  p.k_k = kk_d.data();
+  p.k_a = ka_d.data();
+  k::WkvStepNorm norm;
+  norm.r = r_d.data();
+  norm.g = g_d.data();
+  norm.ln_x_weight = lw_d.data();
+  norm.ln_x_bias = lb_d.data();
+  norm.r_k = rk_d.data();
+  auto launch = [&]() {
+    return WithAct(dtype, out_d.data(), [&](auto* out) {
+      return k::WkvDecodeStep(p, norm, s_d.data(), batch, heads, n, kEps, out, nullptr);
+    });
+  };
+  CHECK_CUDA(launch(), "WkvDecodeStep");
+  ASSIGN_OR_RETURN(std::vector<float> out, out_d.Download());
+  ASSIGN_OR_RETURN(std::vector<float> new_state, Down(s_d));
+  ASSIGN_OR_RETURN(std::vector<float> new_v_first, Down(vf_d));
+  std::vector<double> ref(rows * d), ref_state(state.begin(), state.end()),
+      ref_v_first(v_first.begin(), v_first.end());
+  const double cpu_us = TimeCpu([&] {
+    std::vector<double> kappa(n), wd(n), ad(n), kd(n), vd(n), y(n);
+    for (int64_t b = 0; b < batch; ++b) {
+      for (int64_t h = 0; h < heads; ++h) {
+        const int64_t base = b * d + h * n;
+        double norm2 = 0.0;
+        for (int64_t j = 0; j < n; ++j) {
+          kappa[j] = static_cast<double>(kk[base + j]) * k_k[h * n + j];
+          norm2 += kappa[j] * kappa[j];
+        }
+        norm2 = std::max(std::sqrt(norm2), 1e-12);
+        for (int64_t j = 0; j < n; ++j) {
+          const int64_t c = h * n + j, o = base + j;
+          kappa[j] /= norm2;
+          wd[j] = std::exp(-std::exp(-0.5) * Sigmoid(w0[c] + w[o]));
+          ad[j] = Sigmoid(a0[c] + a[o]);
+          kd[j] = kk[o] * (1.0 + (ad[j] - 1.0) * k_a[c]);
+          vd[j] = first_layer ? v[o] : v[o] + (v_first[o] - v[o]) * Sigmoid(v0[c] + v_gate[o]);
+          if (first_layer) ref_v_first[o] = v[o];
+        }
+        double* S = ref_state.data() + (b * heads + h) * n * n;
+        for (int64_t i = 0; i < n; ++i) {
+          double dot = 0.0;
+          for (int64_t j = 0; j < n; ++j) dot += S[i * n + j] * kappa[j];
+          y[i] = 0.0;
+          for (int64_t j = 0; j < n; ++j) {
+            double& e = S[i * n + j];
+            e = e * wd[j] - dot * kappa[j] * ad[j] + vd[i] * kd[j];
+            y[i] += e * r[base + j];
+          }
+        }
+        double mean = 0.0, var = 0.0, bonus = 0.0;
+        for (int64_t i = 0; i < n; ++i) mean += y[i] / n;
+        for (int64_t i = 0; i < n; ++i) var += (y[i] - mean) * (y[i] - mean) / n;
+        for (int64_t j = 0; j < n; ++j) bonus += r[base + j] * kd[j] * r_k[h * n + j];
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t c = h * n + i;
+          const double normed = (y[i] - mean) / std::sqrt(var + n * kEps) * lw[c] + lb[c];
+          ref[base + i] = (normed + bonus * vd[i]) * g[base + i];
+        }
+      }
+    }
+  });
+  ASSIGN_OR_RETURN(double gpu_us, TimeGpu(launch));
+  const std::string shape = absl::StrCat(first_layer ? "layer 0 " : "layer>0 ", "b=", batch,
+                                         " h=", heads, " n=", n);
+  rows_out.push_back({"rwkv7.wkv_decode_step", shape, DtypeName(dtype), RelativeError(out, ref),
+                      Tolerance(dtype), gpu_us, cpu_us, "prepare + step + group norm fused"});
+  rows_out.push_back({"rwkv7.wkv_decode_step (state, v_first)", shape, "fp32",
+                      std::max(RelativeError(new_state, ref_state),
+                               RelativeError(new_v_first, ref_v_first)),
+                      kFp32Tolerance, 0, 0, ""});
+  return absl::OkStatus();
+}
+
 absl::Status CheckGroupNorm(WeightDtype dtype, std::vector<CheckRow>& rows_out) {
   const int64_t rows = 45, d = 768, n = 64, heads = d / n;
   std::vector<float> y = Normal(rows * d, 3.0f, 0.3f), r = Normal(rows * d), kk = Normal(rows * d),
@@ -784,8 +898,14 @@ absl::StatusOr<std::vector<CheckRow>> RunRwkv7Checks() {
   for (auto [batch, length, heads, n] :
        {std::tuple{1, 1, 12, 64}, std::tuple{2, 16, 3, 64}, std::tuple{2, 37, 3, 64},
         std::tuple{3, 100, 2, 64}, std::tuple{2, 21, 2, 32}, std::tuple{1, 19, 2, 128},
-        std::tuple{64, 1, 12, 64}}) {
+        std::tuple{64, 1, 12, 64}, std::tuple{16, 37, 12, 64}}) {
     CHECK_OK(CheckWkv(batch, length, heads, n, rows));
+  }
+  for (auto [dtype, batch, heads, n, first] :
+       {std::tuple{WeightDtype::kFp32, 1, 12, 64, true}, std::tuple{WeightDtype::kFp32, 5, 3, 64, false},
+        std::tuple{WeightDtype::kBf16, 64, 12, 64, false}, std::tuple{WeightDtype::kFp32, 2, 2, 32, false},
+        std::tuple{WeightDtype::kFp32, 2, 2, 128, false}}) {
+    CHECK_OK(CheckWkvDecodeStep(dtype, batch, heads, n, first, rows));
   }
   CHECK_OK(CheckSampling(rows));
   for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {

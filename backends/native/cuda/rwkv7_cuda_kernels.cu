@@ -331,6 +331,109 @@ __global__ void __launch_bounds__(kRows * 4) WkvKernel(const float* __restrict__
   }
 }
 
+// The sum of `x` over a block of kThreads threads, returned to every thread (as BlockSum).
+template <int kThreads>
+__device__ float BlockSumOf(float x, float* scratch) {
+  x = WarpSum(x);
+  if (threadIdx.x % kWarp == 0) scratch[threadIdx.x / kWarp] = x;
+  __syncthreads();
+  float total = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kThreads / kWarp; ++i) total += scratch[i];
+  __syncthreads();
+  return total;
+}
+
+// One block per (sequence, head), N * 4 threads: threads j < N prepare column j, then thread
+// (i, part) steps row i of S (the layout of WkvKernel), then threads i < N normalise y_i.
+template <int N, typename Act>
+__global__ void __launch_bounds__(N * 4) WkvDecodeStepKernel(WkvPrepare p, WkvStepNorm norm,
+                                                             float* __restrict__ state,
+                                                             int64_t heads, float eps,
+                                                             Act* __restrict__ out) {
+  constexpr int kParts = 4;
+  constexpr int kThreads = N * kParts;
+  constexpr int kQuads = N / 16;
+  __shared__ __align__(16) float rs[N], ws[N], ks[N], kappas[N], removes[N], vs[N];
+  __shared__ float partial[N][kParts];
+  __shared__ float scratch[kThreads / kWarp];
+  const int64_t h = blockIdx.x;
+  const int64_t b = blockIdx.y;
+  const int64_t d = heads * N;
+  const int tid = threadIdx.x;
+  const bool column = tid < N;
+  const int64_t c = h * N + tid;  // column within D (for threads j < N)
+  const int64_t o = b * d + c;
+  // 1. The WKV inputs of this head (PrepareWkvKernel's equations).
+  const float scaled_k = column ? p.k[o] * p.k_k[c] : 0.0f;
+  const float k_norm = sqrtf(BlockSumOf<kThreads>(scaled_k * scaled_k, scratch));
+  if (column) {
+    const float kappa = scaled_k / fmaxf(k_norm, 1e-12f);
+    const float a = Sigmoid(p.a0[c] + p.a[o]);
+    float v = p.v[o];
+    if (p.v_gate == nullptr) {
+      p.v_first[o] = v;
+    } else {
+      v += (p.v_first[o] - v) * Sigmoid(p.v0[c] + p.v_gate[o]);
+    }
+    rs[tid] = norm.r[o];
+    ws[tid] = expf(-kDecayScale * Sigmoid(p.w0[c] + p.w[o]));
+    ks[tid] = p.k[o] * (1.0f + (a - 1.0f) * p.k_a[c]);
+    kappas[tid] = kappa;
+    removes[tid] = -kappa * a;
+    vs[tid] = v;
+  }
+  __syncthreads();
+  // 2. One step of the recurrence (WkvKernel's, for one token).
+  const int i = tid / kParts;
+  const int part = tid % kParts;
+  float* s_global = state + ((b * heads + h) * N + i) * N;
+  const float4* kappa4 = reinterpret_cast<const float4*>(kappas);
+  const float4* w4 = reinterpret_cast<const float4*>(ws);
+  const float4* k4 = reinterpret_cast<const float4*>(ks);
+  const float4* r4 = reinterpret_cast<const float4*>(rs);
+  const float4* remove4 = reinterpret_cast<const float4*>(removes);
+  float4 s[kQuads];
+  float dot = 0.0f;
+#pragma unroll
+  for (int q = 0; q < kQuads; ++q) {
+    s[q] = *reinterpret_cast<const float4*>(s_global + q * 16 + part * 4);
+    const float4 kq = kappa4[q * 4 + part];
+    dot += s[q].x * kq.x + s[q].y * kq.y + s[q].z * kq.z + s[q].w * kq.w;
+  }
+  dot += __shfl_xor_sync(0xffffffffu, dot, 1);
+  dot += __shfl_xor_sync(0xffffffffu, dot, 2);
+  const float value = vs[i];
+  float y_part = 0.0f;
+#pragma unroll
+  for (int q = 0; q < kQuads; ++q) {
+    const int quad = q * 4 + part;
+    const float4 wq = w4[quad], kq = k4[quad], rq = r4[quad], mq = remove4[quad];
+    s[q].x = s[q].x * wq.x + dot * mq.x + value * kq.x;
+    s[q].y = s[q].y * wq.y + dot * mq.y + value * kq.y;
+    s[q].z = s[q].z * wq.z + dot * mq.z + value * kq.z;
+    s[q].w = s[q].w * wq.w + dot * mq.w + value * kq.w;
+    y_part += s[q].x * rq.x + s[q].y * rq.y + s[q].z * rq.z + s[q].w * rq.w;
+    *reinterpret_cast<float4*>(s_global + q * 16 + part * 4) = s[q];
+  }
+  partial[i][part] = y_part;
+  __syncthreads();
+  // 3. Group norm, bonus and gate (GroupNormBonusGateKernel's equations).
+  const float y = column ? (partial[tid][0] + partial[tid][1]) + (partial[tid][2] + partial[tid][3])
+                         : 0.0f;
+  const float mean = BlockSumOf<kThreads>(y, scratch) / static_cast<float>(N);
+  const float centred = column ? y - mean : 0.0f;
+  const float variance = BlockSumOf<kThreads>(centred * centred, scratch) / static_cast<float>(N);
+  const float bonus = BlockSumOf<kThreads>(column ? rs[tid] * ks[tid] * norm.r_k[c] : 0.0f,
+                                           scratch);
+  if (column) {
+    const float normed = centred * rsqrtf(variance + eps * static_cast<float>(N)) *
+                             norm.ln_x_weight[c] +
+                         norm.ln_x_bias[c];
+    out[o] = FromFloat<Act>((normed + bonus * vs[tid]) * norm.g[o]);
+  }
+}
+
 template <typename Act>
 __global__ void GroupNormBonusGateKernel(const float* __restrict__ y, const float* __restrict__ r,
                                          const float* __restrict__ k, const float* __restrict__ v,
@@ -468,27 +571,38 @@ __global__ void __launch_bounds__(256) SmallBatchLinearKernel(SmallLinearParams 
   float acc[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) acc[r] = 0.0f;
-  for (int64_t i0 = lane * 8; i0 < problem.in; i0 += kWarp * 8) {
-    float wv[8];
-    Load8(weight + i0, wv);
+  // Up to kLoads weight loads are issued before the first is used, so a warp waits for memory
+  // once per kLoads * 256 inputs rather than once per 256.
+  constexpr int kLoads = 4;
+  for (int64_t base = lane * 8; base < problem.in; base += kWarp * 8 * kLoads) {
+    float wv[kLoads][8];
 #pragma unroll
-    for (int r = 0; r < R; ++r) {
-      if (r >= rows) break;
-      float xv[8];
-      if (problem.input == SmallLinearInput::kAct) {
-        Load8(static_cast<const Act*>(problem.x) + r * problem.ldx + i0, xv);
-      } else {
-        Load8(static_cast<const float*>(problem.x) + r * problem.ldx + i0, xv);
-        if (problem.input == SmallLinearInput::kFloatTanh) {
+    for (int u = 0; u < kLoads; ++u) {
+      if (base + u * kWarp * 8 < problem.in) Load8(weight + base + u * kWarp * 8, wv[u]);
+    }
 #pragma unroll
-          for (int e = 0; e < 8; ++e) xv[e] = tanhf(xv[e]);
-        } else if (problem.input == SmallLinearInput::kFloatSigmoid) {
+    for (int u = 0; u < kLoads; ++u) {
+      const int64_t i0 = base + u * kWarp * 8;
+      if (i0 >= problem.in) break;
 #pragma unroll
-          for (int e = 0; e < 8; ++e) xv[e] = Sigmoid(xv[e]);
+      for (int r = 0; r < R; ++r) {
+        if (r >= rows) break;
+        float xv[8];
+        if (problem.input == SmallLinearInput::kAct) {
+          Load8(static_cast<const Act*>(problem.x) + r * problem.ldx + i0, xv);
+        } else {
+          Load8(static_cast<const float*>(problem.x) + r * problem.ldx + i0, xv);
+          if (problem.input == SmallLinearInput::kFloatTanh) {
+#pragma unroll
+            for (int e = 0; e < 8; ++e) xv[e] = tanhf(xv[e]);
+          } else if (problem.input == SmallLinearInput::kFloatSigmoid) {
+#pragma unroll
+            for (int e = 0; e < 8; ++e) xv[e] = Sigmoid(xv[e]);
+          }
         }
-      }
 #pragma unroll
-      for (int e = 0; e < 8; ++e) acc[r] += wv[e] * xv[e];
+        for (int e = 0; e < 8; ++e) acc[r] += wv[u][e] * xv[e];
+      }
     }
   }
 #pragma unroll
@@ -613,19 +727,39 @@ cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v,
                 const float* kappa, const float* a, float* state, int64_t batch, int64_t length,
                 int64_t heads, int64_t head_size, float* y, cudaStream_t stream) {
   if (batch == 0 || length == 0) return cudaSuccess;
-  // Few sequences: split each head's rows over blocks of 16 rows to fill the GPU; many: one
-  // block per head, which stages each token's inputs once instead of N / 16 times.
-  const bool split = batch * heads < 2 * 132;
+  // Each head's rows go to N / rows_per_block blocks: the fewest blocks that still give every
+  // SM two (each block stages the head's inputs once, so fewer blocks read less), or 16 rows per
+  // block when even that is too few (one sequence: 12 heads would leave most SMs idle).
+  static const int sms = [] {
+    int device = 0, count = 132;  // the H200's, should the query fail
+    if (cudaGetDevice(&device) == cudaSuccess) {
+      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+    }
+    return count;
+  }();
+  const int64_t wanted_blocks = 2 * static_cast<int64_t>(sms);
+  int rows_per_block = 16;
+  if (batch * heads >= wanted_blocks) {
+    rows_per_block = static_cast<int>(head_size);
+  } else if (batch * heads * (head_size / 32) >= wanted_blocks) {
+    rows_per_block = 32;
+  }
   const auto blocks = [&](int rows) {
     return dim3(static_cast<unsigned int>(heads * (head_size / rows)),
                 static_cast<unsigned int>(batch));
   };
-#define LLIVE_WKV_CASE(N)                                                                \
-  case N:                                                                                \
-    error = split ? Launch(WkvKernel<N, 16>, blocks(16), dim3(16 * 4), stream, r, w, k, v, \
-                           kappa, a, state, length, heads, y)                            \
-                  : Launch(WkvKernel<N, N>, blocks(N), dim3(N * 4), stream, r, w, k, v,    \
-                           kappa, a, state, length, heads, y);                           \
+#define LLIVE_WKV_CASE(N)                                                                       \
+  case N:                                                                                       \
+    if (rows_per_block == 16) {                                                                 \
+      error = Launch(WkvKernel<N, 16>, blocks(16), dim3(16 * 4), stream, r, w, k, v, kappa, a, \
+                     state, length, heads, y);                                                  \
+    } else if (rows_per_block == 32) {                                                          \
+      error = Launch(WkvKernel<N, 32>, blocks(32), dim3(32 * 4), stream, r, w, k, v, kappa, a, \
+                     state, length, heads, y);                                                  \
+    } else {                                                                                    \
+      error = Launch(WkvKernel<N, N>, blocks(N), dim3(N * 4), stream, r, w, k, v, kappa, a,    \
+                     state, length, heads, y);                                                  \
+    }                                                                                           \
     break;
   cudaError_t error = cudaSuccess;
   switch (head_size) {
@@ -637,6 +771,27 @@ cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v,
   }
 #undef LLIVE_WKV_CASE
   return error;
+}
+
+template <typename Act>
+cudaError_t WkvDecodeStep(const WkvPrepare& p, const WkvStepNorm& n, float* state, int64_t batch,
+                          int64_t heads, int64_t head_size, float eps, Act* out,
+                          cudaStream_t stream) {
+  if (batch == 0) return cudaSuccess;
+  const dim3 grid(static_cast<unsigned int>(heads), static_cast<unsigned int>(batch));
+  switch (head_size) {
+    case 32:
+      return Launch(WkvDecodeStepKernel<32, Act>, grid, dim3(32 * 4), stream, p, n, state, heads,
+                    eps, out);
+    case 64:
+      return Launch(WkvDecodeStepKernel<64, Act>, grid, dim3(64 * 4), stream, p, n, state, heads,
+                    eps, out);
+    case 128:
+      return Launch(WkvDecodeStepKernel<128, Act>, grid, dim3(128 * 4), stream, p, n, state,
+                    heads, eps, out);
+    default:
+      return cudaErrorInvalidValue;
+  }
 }
 
 template <typename Act>
@@ -728,6 +883,8 @@ cudaError_t SampleTokens(const float* logits, int64_t batch, int64_t vocab, floa
   template cudaError_t ActivateInto<T>(const float*, int64_t, SmallLinearInput, T*,            \
                                        cudaStream_t);                                           \
   template cudaError_t ReluSquareInPlace<T>(T*, int64_t, cudaStream_t);                         \
+  template cudaError_t WkvDecodeStep<T>(const WkvPrepare&, const WkvStepNorm&, float*, int64_t,  \
+                                        int64_t, int64_t, float, T*, cudaStream_t);             \
   template cudaError_t SmallBatchLinear<T>(const SmallLinear*, int, int64_t, cudaStream_t);     \
   template cudaError_t LastRowLayerNorm<T>(const float*, const float*, const float*, int64_t,   \
                                            int64_t, int64_t, float, T*, cudaStream_t);

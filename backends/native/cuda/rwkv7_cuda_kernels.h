@@ -70,6 +70,23 @@ cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v,
                 const float* kappa, const float* a, float* state, int64_t batch, int64_t length,
                 int64_t heads, int64_t head_size, float* y, cudaStream_t stream);
 
+// One token per sequence (a decode step): PrepareWkv, one step of Wkv and GroupNormBonusGate
+// fused into one launch per (sequence, head), with the same equations and the same layouts
+// (rows = batch). `p.kappa` is not used; p.w, p.a, p.k, p.v are only read (only p.v_first is
+// written, in layer 0). r, g: [batch, D]; state: [batch, H, N, N]; out: [batch, D] in Act.
+// head_size must be 32, 64 or 128.
+struct WkvStepNorm {
+  const float* r = nullptr;
+  const float* g = nullptr;
+  const float* ln_x_weight = nullptr;
+  const float* ln_x_bias = nullptr;
+  const float* r_k = nullptr;
+};
+template <typename Act>
+cudaError_t WkvDecodeStep(const WkvPrepare& p, const WkvStepNorm& n, float* state, int64_t batch,
+                          int64_t heads, int64_t head_size, float eps, Act* out,
+                          cudaStream_t stream);
+
 // After the recurrence, one warp per (row, head):
 //   out = (GroupNorm(y) * ln_x_weight + ln_x_bias + (sum(r * k * r_k)) v) * g
 // with the group norm's eps = head_size * eps (as the CPU path). out: [rows, D] in `Act`.

@@ -542,19 +542,34 @@ absl::Status Rwkv7CudaModel::Run(Rwkv7CudaBatch& s, int64_t length, bool want_lo
     prepare.v0 = first ? nullptr : layer.v0.data();
     prepare.k_k = layer.k_k.data();
     prepare.k_a = layer.k_a.data();
-    LLIVE_CUDA_RETURN_IF_ERROR(rwkv7::PrepareWkv(prepare, rows, d, n, stream),
-                               "RWKV-7 WKV preparation");
-    // y: [rows, D] = S r, S carried across the tokens of each slot.
-    LLIVE_CUDA_RETURN_IF_ERROR(
-        rwkv7::Wkv(s.r_.data(), s.w_.data(), s.k_.data(), s.v_.data(), s.kappa_.data(),
-                   s.a_.data(), s.wkv_.data() + l * batch * heads * n * n, batch, length, heads,
-                   n, s.y_.data(), stream),
-        "RWKV-7 WKV");
-    LLIVE_CUDA_RETURN_IF_ERROR(
-        rwkv7::GroupNormBonusGate(s.y_.data(), s.r_.data(), s.k_.data(), s.v_.data(),
-                                  s.g_.data(), layer.ln_x_weight.data(), layer.ln_x_bias.data(),
-                                  layer.r_k.data(), rows, d, n, eps, As<Act>(s.gated_), stream),
-        "RWKV-7 group norm and gate");
+    if (length == 1) {
+      // Decoding: preparation, the step and the group norm in one launch.
+      rwkv7::WkvStepNorm norm;
+      norm.r = s.r_.data();
+      norm.g = s.g_.data();
+      norm.ln_x_weight = layer.ln_x_weight.data();
+      norm.ln_x_bias = layer.ln_x_bias.data();
+      norm.r_k = layer.r_k.data();
+      LLIVE_CUDA_RETURN_IF_ERROR(
+          rwkv7::WkvDecodeStep(prepare, norm, s.wkv_.data() + l * batch * heads * n * n, batch,
+                               heads, n, eps, As<Act>(s.gated_), stream),
+          "RWKV-7 WKV step");
+    } else {
+      LLIVE_CUDA_RETURN_IF_ERROR(rwkv7::PrepareWkv(prepare, rows, d, n, stream),
+                                 "RWKV-7 WKV preparation");
+      // y: [rows, D] = S r, S carried across the tokens of each slot.
+      LLIVE_CUDA_RETURN_IF_ERROR(
+          rwkv7::Wkv(s.r_.data(), s.w_.data(), s.k_.data(), s.v_.data(), s.kappa_.data(),
+                     s.a_.data(), s.wkv_.data() + l * batch * heads * n * n, batch, length, heads,
+                     n, s.y_.data(), stream),
+          "RWKV-7 WKV");
+      LLIVE_CUDA_RETURN_IF_ERROR(
+          rwkv7::GroupNormBonusGate(s.y_.data(), s.r_.data(), s.k_.data(), s.v_.data(),
+                                    s.g_.data(), layer.ln_x_weight.data(),
+                                    layer.ln_x_bias.data(), layer.r_k.data(), rows, d, n, eps,
+                                    As<Act>(s.gated_), stream),
+          "RWKV-7 group norm and gate");
+    }
     // x += output(gated)
     const Product output =
         product(As<Act>(s.gated_), d, act, layer.output, d, d, x, d, add);
