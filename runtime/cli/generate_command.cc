@@ -22,6 +22,7 @@ struct GenerateFlags {
   std::string prompt;
   std::string system;
   std::string model;
+  std::string device;
   std::vector<std::string> stop;
   bool stream = false;
   int max_tokens = 1024;
@@ -59,7 +60,7 @@ void Run(CliContext& context, const GenerateFlags& flags) {
   backend_config.model = flags.model.empty() ? config->GetString("backend.model") : flags.model;
   backend_config.timeout_ms = static_cast<int>(config->GetInteger("backend.timeout_ms"));
   backend_config.max_retries = static_cast<int>(config->GetInteger("backend.max_retries"));
-  backend_config.device = config->GetString("backend.device");
+  backend_config.device = flags.device.empty() ? config->GetString("backend.device") : flags.device;
   absl::StatusOr<std::unique_ptr<backends::LLMBackend>> backend =
       backends::CreateLLMBackend(backend_config);
   if (!backend.ok()) {
@@ -144,6 +145,9 @@ void RegisterGenerateCommand(CLI::App& app, CliContext& context) {
   command->add_option("--model", flags->model,
                       "Model name (default: backend.model, else the "
                       "backend's own default)");
+  command->add_option("--device", flags->device,
+                      "Where a native model (mamba:, rwkv7:) runs: cpu, cuda or cuda:N "
+                      "(default: backend.device, else cpu)");
   command->add_option("--stop", flags->stop, "Stop string (repeatable)");
   command->add_flag("--stream", flags->stream, "Print text as it is generated");
   command->add_option("--max-tokens", flags->max_tokens, "Most tokens to generate")

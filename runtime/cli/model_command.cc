@@ -267,6 +267,7 @@ struct RunFlags {
   float repetition_penalty = 1.0f;
   std::optional<uint64_t> seed;
   int threads = 0;
+  std::string device = "cpu";
 };
 
 void RunModel(CliContext& context, const RunFlags& flags) {
@@ -281,6 +282,7 @@ void RunModel(CliContext& context, const RunFlags& flags) {
   prompt << in.rdbuf();
   backends::NativeBackendOptions options;
   options.threads = flags.threads;
+  options.device = flags.device;
   auto backend = backends::CreateNativeBackend(*spec, options);
   if (!backend.ok()) {
     return ReportError(
@@ -352,6 +354,7 @@ void RegisterModelRunCommand(CLI::App& model, CliContext& context) {
   run->add_option("--repetition-penalty", run_flags->repetition_penalty, "1 (default) is off");
   run->add_option("--seed", run_flags->seed, "Random seed for reproducible sampling");
   run->add_option("--stop", run_flags->stop, "Stop string (repeatable)");
+  run->add_option("--device", run_flags->device, "cpu (default), cuda or cuda:N");
   run->add_option("--threads", run_flags->threads, "CPU threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);
   run->add_flag("--stream", run_flags->stream, "Print text as it is generated");

@@ -2,6 +2,7 @@
 #include "backends/native/cuda/cublas_gemm.h"
 
 #include "absl/strings/str_cat.h"
+#include "backends/native/cuda/skinny_gemm.h"
 
 namespace llive::backends::cuda {
 
@@ -42,6 +43,10 @@ absl::Status GemmContext::Linear(const void* x, int64_t rows, int64_t in, int64_
     return absl::InvalidArgumentError(absl::StrCat("GEMM output type ", WeightDtypeName(y_dtype),
                                                    " with ", WeightDtypeName(weight.dtype()),
                                                    " weights: use fp32 or the weights' type"));
+  }
+  if (SkinnyLinearApplies(x, rows, in, ldx, weight.data())) {
+    return SkinnyLinear(x, rows, in, ldx, weight.data(), weight.dtype(), out, y, y_dtype, ldy,
+                        alpha, beta, stream_);
   }
   // Row-major y = x W^T is column-major y^T = W x^T: W^T of the column-major [in, out] view.
   LLIVE_CUBLAS_RETURN_IF_ERROR(

@@ -37,7 +37,9 @@ class GemmContext {
   // for r < rows, o < out, where weight is [out, in] row-major (weight.size() == out * in).
   // x holds elements of weight.dtype() (cuBLAS takes both operands in one type), y elements of
   // `y_dtype`, which is fp32 or weight.dtype(). Products accumulate in fp32 (no TF32: fp32
-  // weights give fp32 results). beta = 1 adds into y (a residual). InvalidArgument for
+  // weights give fp32 results). beta = 1 adds into y (a residual). Up to kSkinnyMaxRows rows
+  // (decoding) run on skinny_gemm.h's kernel, which reads the weights at memory speed where
+  // cuBLAS's tiles would leave most of the GPU idle. InvalidArgument for
   // inconsistent sizes or an unsupported y_dtype; Unavailable for a cuBLAS failure.
   absl::Status Linear(const void* x, int64_t rows, int64_t in, int64_t ldx,
                       const DeviceTensor& weight, int64_t out, void* y, WeightDtype y_dtype,

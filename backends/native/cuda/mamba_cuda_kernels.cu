@@ -13,8 +13,7 @@
 namespace llive::backends::cuda::mamba {
 namespace {
 
-constexpr int kMaxConv = 8;     // d_conv supported by the convolution kernels
-constexpr int kMaxDtSlots = 8;  // dt_rank <= kMaxDtSlots * d_state
+constexpr int kMaxConv = 8;  // d_conv supported by the convolution kernels
 
 template <typename T>
 __device__ __forceinline__ float ToFloat(T value) {
@@ -101,10 +100,10 @@ __global__ void RmsNormKernel(const float* x, int64_t row_step, int64_t row_offs
 }
 
 template <typename T>
-__global__ void ConvKernel(const float* uz, int64_t ld_uz, int64_t rows, int64_t length,
+__global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t rows, int64_t length,
                            int64_t d_inner, int dc, const float* weight, const float* bias,
                            const int32_t* slots, const float* conv_states, int64_t conv_slot_stride,
-                           float* u, T* u_gemm) {
+                           T* u) {
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index >= rows * d_inner) return;
   const int64_t r = index / d_inner, ch = index % d_inner;
@@ -114,15 +113,14 @@ __global__ void ConvKernel(const float* uz, int64_t ld_uz, int64_t rows, int64_t
   for (int k = 0; k < dc; ++k) {
     const int64_t source = t - (dc - 1) + k;
     const float input =
-        source < 0 ? history[dc - 1 + source] : uz[(b * length + source) * ld_uz + ch];
+        source < 0 ? history[dc - 1 + source] : ToFloat(uz[(b * length + source) * ld_uz + ch]);
     sum += weight[ch * dc + k] * input;
   }
-  const float value = Silu(sum);
-  u[index] = value;
-  u_gemm[index] = FromFloat<T>(value);
+  u[index] = FromFloat<T>(Silu(sum));
 }
 
-__global__ void ConvStateKernel(const float* uz, int64_t ld_uz, int64_t batch, int64_t length,
+template <typename T>
+__global__ void ConvStateKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_t length,
                                 int64_t d_inner, int dc, const int32_t* slots, float* conv_states,
                                 int64_t conv_slot_stride) {
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
@@ -132,46 +130,42 @@ __global__ void ConvStateKernel(const float* uz, int64_t ld_uz, int64_t batch, i
   // Ascending k reads history[k + length] before any write reaches it.
   for (int k = 0; k < dc - 1; ++k) {
     const int64_t source = length - (dc - 1) + k;
-    history[k] = source < 0 ? history[k + length] : uz[(b * length + source) * ld_uz + ch];
+    history[k] = source < 0 ? history[k + length] : ToFloat(uz[(b * length + source) * ld_uz + ch]);
   }
 }
 
 template <typename T>
-__global__ void ConvStepKernel(const float* uz, int64_t ld_uz, int64_t batch, int64_t d_inner,
-                               int dc, const float* weight, const float* bias, const int32_t* slots,
-                               float* conv_states, int64_t conv_slot_stride, float* u, T* u_gemm) {
+__global__ void ConvStepKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_t d_inner, int dc,
+                               const float* weight, const float* bias, const int32_t* slots,
+                               float* conv_states, int64_t conv_slot_stride, T* u) {
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index >= batch * d_inner) return;
   const int64_t b = index / d_inner, ch = index % d_inner;
   float* history = conv_states + slots[b] * conv_slot_stride + ch * (dc - 1);
-  const float input = uz[b * ld_uz + ch];
   float window[kMaxConv];
   for (int k = 0; k < dc - 1; ++k) window[k] = history[k];
-  window[dc - 1] = input;
+  window[dc - 1] = ToFloat(uz[b * ld_uz + ch]);
   float sum = bias[ch];
   for (int k = 0; k < dc; ++k) sum += weight[ch * dc + k] * window[k];
   for (int k = 0; k < dc - 1; ++k) history[k] = window[k + 1];
-  const float value = Silu(sum);
-  u[index] = value;
-  u_gemm[index] = FromFloat<T>(value);
+  u[index] = FromFloat<T>(Silu(sum));
 }
 
-// Sum over the S consecutive lanes that hold one channel's states.
-template <int S>
-__device__ __forceinline__ float LaneGroupSum(float value) {
-  for (int offset = S / 2; offset > 0; offset /= 2) {
-    value += __shfl_xor_sync(0xffffffffu, value, offset, S);
-  }
-  return value;
-}
+// The scan's thread layout: kLanes threads per channel, each holding S / kLanes states and
+// every kLanes-th dt_proj weight of its channel in registers.
+constexpr int kScanThreads = 128;
+constexpr int kLanes = 2;
+constexpr int kChannelsPerBlock = kScanThreads / kLanes;
+constexpr int kTile = 32;  // time steps staged in shared memory at once
 
 // The arguments every scan pass shares.
+template <typename T>
 struct ScanArgs {
   const float* dbc;
   int64_t ld_dbc;
   int dt_rank;
-  const float* u;
-  const float* uz;
+  const T* u;
+  const T* uz;
   int64_t ld_uz;
   int64_t batch, length, d_inner;
   ScanWeights weights;
@@ -180,99 +174,161 @@ struct ScanArgs {
   int64_t ssm_slot_stride;
   int64_t chunk_length, chunks;
   float* scratch;  // h_local [batch, chunks, d_inner, S], decay [same], h_start [batch, d_inner, S]
+  T* y;
 };
 
-// One thread per (sequence, chunk, channel, state); the block holds 128 / S channels.
-// Pass 0 (chunked only): scan the chunk from zero (chunk 0 from the true state), store the end
-// state and exp(A * sum dt). Pass 1: rescan from the exact entry state with outputs.
-template <int S, int kPass, typename T>
-__global__ void __launch_bounds__(128) ScanKernel(ScanArgs args, T* y) {
-  const int lane = threadIdx.x % S;
-  const int64_t ch = blockIdx.x * (128 / S) + threadIdx.x / S;
+// Grid (channel blocks, chunks, sequences). Pass 0 (chunked only): scan the chunk from zero
+// (chunk 0 from the true state, which it also saves to h_start), store the end state and
+// exp(A * sum dt). Pass 1: rescan from the exact entry state with outputs; the last chunk
+// writes the state back. DT bounds dt_rank (64 or 160).
+template <int S, int DT, int kPass, typename T>
+__global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
+  constexpr int kStates = S / kLanes;      // states per thread
+  constexpr int kDtPerLane = DT / kLanes;  // dt_proj weights per thread
+  constexpr int kMaxRow = DT + 2 * S;      // dbc row length bound
+  __shared__ float s_dbc[kTile][kMaxRow];
+  __shared__ float s_u[kTile][kChannelsPerBlock];
+  __shared__ float s_z[kPass == 1 ? kTile : 1][kChannelsPerBlock];
+
+  const int lane = threadIdx.x % kLanes;
+  const int local = threadIdx.x / kLanes;
+  const int64_t ch0 = int64_t{blockIdx.x} * kChannelsPerBlock;
+  const int64_t di = args.d_inner;
+  const bool active = ch0 + local < di;
+  const int64_t c = active ? ch0 + local : di - 1;  // inactive threads compute on a copy
   const int64_t chunk = blockIdx.y;
   const int64_t b = blockIdx.z;
-  // Threads past d_inner still run the loop (their shuffles need all lanes) but store nothing.
-  const bool active = ch < args.d_inner;
-  const int64_t c = active ? ch : args.d_inner - 1;
-  const int64_t di = args.d_inner;
+  const int dt_rank = args.dt_rank;
+  const int row_length = dt_rank + 2 * S;
 
-  float w_dt[kMaxDtSlots];
+  float w_dt[kDtPerLane];
 #pragma unroll
-  for (int j = 0; j < kMaxDtSlots; ++j) {
-    const int r = lane + j * S;
-    w_dt[j] = r < args.dt_rank ? args.weights.dt_proj[c * args.dt_rank + r] : 0.0f;
+  for (int k = 0; k < kDtPerLane; ++k) {
+    const int r = lane + k * kLanes;
+    w_dt[k] = r < dt_rank ? args.weights.dt_proj[c * dt_rank + r] : 0.0f;
   }
   const float dt_bias = args.weights.dt_proj_bias[c];
-  const float a = args.weights.a[c * S + lane];
   const float d = args.weights.d[c];
+  constexpr float kLog2e = 1.4426950408889634f;
+  float a2[kStates], h[kStates];
+  const int first_state = lane * kStates;
+#pragma unroll
+  for (int j = 0; j < kStates; ++j) a2[j] = args.weights.a[c * S + first_state + j] * kLog2e;
 
-  float* state = args.ssm_states + args.slots[b] * args.ssm_slot_stride + c * S + lane;
+  float* state = args.ssm_states + args.slots[b] * args.ssm_slot_stride + c * S + first_state;
   const int64_t per_chunk = di * S;
-  float* h_local = args.scratch + (b * args.chunks) * per_chunk + c * S + lane;
+  float* h_local = args.scratch + (b * args.chunks) * per_chunk + c * S + first_state;
   float* decay = h_local + args.batch * args.chunks * per_chunk;
   float* h_start =
-      args.scratch + 2 * args.batch * args.chunks * per_chunk + b * per_chunk + c * S + lane;
+      args.scratch + 2 * args.batch * args.chunks * per_chunk + b * per_chunk + c * S + first_state;
 
-  float h;
-  if (args.chunks == 1) {
-    h = *state;
-  } else if (kPass == 0) {
-    h = 0.0f;
-    if (chunk == 0) {
-      h = *state;
-      if (active) *h_start = h;
+#pragma unroll
+  for (int j = 0; j < kStates; ++j) {
+    float value;
+    if (args.chunks == 1) {
+      value = state[j];
+    } else if (kPass == 0) {
+      value = 0.0f;
+      if (chunk == 0) {
+        value = state[j];
+        if (active) h_start[j] = value;
+      }
+    } else if (chunk == 0) {
+      value = h_start[j];
+    } else {
+      value = h_local[j];
+      for (int64_t k = 1; k < chunk; ++k) {
+        value = decay[k * per_chunk + j] * value + h_local[k * per_chunk + j];
+      }
     }
-  } else if (chunk == 0) {
-    h = *h_start;
-  } else {
-    h = h_local[0];
-    for (int64_t k = 1; k < chunk; ++k) h = decay[k * per_chunk] * h + h_local[k * per_chunk];
+    h[j] = value;
   }
 
   const int64_t t0 = chunk * args.chunk_length;
   const int64_t t1 = min(args.length, t0 + args.chunk_length);
   float dt_sum = 0.0f;
-  for (int64_t t = t0; t < t1; ++t) {
-    const int64_t row = b * args.length + t;
-    const float* dbc = args.dbc + row * args.ld_dbc;
-    float raw = 0.0f;
-#pragma unroll
-    for (int j = 0; j < kMaxDtSlots; ++j) {
-      const int r = lane + j * S;
-      if (r < args.dt_rank) raw += dbc[r] * w_dt[j];
+  for (int64_t tile = t0; tile < t1; tile += kTile) {
+    const int n = static_cast<int>(min(int64_t{kTile}, t1 - tile));
+    const int64_t row0 = b * args.length + tile;
+    __syncthreads();  // the previous tile is consumed
+    for (int i = threadIdx.x; i < n * row_length; i += kScanThreads) {
+      const int r = i / row_length, col = i % row_length;
+      s_dbc[r][col] = args.dbc[(row0 + r) * args.ld_dbc + col];
     }
-    const float dt = Softplus(LaneGroupSum<S>(raw) + dt_bias);
-    const float input = args.u[row * di + c];
-    h = expf(dt * a) * h + dt * input * dbc[args.dt_rank + lane];
-    if (kPass == 0) {
-      dt_sum += dt;
-    } else {
-      const float out = LaneGroupSum<S>(h * dbc[args.dt_rank + S + lane]);
-      if (lane == 0 && active) {
-        const float z = args.uz[row * args.ld_uz + di + c];
-        y[row * di + c] = FromFloat<T>((out + d * input) * Silu(z));
+    for (int i = threadIdx.x; i < n * kChannelsPerBlock; i += kScanThreads) {
+      const int r = i / kChannelsPerBlock, col = i % kChannelsPerBlock;
+      const int64_t ch = min(ch0 + col, di - 1);
+      s_u[r][col] = ToFloat(args.u[(row0 + r) * di + ch]);
+      if (kPass == 1) s_z[r][col] = ToFloat(args.uz[(row0 + r) * args.ld_uz + di + ch]);
+    }
+    __syncthreads();
+    for (int r = 0; r < n; ++r) {
+      const float* row = s_dbc[r];
+      float raw = 0.0f;
+#pragma unroll
+      for (int k = 0; k < kDtPerLane; ++k) {
+        const int index = lane + k * kLanes;
+        if (index < dt_rank) raw += row[index] * w_dt[k];
+      }
+      raw += __shfl_xor_sync(0xffffffffu, raw, 1);
+      const float dt = Softplus(raw + dt_bias);
+      const float input = s_u[r][local];
+      const float dt_input = dt * input;
+      const float* bs = row + dt_rank + first_state;
+      const float* cs = bs + S;
+      float out = 0.0f;
+#pragma unroll
+      for (int j = 0; j < kStates; ++j) {
+        h[j] = exp2f(dt * a2[j]) * h[j] + dt_input * bs[j];
+        if (kPass == 1) out += h[j] * cs[j];
+      }
+      if (kPass == 0) {
+        dt_sum += dt;
+      } else {
+        out += __shfl_xor_sync(0xffffffffu, out, 1);
+        if (lane == 0 && active) {
+          args.y[(row0 + r) * di + c] = FromFloat<T>((out + d * input) * Silu(s_z[r][local]));
+        }
       }
     }
   }
   if (!active) return;
-  if (kPass == 0) {
-    h_local[chunk * per_chunk] = h;
-    decay[chunk * per_chunk] = expf(a * dt_sum);
-  } else if (chunk == args.chunks - 1) {
-    *state = h;
+#pragma unroll
+  for (int j = 0; j < kStates; ++j) {
+    if (kPass == 0) {
+      h_local[chunk * per_chunk + j] = h[j];
+      decay[chunk * per_chunk + j] = exp2f(a2[j] * dt_sum);
+    } else if (chunk == args.chunks - 1) {
+      state[j] = h[j];
+    }
   }
 }
 
-template <int S, typename T>
-absl::Status LaunchScan(const ScanArgs& args, T* y, cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned int>((args.d_inner + 128 / S - 1) / (128 / S)),
-                  static_cast<unsigned int>(args.chunks), static_cast<unsigned int>(args.batch));
+template <int S, int DT, typename T>
+absl::Status LaunchScan(const ScanArgs<T>& args, cudaStream_t stream) {
+  const dim3 grid(
+      static_cast<unsigned int>((args.d_inner + kChannelsPerBlock - 1) / kChannelsPerBlock),
+      static_cast<unsigned int>(args.chunks), static_cast<unsigned int>(args.batch));
   if (args.chunks > 1) {
-    ScanKernel<S, 0, T><<<grid, 128, 0, stream>>>(args, y);
+    ScanKernel<S, DT, 0, T><<<grid, kScanThreads, 0, stream>>>(args);
     if (absl::Status s = Launched("selective scan (chunk states)"); !s.ok()) return s;
   }
-  ScanKernel<S, 1, T><<<grid, 128, 0, stream>>>(args, y);
+  ScanKernel<S, DT, 1, T><<<grid, kScanThreads, 0, stream>>>(args);
   return Launched("selective scan");
+}
+
+template <int DT, typename T>
+absl::Status LaunchScanForStates(int64_t d_state, const ScanArgs<T>& args, cudaStream_t stream) {
+  switch (d_state) {
+    case 4:
+      return LaunchScan<4, DT>(args, stream);
+    case 8:
+      return LaunchScan<8, DT>(args, stream);
+    case 16:
+      return LaunchScan<16, DT>(args, stream);
+    default:
+      return LaunchScan<32, DT>(args, stream);
+  }
 }
 
 uint64_t __device__ __forceinline__ Mix(uint64_t x) {
@@ -366,10 +422,10 @@ absl::Status RmsNorm(const float* x, int64_t out_rows, int64_t row_step, int64_t
   });
 }
 
-absl::Status CausalConv1d(const float* uz, int64_t ld_uz, int64_t batch, int64_t length,
+absl::Status CausalConv1d(const void* uz, int64_t ld_uz, int64_t batch, int64_t length,
                           int64_t d_inner, int64_t d_conv, const float* weight, const float* bias,
                           const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
-                          float* u, void* u_gemm, WeightDtype gemm_dtype, cudaStream_t stream) {
+                          void* u, WeightDtype gemm_dtype, cudaStream_t stream) {
   if (d_conv < 2 || d_conv > kMaxConv) {
     return absl::InvalidArgumentError(
         absl::StrCat("the GPU convolution supports d_conv 2..", kMaxConv, ", not ", d_conv));
@@ -378,28 +434,31 @@ absl::Status CausalConv1d(const float* uz, int64_t ld_uz, int64_t batch, int64_t
   const int dc = static_cast<int>(d_conv);
   return Dispatch(gemm_dtype, [&](auto zero) {
     using T = decltype(zero);
+    const T* in = static_cast<const T*>(uz);
+    T* out = static_cast<T*>(u);
     if (length == 1) {
       ConvStepKernel<<<Blocks(batch * d_inner, 256), 256, 0, stream>>>(
-          uz, ld_uz, batch, d_inner, dc, weight, bias, slots, conv_states, conv_slot_stride, u,
-          static_cast<T*>(u_gemm));
+          in, ld_uz, batch, d_inner, dc, weight, bias, slots, conv_states, conv_slot_stride, out);
       return Launched("conv1d step");
     }
     ConvKernel<<<Blocks(batch * length * d_inner, 256), 256, 0, stream>>>(
-        uz, ld_uz, batch * length, length, d_inner, dc, weight, bias, slots, conv_states,
-        conv_slot_stride, u, static_cast<T*>(u_gemm));
+        in, ld_uz, batch * length, length, d_inner, dc, weight, bias, slots, conv_states,
+        conv_slot_stride, out);
     if (absl::Status s = Launched("conv1d"); !s.ok()) return s;
     ConvStateKernel<<<Blocks(batch * d_inner, 256), 256, 0, stream>>>(
-        uz, ld_uz, batch, length, d_inner, dc, slots, conv_states, conv_slot_stride);
+        in, ld_uz, batch, length, d_inner, dc, slots, conv_states, conv_slot_stride);
     return Launched("conv1d state");
   });
 }
 
 int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state) {
-  // About as many threads as an H100/H200 holds at once (132 SMs x 2048); more chunks only
-  // add the second pass's work.
-  constexpr int64_t kTargetThreads = 132 * 2048;
+  // Below about 32k threads an H100/H200 idles; then split time so that chunks bring the
+  // thread count to about 64k, but no chunk shorter than kMinChunk (each chunk costs a
+  // second pass over its tokens and a composition of its predecessors' states).
+  constexpr int64_t kTargetThreads = 65536;
   constexpr int64_t kMinChunk = 32;
-  const int64_t threads = std::max<int64_t>(1, batch * d_inner * d_state);
+  const int64_t threads = std::max<int64_t>(1, batch * d_inner * kLanes);
+  if (threads >= kTargetThreads / 2 || length <= kMinChunk) return std::max<int64_t>(length, 1);
   int64_t chunks = (kTargetThreads + threads - 1) / threads;
   chunks = std::min(chunks, (length + kMinChunk - 1) / kMinChunk);
   chunks = std::max<int64_t>(chunks, 1);
@@ -413,8 +472,8 @@ int64_t ScanScratchFloats(int64_t batch, int64_t length, int64_t d_inner, int64_
   return chunks <= 1 ? 0 : batch * d_inner * d_state * (2 * chunks + 1);
 }
 
-absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, const float* u,
-                           const float* uz, int64_t ld_uz, int64_t batch, int64_t length,
+absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, const void* u,
+                           const void* uz, int64_t ld_uz, int64_t batch, int64_t length,
                            int64_t d_inner, int64_t d_state, const ScanWeights& weights,
                            const int32_t* slots, float* ssm_states, int64_t ssm_slot_stride,
                            int64_t chunk_length, float* scratch, void* y, WeightDtype gemm_dtype,
@@ -423,45 +482,37 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
     return absl::InvalidArgumentError(
         absl::StrCat("the GPU selective scan supports d_state 4, 8, 16 or 32, not ", d_state));
   }
-  if (dt_rank > kMaxDtSlots * d_state) {
-    return absl::InvalidArgumentError(absl::StrCat("the GPU selective scan supports dt_rank up to ",
-                                                   kMaxDtSlots * d_state, " for d_state ", d_state,
-                                                   ", not ", dt_rank));
+  if (dt_rank < 1 || dt_rank > 160) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the GPU selective scan supports dt_rank 1..160, not ", dt_rank));
   }
   if (batch == 0 || length == 0) return absl::OkStatus();
   if (chunk_length <= 0) chunk_length = AutoScanChunk(batch, length, d_inner, d_state);
-  ScanArgs args{dbc,
-                ld_dbc,
-                static_cast<int>(dt_rank),
-                u,
-                uz,
-                ld_uz,
-                batch,
-                length,
-                d_inner,
-                weights,
-                slots,
-                ssm_states,
-                ssm_slot_stride,
-                chunk_length,
-                (length + chunk_length - 1) / chunk_length,
-                scratch};
-  if (args.chunks > 1 && scratch == nullptr) {
+  const int64_t chunks = (length + chunk_length - 1) / chunk_length;
+  if (chunks > 1 && scratch == nullptr) {
     return absl::InvalidArgumentError("the chunked selective scan needs scratch memory");
   }
   return Dispatch(gemm_dtype, [&](auto zero) {
     using T = decltype(zero);
-    T* out = static_cast<T*>(y);
-    switch (d_state) {
-      case 4:
-        return LaunchScan<4>(args, out, stream);
-      case 8:
-        return LaunchScan<8>(args, out, stream);
-      case 16:
-        return LaunchScan<16>(args, out, stream);
-      default:
-        return LaunchScan<32>(args, out, stream);
-    }
+    const ScanArgs<T> args{dbc,
+                           ld_dbc,
+                           static_cast<int>(dt_rank),
+                           static_cast<const T*>(u),
+                           static_cast<const T*>(uz),
+                           ld_uz,
+                           batch,
+                           length,
+                           d_inner,
+                           weights,
+                           slots,
+                           ssm_states,
+                           ssm_slot_stride,
+                           chunk_length,
+                           chunks,
+                           scratch,
+                           static_cast<T*>(y)};
+    return dt_rank <= 64 ? LaunchScanForStates<64>(d_state, args, stream)
+                         : LaunchScanForStates<160>(d_state, args, stream);
   });
 }
 

@@ -7,7 +7,8 @@
 //   conv_states + slots[b] * conv_slot_stride    ([d_inner, d_conv - 1] fp32, oldest first)
 //   ssm_states + slots[b] * ssm_slot_stride      ([d_inner, d_state] fp32)
 // where the caller has already offset the base pointers to the layer. Row r = b * length + t.
-// Activations feeding a GEMM are written in the weights' type `gemm_dtype`.
+// Activations between GEMMs (in_proj's output, u, y) are in the weights' type `gemm_dtype`;
+// the residual stream, dt/B/C rows, states and logits are fp32.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -32,14 +33,14 @@ absl::Status RmsNorm(const float* x, int64_t out_rows, int64_t row_step, int64_t
 
 // The causal depthwise convolution of the SSM input and its SiLU over a chunk of `length`
 // tokens: u[r, ch] = SiLU(bias[ch] + sum_k weight[ch, k] * in(t - (d_conv - 1) + k)), where
-// in(t) = uz[(b * length + t) * ld_uz + ch] and in(t < 0) comes from the conv state. Writes u
-// as fp32 (the scan's input) and in gemm_dtype (x_proj's input). Then moves the last
-// d_conv - 1 inputs into the state. Two launches for length > 1 (outputs, then the state), one
-// fused launch for length == 1 (the decode step).
-absl::Status CausalConv1d(const float* uz, int64_t ld_uz, int64_t batch, int64_t length,
+// in(t) = uz[(b * length + t) * ld_uz + ch] and in(t < 0) comes from the conv state. uz and u
+// are in gemm_dtype (in_proj's output, x_proj's and the scan's input); the sum is fp32. Then
+// moves the last d_conv - 1 inputs into the state. Two launches for length > 1 (outputs, then
+// the state), one fused launch for length == 1 (the decode step). d_conv must be 2..8.
+absl::Status CausalConv1d(const void* uz, int64_t ld_uz, int64_t batch, int64_t length,
                           int64_t d_inner, int64_t d_conv, const float* weight, const float* bias,
                           const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
-                          float* u, void* u_gemm, WeightDtype gemm_dtype, cudaStream_t stream);
+                          void* u, WeightDtype gemm_dtype, cudaStream_t stream);
 
 // The per-layer parameters the selective scan reads (fp32).
 struct ScanWeights {
@@ -56,18 +57,19 @@ int64_t ScanScratchFloats(int64_t batch, int64_t length, int64_t d_inner, int64_
 // The selective scan with dt_proj and softplus fused in, over `length` tokens per sequence:
 //   dt = softplus(dt_proj . dbc[r, :dt_rank] + dt_proj_bias)
 //   h_t = exp(dt A) h_{t-1} + dt B_t u_t;   y_t = (C_t . h_t + D u_t) * SiLU(z_t)
-// with dbc[r] = [dt_low (dt_rank), B (d_state), C (d_state)] rows of stride ld_dbc, u fp32
-// [rows, d_inner], z = uz[r * ld_uz + d_inner + ch] fp32, and y written in gemm_dtype
-// [rows, d_inner]. The state h is read from and written back to the ssm slots.
-// Parallel over time: the sequence splits into chunks of `chunk_length` tokens (0 chooses
-// one from the GPU's size: one chunk when batch * d_inner * d_state threads already fill
-// it); each chunk first scans from a zero state recording its end state and total decay,
-// then rescans from the exact state composed from its predecessors' (two launches; one when
-// there is one chunk, which for length == 1 is the decode step's state update).
-// d_state must be 4, 8, 16 or 32 (InvalidArgument otherwise); `scratch` may be null for
-// one chunk.
-absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, const float* u,
-                           const float* uz, int64_t ld_uz, int64_t batch, int64_t length,
+// with dbc[r] = [dt_low (dt_rank), B (d_state), C (d_state)] fp32 rows of stride ld_dbc,
+// u [rows, d_inner] and z = uz[r * ld_uz + d_inner + ch] in gemm_dtype, y written in
+// gemm_dtype [rows, d_inner]; all arithmetic fp32. The state h is read from and written back
+// to the ssm slots. Two threads share a channel (half the states each) and keep its dt_proj
+// row in registers; dt/B/C, u and z rows are staged through shared memory in tiles of time.
+// Parallel over time: the sequence splits into chunks of `chunk_length` tokens (0 chooses:
+// one chunk when batch * d_inner already fills the GPU); each chunk first scans from a zero
+// state recording its end state and total decay, then rescans from the exact state composed
+// from its predecessors' (two launches; one when there is one chunk, which for length == 1
+// is the decode step's state update). d_state must be 4, 8, 16 or 32 and dt_rank at most
+// 160 (InvalidArgument otherwise); `scratch` may be null for one chunk.
+absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, const void* u,
+                           const void* uz, int64_t ld_uz, int64_t batch, int64_t length,
                            int64_t d_inner, int64_t d_state, const ScanWeights& weights,
                            const int32_t* slots, float* ssm_states, int64_t ssm_slot_stride,
                            int64_t chunk_length, float* scratch, void* y, WeightDtype gemm_dtype,

@@ -15,6 +15,10 @@
 
 namespace llive::backends::cuda {
 
+using native::MambaConfig;
+using native::MambaModel;
+using native::MambaState;
+
 struct MambaCudaOptions {
   int device = 0;  // CUDA ordinal
   WeightDtype weight_dtype = WeightDtype::kBf16;

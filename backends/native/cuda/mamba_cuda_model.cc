@@ -1,0 +1,632 @@
+// MambaCudaModel: the per-layer launch sequence (6 launches a layer: RMSNorm, in_proj GEMM,
+// conv1d, x_proj GEMM, scan with dt_proj fused, out_proj GEMM adding into the residual), the
+// slot pool, and the decode graphs.
+#include "backends/native/cuda/mamba_cuda_model.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "backends/native/cuda/cublas_gemm.h"
+#include "backends/native/cuda/cuda_status.h"
+#include "backends/native/cuda/device_buffer.h"
+#include "backends/native/cuda/device_selection.h"
+#include "backends/native/cuda/device_tensor.h"
+#include "backends/native/cuda/mamba_cuda_kernels.h"
+
+namespace llive::backends::cuda {
+namespace {
+
+using native::MambaLayerWeights;
+using native::MambaWeights;
+
+#define LLIVE_RETURN_IF_ERROR(expr)                                                     \
+  do {                                                                                  \
+    if (absl::Status llive_status_ = (expr); !llive_status_.ok()) return llive_status_; \
+  } while (false)
+
+template <typename T>
+absl::Status AllocateInto(DeviceBuffer<T>& buffer, size_t count) {
+  absl::StatusOr<DeviceBuffer<T>> allocated = DeviceBuffer<T>::Allocate(count);
+  if (!allocated.ok()) return allocated.status();
+  buffer = *std::move(allocated);
+  return absl::OkStatus();
+}
+
+absl::Status UploadFloats(DeviceBuffer<float>& buffer, const std::vector<float>& host,
+                          cudaStream_t stream) {
+  LLIVE_RETURN_IF_ERROR(AllocateInto(buffer, host.size()));
+  return buffer.CopyFromHost(host.data(), host.size(), stream);
+}
+
+absl::Status UploadTensor(DeviceTensor& tensor, const std::vector<float>& host, WeightDtype dtype,
+                          cudaStream_t stream) {
+  absl::StatusOr<DeviceTensor> uploaded =
+      DeviceTensor::Upload(host.data(), host.size(), dtype, stream);
+  if (!uploaded.ok()) return uploaded.status();
+  tensor = *std::move(uploaded);
+  return absl::OkStatus();
+}
+
+struct LayerOnDevice {
+  DeviceTensor in_proj, x_proj, out_proj;
+  DeviceBuffer<float> norm, conv, conv_bias, dt_proj, dt_proj_bias, a, d;
+};
+
+// A recorded decode step for one bucket of batch sizes.
+struct DecodeGraph {
+  cudaGraphExec_t exec = nullptr;
+  ~DecodeGraph() {
+    if (exec != nullptr) cudaGraphExecDestroy(exec);
+  }
+};
+
+}  // namespace
+
+struct MambaCudaModel::Impl {
+  MambaConfig config;
+  MambaCudaOptions options;
+  WeightDtype dtype = WeightDtype::kBf16;
+  cudaStream_t stream = nullptr;
+  std::unique_ptr<GemmContext> gemm;
+  mutable absl::Mutex mutex;
+
+  // Weights.
+  DeviceTensor embedding, lm_head;  // lm_head empty when tied
+  DeviceBuffer<float> norm_f;
+  std::vector<LayerOnDevice> layers;
+  int64_t weight_bytes = 0;
+
+  // Slot pool: conv [slots, n_layer, d_inner, d_conv - 1], ssm [slots, n_layer, d_inner,
+  // d_state]. Slot 0 is never handed out: padded rows of a decode bucket write into it.
+  DeviceBuffer<float> conv_states, ssm_states;
+  int capacity = 0;
+  std::set<int> free_slots, used_slots;
+
+  // Activations, sized for max_rows = max(max_prefill_rows, max_decode_batch).
+  int64_t max_rows = 0, logit_rows = 0;
+  DeviceBuffer<float> x, dbc, logits, scan_scratch;
+  DeviceTensor xn, uz, u, y;  // in the weights' type
+  DeviceBuffer<int32_t> tokens, slots;
+  // Decode inputs and outputs the graphs read and write.
+  DeviceBuffer<int32_t> step_tokens, step_slots, sampled, history;
+  DeviceBuffer<uint64_t> sample_params;  // {seed, counter}
+  DeviceBuffer<float> temperature;
+  std::map<int, std::unique_ptr<DecodeGraph>> graphs;
+
+  int64_t conv_stride() const { return config.n_layer * config.d_inner * (config.d_conv - 1); }
+  int64_t ssm_stride() const { return config.n_layer * config.d_inner * config.d_state; }
+  const DeviceTensor& head() const { return config.tie_embeddings ? embedding : lm_head; }
+
+  absl::Status Select() const {
+    return CudaStatus(cudaSetDevice(options.device), "selecting the GPU");
+  }
+
+  absl::Status GrowSlots(int wanted) {
+    int new_capacity = std::max(capacity * 2, std::max(wanted, options.initial_slots + 1));
+    DeviceBuffer<float> conv, ssm;
+    LLIVE_RETURN_IF_ERROR(AllocateInto(conv, static_cast<size_t>(new_capacity) * conv_stride()));
+    LLIVE_RETURN_IF_ERROR(AllocateInto(ssm, static_cast<size_t>(new_capacity) * ssm_stride()));
+    LLIVE_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(conv.data(), 0, conv.bytes(), stream),
+                               "clearing the state pool");
+    LLIVE_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(ssm.data(), 0, ssm.bytes(), stream),
+                               "clearing the state pool");
+    if (capacity > 0) {
+      LLIVE_CUDA_RETURN_IF_ERROR(
+          cudaMemcpyAsync(conv.data(), conv_states.data(), conv_states.bytes(),
+                          cudaMemcpyDeviceToDevice, stream),
+          "growing the state pool");
+      LLIVE_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(ssm.data(), ssm_states.data(), ssm_states.bytes(),
+                                                 cudaMemcpyDeviceToDevice, stream),
+                                 "growing the state pool");
+    }
+    LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream), "growing the state pool");
+    conv_states = std::move(conv);
+    ssm_states = std::move(ssm);
+    for (int slot = std::max(capacity, 1); slot < new_capacity; ++slot) free_slots.insert(slot);
+    capacity = new_capacity;
+    graphs.clear();  // they hold the old pool's addresses
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckSlots(absl::Span<const int> requested) const {
+    if (requested.empty()) return absl::InvalidArgumentError("no sequences to run");
+    std::set<int> seen;
+    for (int slot : requested) {
+      if (used_slots.count(slot) == 0) {
+        return absl::InvalidArgumentError(absl::StrCat("state slot ", slot, " is not held"));
+      }
+      if (!seen.insert(slot).second) {
+        return absl::InvalidArgumentError(absl::StrCat("state slot ", slot, " appears twice"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status EnsureScanScratch(int64_t batch, int64_t length) {
+    const int64_t floats =
+        mamba::ScanScratchFloats(batch, length, config.d_inner, config.d_state, 0);
+    if (floats <= static_cast<int64_t>(scan_scratch.size())) return absl::OkStatus();
+    return AllocateInto(scan_scratch, floats);
+  }
+
+  // Embedding and every block for rows = batch * length tokens in `token_ids`, states in
+  // `slot_ids` (device arrays). Leaves the residual stream in x.
+  absl::Status Layers(const int32_t* token_ids, const int32_t* slot_ids, int64_t batch,
+                      int64_t length) {
+    const MambaConfig& c = config;
+    const int64_t rows = batch * length;
+    const int64_t xdbc = c.dt_rank + 2 * c.d_state;
+    LLIVE_RETURN_IF_ERROR(mamba::EmbeddingGather(token_ids, rows, embedding.data(), dtype,
+                                                 c.d_model, x.data(), stream));
+    for (int layer = 0; layer < c.n_layer; ++layer) {
+      LayerOnDevice& w = layers[layer];
+      LLIVE_RETURN_IF_ERROR(mamba::RmsNorm(x.data(), rows, 1, 0, c.d_model, w.norm.data(),
+                                           c.norm_epsilon, xn.data(), dtype, stream));
+      LLIVE_RETURN_IF_ERROR(gemm->Linear(xn.data(), rows, c.d_model, c.d_model, w.in_proj,
+                                         2 * c.d_inner, uz.data(), dtype, 2 * c.d_inner));
+      LLIVE_RETURN_IF_ERROR(mamba::CausalConv1d(
+          uz.data(), 2 * c.d_inner, batch, length, c.d_inner, c.d_conv, w.conv.data(),
+          w.conv_bias.data(), slot_ids, conv_states.data() + layer * c.d_inner * (c.d_conv - 1),
+          conv_stride(), u.data(), dtype, stream));
+      LLIVE_RETURN_IF_ERROR(gemm->Linear(u.data(), rows, c.d_inner, c.d_inner, w.x_proj, xdbc,
+                                         dbc.data(), WeightDtype::kFp32, xdbc));
+      const mamba::ScanWeights scan{w.dt_proj.data(), w.dt_proj_bias.data(), w.a.data(),
+                                    w.d.data()};
+      LLIVE_RETURN_IF_ERROR(mamba::SelectiveScan(
+          dbc.data(), xdbc, c.dt_rank, u.data(), uz.data(), 2 * c.d_inner, batch, length, c.d_inner,
+          c.d_state, scan, slot_ids, ssm_states.data() + layer * c.d_inner * c.d_state,
+          ssm_stride(), 0, scan_scratch.data(), y.data(), dtype, stream));
+      // x += out_proj(y): the residual add is the GEMM's beta = 1.
+      LLIVE_RETURN_IF_ERROR(gemm->Linear(y.data(), rows, c.d_inner, c.d_inner, w.out_proj,
+                                         c.d_model, x.data(), WeightDtype::kFp32, c.d_model, 1.0f,
+                                         1.0f));
+    }
+    return absl::OkStatus();
+  }
+
+  // Final norm and LM head over out_rows rows of x (row o is x row o * row_step + offset).
+  absl::Status Head(int64_t out_rows, int64_t row_step, int64_t row_offset) {
+    const MambaConfig& c = config;
+    LLIVE_RETURN_IF_ERROR(mamba::RmsNorm(x.data(), out_rows, row_step, row_offset, c.d_model,
+                                         norm_f.data(), c.norm_epsilon, xn.data(), dtype, stream));
+    return gemm->Linear(xn.data(), out_rows, c.d_model, c.d_model, head(), c.vocab_size,
+                        logits.data(), WeightDtype::kFp32, c.vocab_size);
+  }
+
+  // The whole decode step for `bucket` rows from step_tokens/step_slots, sampling included.
+  absl::Status DecodeStep(int bucket) {
+    LLIVE_RETURN_IF_ERROR(Layers(step_tokens.data(), step_slots.data(), bucket, 1));
+    LLIVE_RETURN_IF_ERROR(Head(bucket, 1, 0));
+    LLIVE_RETURN_IF_ERROR(mamba::SampleTokens(logits.data(), bucket, config.vocab_size,
+                                              temperature.data(), sample_params.data(),
+                                              sampled.data(), stream));
+    return mamba::AdvanceDecode(sampled.data(), bucket, step_tokens.data(), sample_params.data(),
+                                stream);
+  }
+
+  absl::StatusOr<DecodeGraph*> GraphFor(int bucket) {
+    auto found = graphs.find(bucket);
+    if (found != graphs.end()) return found->second.get();
+    cudaGraph_t graph = nullptr;
+    LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal),
+                               "starting the decode graph capture");
+    absl::Status recorded = DecodeStep(bucket);
+    const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
+    if (!recorded.ok()) {
+      if (graph != nullptr) cudaGraphDestroy(graph);
+      return recorded;
+    }
+    LLIVE_CUDA_RETURN_IF_ERROR(ended, "recording the decode graph");
+    auto decode = std::make_unique<DecodeGraph>();
+    const cudaError_t instantiated = cudaGraphInstantiate(&decode->exec, graph, 0);
+    cudaGraphDestroy(graph);
+    LLIVE_CUDA_RETURN_IF_ERROR(instantiated, "instantiating the decode graph");
+    DecodeGraph* raw = decode.get();
+    graphs[bucket] = std::move(decode);
+    return raw;
+  }
+
+  static int Bucket(int batch) {
+    int bucket = 1;
+    while (bucket < batch) bucket *= 2;
+    return bucket;
+  }
+
+  // Writes the inputs of a decode step of `slot_ids` (padded to the bucket with slot 0).
+  absl::Status StageStep(absl::Span<const int> slot_ids, absl::Span<const int32_t> token_ids,
+                         int bucket) {
+    std::vector<int32_t> host_tokens(bucket, 0), host_slots(bucket, 0);
+    std::copy(token_ids.begin(), token_ids.end(), host_tokens.begin());
+    std::copy(slot_ids.begin(), slot_ids.end(), host_slots.begin());
+    LLIVE_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(step_tokens.data(), host_tokens.data(), bucket * sizeof(int32_t),
+                        cudaMemcpyHostToDevice, stream),
+        "copying decode tokens");
+    LLIVE_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(step_slots.data(), host_slots.data(), bucket * sizeof(int32_t),
+                        cudaMemcpyHostToDevice, stream),
+        "copying decode slots");
+    // The host vectors die here; pageable copies are staged before the call returns, but
+    // synchronising keeps that independent of the driver's staging rules.
+    return CudaStatus(cudaStreamSynchronize(stream), "copying decode inputs");
+  }
+
+  absl::Status SetSampling(float temp, uint64_t seed) {
+    const uint64_t params[2] = {seed, 0};
+    LLIVE_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(sample_params.data(), params, sizeof(params),
+                                               cudaMemcpyHostToDevice, stream),
+                               "copying sampling parameters");
+    LLIVE_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(temperature.data(), &temp, sizeof(float), cudaMemcpyHostToDevice, stream),
+        "copying sampling parameters");
+    return CudaStatus(cudaStreamSynchronize(stream), "copying sampling parameters");
+  }
+};
+
+absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
+    const MambaModel& model, const MambaCudaOptions& options) {
+  const MambaConfig& c = model.config();
+  if (c.use_bias) {
+    return absl::InvalidArgumentError(
+        "Mamba models with in_proj/out_proj biases do not run on the GPU yet; use --device cpu");
+  }
+  if (c.d_state != 4 && c.d_state != 8 && c.d_state != 16 && c.d_state != 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the GPU path supports d_state 4, 8, 16 or 32, this model has ", c.d_state,
+                     "; use --device cpu"));
+  }
+  if (c.d_conv < 2 || c.d_conv > 8 || c.dt_rank > 8 * c.d_state) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the GPU path supports d_conv 2..8 and dt_rank"
+                     " up to 8 * d_state; this model has d_conv ",
+                     c.d_conv, ", dt_rank ", c.dt_rank));
+  }
+  if (options.max_prefill_rows < 1 || options.max_decode_batch < 1 || options.max_logit_rows < 1 ||
+      options.initial_slots < 1) {
+    return absl::InvalidArgumentError("MambaCudaOptions sizes must be positive");
+  }
+  absl::StatusOr<Device> device = SelectDevice(absl::StrCat("cuda:", options.device));
+  if (!device.ok()) return device.status();
+
+  auto impl = std::make_unique<Impl>();
+  impl->config = c;
+  impl->options = options;
+  impl->dtype = options.weight_dtype;
+  LLIVE_RETURN_IF_ERROR(impl->Select());
+  LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking),
+                             "creating the model's stream");
+  absl::StatusOr<std::unique_ptr<GemmContext>> gemm = GemmContext::Create(impl->stream);
+  if (!gemm.ok()) return gemm.status();
+  impl->gemm = *std::move(gemm);
+
+  const MambaWeights& w = model.weights();
+  cudaStream_t stream = impl->stream;
+  const WeightDtype dtype = impl->dtype;
+  LLIVE_RETURN_IF_ERROR(UploadTensor(impl->embedding, w.embedding, dtype, stream));
+  if (!c.tie_embeddings)
+    LLIVE_RETURN_IF_ERROR(UploadTensor(impl->lm_head, w.lm_head, dtype, stream));
+  LLIVE_RETURN_IF_ERROR(UploadFloats(impl->norm_f, w.norm_f, stream));
+  impl->weight_bytes = impl->embedding.bytes() + impl->lm_head.bytes() + impl->norm_f.bytes();
+  impl->layers.resize(c.n_layer);
+  for (int i = 0; i < c.n_layer; ++i) {
+    const MambaLayerWeights& l = w.layers[i];
+    LayerOnDevice& d = impl->layers[i];
+    LLIVE_RETURN_IF_ERROR(UploadTensor(d.in_proj, l.in_proj, dtype, stream));
+    LLIVE_RETURN_IF_ERROR(UploadTensor(d.x_proj, l.x_proj, dtype, stream));
+    LLIVE_RETURN_IF_ERROR(UploadTensor(d.out_proj, l.out_proj, dtype, stream));
+    LLIVE_RETURN_IF_ERROR(UploadFloats(d.norm, l.norm, stream));
+    LLIVE_RETURN_IF_ERROR(UploadFloats(d.conv, l.conv, stream));
+    LLIVE_RETURN_IF_ERROR(UploadFloats(d.conv_bias, l.conv_bias, stream));
+    LLIVE_RETURN_IF_ERROR(UploadFloats(d.dt_proj, l.dt_proj, stream));
+    LLIVE_RETURN_IF_ERROR(UploadFloats(d.dt_proj_bias, l.dt_proj_bias, stream));
+    LLIVE_RETURN_IF_ERROR(UploadFloats(d.a, l.a, stream));
+    LLIVE_RETURN_IF_ERROR(UploadFloats(d.d, l.d, stream));
+    impl->weight_bytes += d.in_proj.bytes() + d.x_proj.bytes() + d.out_proj.bytes() +
+                          d.norm.bytes() + d.conv.bytes() + d.conv_bias.bytes() +
+                          d.dt_proj.bytes() + d.dt_proj_bias.bytes() + d.a.bytes() + d.d.bytes();
+  }
+
+  const int64_t rows = std::max<int64_t>(options.max_prefill_rows, options.max_decode_batch);
+  impl->max_rows = rows;
+  impl->logit_rows = std::max<int64_t>(options.max_logit_rows, options.max_decode_batch);
+  const int64_t xdbc = c.dt_rank + 2 * c.d_state;
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->x, rows * c.d_model));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->dbc, rows * xdbc));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->logits, impl->logit_rows * c.vocab_size));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->tokens, rows));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->slots, rows));
+  for (auto [tensor, count] :
+       {std::pair{&impl->xn, rows * c.d_model}, std::pair{&impl->uz, rows * 2 * c.d_inner},
+        std::pair{&impl->u, rows * c.d_inner}, std::pair{&impl->y, rows * c.d_inner}}) {
+    absl::StatusOr<DeviceTensor> allocated = DeviceTensor::Allocate(dtype, count);
+    if (!allocated.ok()) return allocated.status();
+    *tensor = *std::move(allocated);
+  }
+  const int max_batch = options.max_decode_batch;
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->step_tokens, max_batch));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->step_slots, max_batch));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->sampled, max_batch));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->sample_params, 2));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->temperature, 1));
+  LLIVE_RETURN_IF_ERROR(impl->SetSampling(0.0f, 0));
+  LLIVE_RETURN_IF_ERROR(impl->GrowSlots(options.initial_slots + 1));
+  return std::unique_ptr<MambaCudaModel>(new MambaCudaModel(std::move(impl)));
+}
+
+MambaCudaModel::MambaCudaModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+MambaCudaModel::~MambaCudaModel() {
+  if (impl_ == nullptr) return;
+  cudaSetDevice(impl_->options.device);
+  cudaStreamSynchronize(impl_->stream);
+  impl_->graphs.clear();
+  impl_->gemm.reset();
+  cudaStreamDestroy(impl_->stream);
+}
+
+const MambaConfig& MambaCudaModel::config() const { return impl_->config; }
+WeightDtype MambaCudaModel::weight_dtype() const { return impl_->dtype; }
+int64_t MambaCudaModel::weight_bytes() const { return impl_->weight_bytes; }
+int64_t MambaCudaModel::state_bytes() const {
+  return (impl_->conv_stride() + impl_->ssm_stride()) * static_cast<int64_t>(sizeof(float));
+}
+
+int64_t MambaCudaModel::device_bytes() const {
+  absl::MutexLock lock(&impl_->mutex);
+  const Impl& m = *impl_;
+  int64_t bytes = m.weight_bytes + m.conv_states.bytes() + m.ssm_states.bytes() + m.x.bytes() +
+                  m.uz.bytes() + m.u.bytes() + m.dbc.bytes() + m.logits.bytes() +
+                  m.scan_scratch.bytes() + m.xn.bytes() + m.y.bytes() + m.tokens.bytes() +
+                  m.slots.bytes() + m.history.bytes() +
+                  static_cast<int64_t>(GemmContext::kDefaultWorkspaceBytes);
+  return bytes;
+}
+
+absl::StatusOr<int> MambaCudaModel::NewSlot() {
+  absl::MutexLock lock(&impl_->mutex);
+  Impl& m = *impl_;
+  LLIVE_RETURN_IF_ERROR(m.Select());
+  if (m.free_slots.empty()) LLIVE_RETURN_IF_ERROR(m.GrowSlots(m.capacity + 1));
+  const int slot = *m.free_slots.begin();
+  LLIVE_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(m.conv_states.data() + slot * m.conv_stride(), 0,
+                                             m.conv_stride() * sizeof(float), m.stream),
+                             "clearing a state slot");
+  LLIVE_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(m.ssm_states.data() + slot * m.ssm_stride(), 0,
+                                             m.ssm_stride() * sizeof(float), m.stream),
+                             "clearing a state slot");
+  m.free_slots.erase(slot);
+  m.used_slots.insert(slot);
+  return slot;
+}
+
+void MambaCudaModel::ReleaseSlot(int slot) {
+  absl::MutexLock lock(&impl_->mutex);
+  if (impl_->used_slots.erase(slot) > 0) impl_->free_slots.insert(slot);
+}
+
+absl::Status MambaCudaModel::CopySlot(int from, int to) {
+  absl::MutexLock lock(&impl_->mutex);
+  Impl& m = *impl_;
+  if (m.used_slots.count(from) == 0 || m.used_slots.count(to) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("state slots ", from, " and ", to, " must both be held to copy"));
+  }
+  LLIVE_RETURN_IF_ERROR(m.Select());
+  LLIVE_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(m.conv_states.data() + to * m.conv_stride(),
+                      m.conv_states.data() + from * m.conv_stride(),
+                      m.conv_stride() * sizeof(float), cudaMemcpyDeviceToDevice, m.stream),
+      "copying a state slot");
+  LLIVE_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(m.ssm_states.data() + to * m.ssm_stride(),
+                      m.ssm_states.data() + from * m.ssm_stride(), m.ssm_stride() * sizeof(float),
+                      cudaMemcpyDeviceToDevice, m.stream),
+      "copying a state slot");
+  return CudaStatus(cudaStreamSynchronize(m.stream), "copying a state slot");
+}
+
+absl::Status MambaCudaModel::Download(int slot, MambaState& state) {
+  absl::MutexLock lock(&impl_->mutex);
+  Impl& m = *impl_;
+  const MambaConfig& c = m.config;
+  if (m.used_slots.count(slot) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("state slot ", slot, " is not held"));
+  }
+  LLIVE_RETURN_IF_ERROR(m.Select());
+  std::vector<float> conv(m.conv_stride()), ssm(m.ssm_stride());
+  LLIVE_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(conv.data(), m.conv_states.data() + slot * m.conv_stride(),
+                      conv.size() * sizeof(float), cudaMemcpyDeviceToHost, m.stream),
+      "copying a state to the host");
+  LLIVE_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(ssm.data(), m.ssm_states.data() + slot * m.ssm_stride(),
+                      ssm.size() * sizeof(float), cudaMemcpyDeviceToHost, m.stream),
+      "copying a state to the host");
+  LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(m.stream), "copying a state to the host");
+  const int64_t conv_layer = c.d_inner * (c.d_conv - 1), ssm_layer = c.d_inner * c.d_state;
+  state.conv.resize(c.n_layer);
+  state.ssm.resize(c.n_layer);
+  for (int layer = 0; layer < c.n_layer; ++layer) {
+    state.conv[layer].assign(conv.begin() + layer * conv_layer,
+                             conv.begin() + (layer + 1) * conv_layer);
+    state.ssm[layer].assign(ssm.begin() + layer * ssm_layer, ssm.begin() + (layer + 1) * ssm_layer);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MambaCudaModel::Upload(const MambaState& state, int slot) {
+  absl::MutexLock lock(&impl_->mutex);
+  Impl& m = *impl_;
+  const MambaConfig& c = m.config;
+  if (m.used_slots.count(slot) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("state slot ", slot, " is not held"));
+  }
+  const size_t conv_layer = c.d_inner * (c.d_conv - 1), ssm_layer = c.d_inner * c.d_state;
+  if (state.conv.size() != static_cast<size_t>(c.n_layer) ||
+      state.ssm.size() != static_cast<size_t>(c.n_layer)) {
+    return absl::InvalidArgumentError("the host state has the wrong number of layers");
+  }
+  std::vector<float> conv, ssm;
+  conv.reserve(m.conv_stride());
+  ssm.reserve(m.ssm_stride());
+  for (int layer = 0; layer < c.n_layer; ++layer) {
+    if (state.conv[layer].size() != conv_layer || state.ssm[layer].size() != ssm_layer) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the host state's layer ", layer, " has the wrong shape"));
+    }
+    conv.insert(conv.end(), state.conv[layer].begin(), state.conv[layer].end());
+    ssm.insert(ssm.end(), state.ssm[layer].begin(), state.ssm[layer].end());
+  }
+  LLIVE_RETURN_IF_ERROR(m.Select());
+  LLIVE_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(m.conv_states.data() + slot * m.conv_stride(), conv.data(),
+                      conv.size() * sizeof(float), cudaMemcpyHostToDevice, m.stream),
+      "copying a state to the GPU");
+  LLIVE_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(m.ssm_states.data() + slot * m.ssm_stride(), ssm.data(),
+                      ssm.size() * sizeof(float), cudaMemcpyHostToDevice, m.stream),
+      "copying a state to the GPU");
+  return CudaStatus(cudaStreamSynchronize(m.stream), "copying a state to the GPU");
+}
+
+absl::StatusOr<std::vector<float>> MambaCudaModel::Forward(absl::Span<const int> slots,
+                                                           const int32_t* tokens, int64_t length,
+                                                           bool all_positions) {
+  absl::MutexLock lock(&impl_->mutex);
+  Impl& m = *impl_;
+  const MambaConfig& c = m.config;
+  LLIVE_RETURN_IF_ERROR(m.CheckSlots(slots));
+  if (length < 1) return absl::InvalidArgumentError("no tokens to feed");
+  const int64_t batch = static_cast<int64_t>(slots.size());
+  if (batch > m.max_rows || batch > m.logit_rows) {
+    return absl::InvalidArgumentError(absl::StrCat("a prefill batch of ", batch,
+                                                   " sequences exceeds the GPU model's limit of ",
+                                                   std::min(m.max_rows, m.logit_rows)));
+  }
+  LLIVE_RETURN_IF_ERROR(m.Select());
+  int64_t step = std::min(length, m.max_rows / batch);
+  if (all_positions) step = std::min(step, m.logit_rows / batch);
+  const std::vector<int32_t> slot_ids(slots.begin(), slots.end());
+  LLIVE_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(m.slots.data(), slot_ids.data(), batch * sizeof(int32_t),
+                      cudaMemcpyHostToDevice, m.stream),
+      "copying slots");
+  std::vector<float> out(all_positions ? batch * length * c.vocab_size : batch * c.vocab_size);
+  std::vector<int32_t> chunk_tokens;
+  std::vector<float> chunk_logits;
+  for (int64_t t0 = 0; t0 < length; t0 += step) {
+    const int64_t len = std::min(step, length - t0);
+    chunk_tokens.resize(batch * len);
+    for (int64_t b = 0; b < batch; ++b) {
+      std::copy(tokens + b * length + t0, tokens + b * length + t0 + len,
+                chunk_tokens.begin() + b * len);
+    }
+    LLIVE_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(m.tokens.data(), chunk_tokens.data(), chunk_tokens.size() * sizeof(int32_t),
+                        cudaMemcpyHostToDevice, m.stream),
+        "copying tokens");
+    LLIVE_RETURN_IF_ERROR(m.EnsureScanScratch(batch, len));
+    LLIVE_RETURN_IF_ERROR(m.Layers(m.tokens.data(), m.slots.data(), batch, len));
+    const bool last = t0 + len == length;
+    if (!all_positions && !last) {
+      // The host buffers of this chunk are reused by the next.
+      LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(m.stream), "prefill");
+      continue;
+    }
+    const int64_t out_rows = all_positions ? batch * len : batch;
+    LLIVE_RETURN_IF_ERROR(all_positions ? m.Head(out_rows, 1, 0) : m.Head(batch, len, len - 1));
+    chunk_logits.resize(out_rows * c.vocab_size);
+    LLIVE_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(chunk_logits.data(), m.logits.data(), chunk_logits.size() * sizeof(float),
+                        cudaMemcpyDeviceToHost, m.stream),
+        "copying logits");
+    LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(m.stream), "prefill");
+    if (!all_positions) {
+      out = chunk_logits;
+      continue;
+    }
+    for (int64_t b = 0; b < batch; ++b) {
+      std::copy(chunk_logits.begin() + b * len * c.vocab_size,
+                chunk_logits.begin() + (b + 1) * len * c.vocab_size,
+                out.begin() + (b * length + t0) * c.vocab_size);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<float>> MambaCudaModel::Step(absl::Span<const int> slots,
+                                                        absl::Span<const int32_t> tokens) {
+  absl::MutexLock lock(&impl_->mutex);
+  Impl& m = *impl_;
+  const int64_t vocab = m.config.vocab_size;
+  LLIVE_RETURN_IF_ERROR(m.CheckSlots(slots));
+  if (slots.size() != tokens.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a decode step got ", slots.size(), " slots and ", tokens.size(), " tokens"));
+  }
+  LLIVE_RETURN_IF_ERROR(m.Select());
+  std::vector<float> out(slots.size() * vocab);
+  const size_t max_batch = m.options.max_decode_batch;
+  for (size_t start = 0; start < slots.size(); start += max_batch) {
+    const size_t n = std::min(max_batch, slots.size() - start);
+    const int bucket = Impl::Bucket(static_cast<int>(n));
+    LLIVE_RETURN_IF_ERROR(m.StageStep(slots.subspan(start, n), tokens.subspan(start, n), bucket));
+    absl::StatusOr<DecodeGraph*> graph = m.GraphFor(bucket);
+    if (!graph.ok()) return graph.status();
+    LLIVE_CUDA_RETURN_IF_ERROR(cudaGraphLaunch((*graph)->exec, m.stream), "decode step");
+    LLIVE_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(out.data() + start * vocab, m.logits.data(), n * vocab * sizeof(float),
+                        cudaMemcpyDeviceToHost, m.stream),
+        "copying logits");
+    LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(m.stream), "decode step");
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<int32_t>> MambaCudaModel::Decode(absl::Span<const int> slots,
+                                                            absl::Span<const int32_t> first_tokens,
+                                                            int steps, float temperature,
+                                                            uint64_t seed) {
+  absl::MutexLock lock(&impl_->mutex);
+  Impl& m = *impl_;
+  LLIVE_RETURN_IF_ERROR(m.CheckSlots(slots));
+  if (slots.size() != first_tokens.size() ||
+      slots.size() > static_cast<size_t>(m.options.max_decode_batch) || steps < 1 ||
+      !(temperature >= 0.0f)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Decode needs one first token per slot, at most ", m.options.max_decode_batch,
+        " slots, steps >= 1 and a temperature >= 0 (got ", slots.size(), " slots, ",
+        first_tokens.size(), " tokens, ", steps, " steps, temperature ", temperature, ")"));
+  }
+  LLIVE_RETURN_IF_ERROR(m.Select());
+  const int n = static_cast<int>(slots.size());
+  const int bucket = Impl::Bucket(n);
+  LLIVE_RETURN_IF_ERROR(m.SetSampling(temperature, seed));
+  LLIVE_RETURN_IF_ERROR(m.StageStep(slots, first_tokens, bucket));
+  absl::StatusOr<DecodeGraph*> graph = m.GraphFor(bucket);
+  if (!graph.ok()) return graph.status();
+  if (m.history.size() < static_cast<size_t>(steps) * n) {
+    LLIVE_RETURN_IF_ERROR(AllocateInto(m.history, static_cast<size_t>(steps) * n));
+  }
+  for (int s = 0; s < steps; ++s) {
+    LLIVE_CUDA_RETURN_IF_ERROR(cudaGraphLaunch((*graph)->exec, m.stream), "decode step");
+    LLIVE_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(m.history.data() + static_cast<size_t>(s) * n, m.sampled.data(),
+                        n * sizeof(int32_t), cudaMemcpyDeviceToDevice, m.stream),
+        "recording decoded tokens");
+  }
+  std::vector<int32_t> out(static_cast<size_t>(steps) * n);
+  LLIVE_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(out.data(), m.history.data(), out.size() * sizeof(int32_t),
+                      cudaMemcpyDeviceToHost, m.stream),
+      "copying decoded tokens");
+  LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(m.stream), "decode");
+  return out;
+}
+
+}  // namespace llive::backends::cuda

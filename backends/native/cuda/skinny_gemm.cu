@@ -1,0 +1,142 @@
+// The skinny linear kernel: a warp per output row of the weights, 8 warps a block.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+#include "backends/native/cuda/cuda_status.h"
+#include "backends/native/cuda/skinny_gemm.h"
+
+namespace llive::backends::cuda {
+namespace {
+
+constexpr int kWarpsPerBlock = 8;
+
+// The 16 bytes at p as fp32 values (8 bf16/fp16 or 4 fp32).
+template <typename T>
+struct Vector {
+  static constexpr int kCount = 16 / sizeof(T);
+  float values[kCount];
+  __device__ __forceinline__ explicit Vector(const T* p) {
+    const uint4 raw = __ldg(reinterpret_cast<const uint4*>(p));
+    const T* items = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int k = 0; k < kCount; ++k) values[k] = static_cast<float>(items[k]);
+  }
+};
+
+template <typename T>
+__device__ __forceinline__ void Store(T* p, float value) {
+  *p = static_cast<T>(value);
+}
+template <>
+__device__ __forceinline__ void Store(__nv_bfloat16* p, float value) {
+  *p = __float2bfloat16_rn(value);
+}
+template <>
+__device__ __forceinline__ void Store(__half* p, float value) {
+  *p = __float2half_rn(value);
+}
+
+template <typename T, typename Y, int R>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    SkinnyKernel(const T* x, int rows, int64_t in, int64_t ldx, const T* weight, int64_t out, Y* y,
+                 int64_t ldy, float alpha, float beta) {
+  constexpr int V = Vector<T>::kCount;
+  const int lane = threadIdx.x % 32;
+  const int64_t o = int64_t{blockIdx.x} * kWarpsPerBlock + threadIdx.x / 32;
+  if (o >= out) return;
+  const T* w = weight + o * in;
+  float acc[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+  for (int64_t i = lane * V; i < in; i += 32 * V) {
+    const Vector<T> wv(w + i);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      if (r < rows) {
+        const Vector<T> xv(x + r * ldx + i);
+#pragma unroll
+        for (int k = 0; k < V; ++k) acc[r] += wv.values[k] * xv.values[k];
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    for (int offset = 16; offset > 0; offset /= 2) {
+      acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], offset);
+    }
+  }
+  if (lane == 0) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      if (r < rows) {
+        Y* target = y + r * ldy + o;
+        const float previous = beta != 0.0f ? static_cast<float>(*target) : 0.0f;
+        Store(target, alpha * acc[r] + beta * previous);
+      }
+    }
+  }
+}
+
+template <typename T, typename Y>
+void Launch(const void* x, int64_t rows, int64_t in, int64_t ldx, const void* weight, int64_t out,
+            void* y, int64_t ldy, float alpha, float beta, cudaStream_t stream) {
+  const unsigned int blocks =
+      static_cast<unsigned int>((out + kWarpsPerBlock - 1) / kWarpsPerBlock);
+  const auto* xt = static_cast<const T*>(x);
+  const auto* wt = static_cast<const T*>(weight);
+  auto* yt = static_cast<Y*>(y);
+  const int n = static_cast<int>(rows);
+  if (rows <= 1) {
+    SkinnyKernel<T, Y, 1>
+        <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(xt, n, in, ldx, wt, out, yt, ldy, alpha, beta);
+  } else if (rows <= 2) {
+    SkinnyKernel<T, Y, 2>
+        <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(xt, n, in, ldx, wt, out, yt, ldy, alpha, beta);
+  } else if (rows <= 4) {
+    SkinnyKernel<T, Y, 4>
+        <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(xt, n, in, ldx, wt, out, yt, ldy, alpha, beta);
+  } else {
+    SkinnyKernel<T, Y, 8>
+        <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(xt, n, in, ldx, wt, out, yt, ldy, alpha, beta);
+  }
+}
+
+template <typename T>
+void LaunchFor(WeightDtype y_dtype, const void* x, int64_t rows, int64_t in, int64_t ldx,
+               const void* weight, int64_t out, void* y, int64_t ldy, float alpha, float beta,
+               cudaStream_t stream) {
+  if (y_dtype == WeightDtype::kFp32) {
+    Launch<T, float>(x, rows, in, ldx, weight, out, y, ldy, alpha, beta, stream);
+  } else {
+    Launch<T, T>(x, rows, in, ldx, weight, out, y, ldy, alpha, beta, stream);
+  }
+}
+
+}  // namespace
+
+bool SkinnyLinearApplies(const void* x, int64_t rows, int64_t in, int64_t ldx, const void* weight) {
+  // 16 bytes hold 8 two-byte or 4 four-byte elements; multiples of 8 suit both.
+  return rows >= 1 && rows <= kSkinnyMaxRows && in % 8 == 0 && ldx % 8 == 0 &&
+         reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(weight) % 16 == 0;
+}
+
+absl::Status SkinnyLinear(const void* x, int64_t rows, int64_t in, int64_t ldx, const void* weight,
+                          WeightDtype dtype, int64_t out, void* y, WeightDtype y_dtype, int64_t ldy,
+                          float alpha, float beta, cudaStream_t stream) {
+  switch (dtype) {
+    case WeightDtype::kBf16:
+      LaunchFor<__nv_bfloat16>(y_dtype, x, rows, in, ldx, weight, out, y, ldy, alpha, beta, stream);
+      break;
+    case WeightDtype::kFp16:
+      LaunchFor<__half>(y_dtype, x, rows, in, ldx, weight, out, y, ldy, alpha, beta, stream);
+      break;
+    case WeightDtype::kFp32:
+      LaunchFor<float>(y_dtype, x, rows, in, ldx, weight, out, y, ldy, alpha, beta, stream);
+      break;
+  }
+  return CudaStatus(cudaGetLastError(), "launch of the skinny linear kernel");
+}
+
+}  // namespace llive::backends::cuda

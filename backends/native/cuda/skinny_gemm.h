@@ -1,0 +1,29 @@
+// Linear layers over a handful of rows (decoding), where a GEMM library's tiles leave most of
+// the GPU idle: one warp per output streams its weight row once with 16-byte loads and serves
+// every input row from it, so the time is the weights' bytes over the memory bandwidth.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "backends/native/cuda/weight_dtype.h"
+
+namespace llive::backends::cuda {
+
+// The most rows SkinnyLinear takes.
+inline constexpr int64_t kSkinnyMaxRows = 8;
+
+// True when SkinnyLinear supports the operands: 1..kSkinnyMaxRows rows, `in`, `ldx` and the
+// pointers 16-byte aligned for the element type.
+bool SkinnyLinearApplies(const void* x, int64_t rows, int64_t in, int64_t ldx, const void* weight);
+
+// y[r * ldy + o] = alpha * sum_i x[r * ldx + i] * weight[o * in + i] + beta * y[r * ldy + o],
+// x and weight in `dtype`, y in `y_dtype` (fp32 or dtype), fp32 accumulation; asynchronous on
+// `stream` and graph-capturable. Callers check SkinnyLinearApplies first.
+absl::Status SkinnyLinear(const void* x, int64_t rows, int64_t in, int64_t ldx, const void* weight,
+                          WeightDtype dtype, int64_t out, void* y, WeightDtype y_dtype, int64_t ldy,
+                          float alpha, float beta, cudaStream_t stream);
+
+}  // namespace llive::backends::cuda

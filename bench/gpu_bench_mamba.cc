@@ -1,0 +1,421 @@
+// gpu_bench group "mamba": the mamba-130m shape (d_model 768, 24 layers, d_state 16, expand 2,
+// d_conv 4, vocab 50280) with random bf16 weights: prefill, graph-replayed decode, the scan
+// kernel alone, and a 1,000,000-token stream fed in chunks.
+#include <cuda_runtime.h>
+
+#include <chrono>
+#include <functional>
+#include <random>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "backends/native/cuda/cublas_gemm.h"
+#include "backends/native/cuda/device_buffer.h"
+#include "backends/native/cuda/device_tensor.h"
+#include "backends/native/cuda/mamba_cuda_kernels.h"
+#include "backends/native/cuda/mamba_cuda_model.h"
+#include "backends/native/mamba_random.h"
+#include "bench/gpu_bench.h"
+
+namespace llive::gpu_bench {
+namespace {
+
+using backends::cuda::DeviceBuffer;
+using backends::cuda::DeviceTensor;
+using backends::cuda::MambaCudaModel;
+using backends::cuda::WeightDtype;
+namespace native = backends::native;
+
+constexpr double kPeakTbPerSecond = 4.3;  // H200 device copy bandwidth, measured there
+const char* kModel = "mamba-130m shape";
+
+#define BENCH_OK(expr)                                                                  \
+  do {                                                                                  \
+    if (absl::Status bench_status_ = (expr); !bench_status_.ok()) return bench_status_; \
+  } while (false)
+
+double Seconds(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double UsedMib() {
+  size_t free_bytes = 0, total_bytes = 0;
+  cudaMemGetInfo(&free_bytes, &total_bytes);
+  return static_cast<double>(total_bytes - free_bytes) / (1 << 20);
+}
+
+std::vector<int32_t> RandomTokens(std::mt19937_64& random, int64_t n, int64_t vocab) {
+  std::vector<int32_t> tokens(n);
+  for (int32_t& t : tokens) t = static_cast<int32_t>(random() % vocab);
+  return tokens;
+}
+
+absl::StatusOr<std::vector<int>> Slots(MambaCudaModel& model, int n) {
+  std::vector<int> slots;
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<int> slot = model.NewSlot();
+    if (!slot.ok()) return slot.status();
+    slots.push_back(*slot);
+  }
+  return slots;
+}
+
+absl::Status Prefill(MambaCudaModel& model, std::mt19937_64& random, int batch, bool quick,
+                     std::vector<BenchRow>& rows) {
+  const int64_t length = 2048;
+  absl::StatusOr<std::vector<int>> slots = Slots(model, batch);
+  if (!slots.ok()) return slots.status();
+  const std::vector<int32_t> tokens = RandomTokens(random, batch * length, 50280);
+  BENCH_OK(model.Forward(*slots, tokens.data(), length, false).status());  // warm-up
+  const int reps = quick ? 2 : (batch > 1 ? 5 : 10);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) {
+    BENCH_OK(model.Forward(*slots, tokens.data(), length, false).status());
+  }
+  const double seconds = Seconds(start) / reps;
+  BenchRow row;
+  row.model = kModel;
+  row.what = "prefill";
+  row.dtype = "bf16";
+  row.batch = batch;
+  row.length = length;
+  row.tokens_per_second = batch * length / seconds;
+  row.microseconds_per_step = seconds * 1e6;
+  row.device_memory_mib = UsedMib();
+  row.note = absl::StrCat(reps, " reps, host tokens in, last logits out");
+  rows.push_back(row);
+  for (int slot : *slots) model.ReleaseSlot(slot);
+  return absl::OkStatus();
+}
+
+absl::Status Decode(MambaCudaModel& model, std::mt19937_64& random, int batch, bool quick,
+                    std::vector<BenchRow>& rows) {
+  absl::StatusOr<std::vector<int>> slots = Slots(model, batch);
+  if (!slots.ok()) return slots.status();
+  const std::vector<int32_t> first = RandomTokens(random, batch, 50280);
+  // Prime each state with a short prompt so the timed steps start from a real state.
+  const std::vector<int32_t> prompt = RandomTokens(random, batch * 16, 50280);
+  BENCH_OK(model.Forward(*slots, prompt.data(), 16, false).status());
+  BENCH_OK(model.Decode(*slots, first, 8, 0.0f, 1).status());  // records the graph
+  const int steps = quick ? 50 : 400;
+  const auto start = std::chrono::steady_clock::now();
+  BENCH_OK(model.Decode(*slots, first, steps, 0.0f, 1).status());
+  const double seconds = Seconds(start) / steps;
+  // Bytes a step must move: every weight once, each state read and written once.
+  const double bytes =
+      static_cast<double>(model.weight_bytes()) + 2.0 * batch * model.state_bytes();
+  BenchRow row;
+  row.model = kModel;
+  row.what = "decode (graph, greedy on device)";
+  row.dtype = "bf16";
+  row.batch = batch;
+  row.length = steps;
+  row.tokens_per_second = batch / seconds;
+  row.microseconds_per_step = seconds * 1e6;
+  row.bandwidth_tb_s = bytes / seconds / 1e12;
+  row.device_memory_mib = UsedMib();
+  row.note = absl::StrCat(static_cast<int>(100 * row.bandwidth_tb_s / kPeakTbPerSecond),
+                          "% of 4.3 TB/s; ", static_cast<int64_t>(bytes / 1e6), " MB/step");
+  rows.push_back(row);
+  for (int slot : *slots) model.ReleaseSlot(slot);
+  return absl::OkStatus();
+}
+
+// The selective scan kernel alone at the model's prefill shapes (bf16 output).
+absl::Status Scan(int batch, bool quick, std::vector<BenchRow>& rows) {
+  namespace kernels = backends::cuda::mamba;
+  const int64_t length = 2048, di = 1536, ds = 16, dt_rank = 48, xdbc = dt_rank + 2 * ds;
+  const int64_t r = batch * length;
+  std::mt19937_64 random(5);
+  std::normal_distribution<float> normal(0, 1);
+  auto fill = [&](int64_t n, float scale, float mean) {
+    std::vector<float> v(n);
+    for (float& x : v) x = mean + scale * normal(random);
+    return v;
+  };
+  std::vector<float> dbc = fill(r * xdbc, 1, 0), u = fill(r * di, 1, 0),
+                     uz = fill(r * 2 * di, 1, 0);
+  std::vector<float> dt = fill(di * dt_rank, 0.07f, 0), dt_bias = fill(di, 1, -4),
+                     d = fill(di, 0.1f, 1);
+  std::vector<float> a(di * ds);
+  for (int64_t i = 0; i < di * ds; ++i) a[i] = -static_cast<float>(i % ds + 1);
+  std::vector<int32_t> slots(batch);
+  for (int b = 0; b < batch; ++b) slots[b] = b;
+  auto up = [](const auto& host) {
+    return DeviceBuffer<std::decay_t<decltype(host[0])>>::FromHost(host.data(), host.size());
+  };
+  auto d_dbc = up(dbc);
+  auto d_u = DeviceTensor::Upload(u.data(), u.size(), WeightDtype::kBf16);
+  auto d_uz = DeviceTensor::Upload(uz.data(), uz.size(), WeightDtype::kBf16);
+  auto d_dt = up(dt);
+  auto d_dt_bias = up(dt_bias);
+  auto d_a = up(a);
+  auto d_d = up(d);
+  auto d_slots = up(slots);
+  auto d_states = DeviceBuffer<float>::Allocate(batch * di * ds);
+  auto d_scratch = DeviceBuffer<float>::Allocate(
+      std::max<int64_t>(1, kernels::ScanScratchFloats(batch, length, di, ds, 0)));
+  auto d_y = DeviceTensor::Allocate(WeightDtype::kBf16, r * di);
+  if (!d_dbc.ok() || !d_u.ok() || !d_uz.ok() || !d_dt.ok() || !d_dt_bias.ok() || !d_a.ok() ||
+      !d_d.ok() || !d_slots.ok() || !d_states.ok() || !d_scratch.ok() || !d_y.ok()) {
+    return absl::ResourceExhaustedError("scan bench buffers");
+  }
+  cudaMemset(d_states->data(), 0, d_states->bytes());
+  const kernels::ScanWeights weights{d_dt->data(), d_dt_bias->data(), d_a->data(), d_d->data()};
+  auto launch = [&] {
+    return kernels::SelectiveScan(d_dbc->data(), xdbc, dt_rank, d_u->data(), d_uz->data(), 2 * di,
+                                  batch, length, di, ds, weights, d_slots->data(), d_states->data(),
+                                  di * ds, 0, d_scratch->data(), d_y->data(), WeightDtype::kBf16,
+                                  nullptr);
+  };
+  BENCH_OK(launch());
+  cudaDeviceSynchronize();
+  const int reps = quick ? 3 : 20;
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  cudaEventRecord(start);
+  for (int i = 0; i < reps; ++i) BENCH_OK(launch());
+  cudaEventRecord(stop);
+  cudaEventSynchronize(stop);
+  float ms = 0;
+  cudaEventElapsedTime(&ms, start, stop);
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  const double seconds = ms / 1e3 / reps;
+  // u, z and y (bf16), the dt/B/C rows (fp32), and the state in and out.
+  const double bytes = r * (di * 6.0 + xdbc * 4.0) + 2.0 * batch * di * ds * 4;
+  const int64_t chunk = kernels::AutoScanChunk(batch, length, di, ds);
+  BenchRow row;
+  row.model = kModel;
+  row.what = "scan kernel (one layer)";
+  row.dtype = "bf16 out";
+  row.batch = batch;
+  row.length = length;
+  row.tokens_per_second = r / seconds;
+  row.microseconds_per_step = seconds * 1e6;
+  row.bandwidth_tb_s = bytes / seconds / 1e12;
+  row.note =
+      absl::StrCat("chunk ", chunk, " (", (length + chunk - 1) / chunk, " chunks); ",
+                   static_cast<int>(100 * row.bandwidth_tb_s / kPeakTbPerSecond), "% of 4.3 TB/s");
+  rows.push_back(row);
+  return absl::OkStatus();
+}
+
+// Where a layer's time goes: each launch of one layer (and the head) timed alone at a
+// decode or prefill shape, with random operands (the values do not change the time).
+absl::Status LayerOps(int batch, int64_t length, bool quick, std::vector<BenchRow>& rows) {
+  namespace kernels = backends::cuda::mamba;
+  const int64_t dm = 768, di = 1536, ds = 16, dc = 4, dt_rank = 48, vocab = 50280;
+  const int64_t xdbc = dt_rank + 2 * ds, r = batch * length;
+  const WeightDtype bf16 = WeightDtype::kBf16;
+  std::mt19937_64 random(11);
+  std::normal_distribution<float> normal(0, 1);
+  auto host = [&](int64_t n, float scale, float mean) {
+    std::vector<float> v(n);
+    for (float& x : v) x = mean + scale * normal(random);
+    return v;
+  };
+  auto tensor = [&](int64_t n, float scale) {
+    std::vector<float> v = host(n, scale, 0);
+    return DeviceTensor::Upload(v.data(), v.size(), bf16);
+  };
+  auto floats = [&](int64_t n, float scale, float mean) {
+    std::vector<float> v = host(n, scale, mean);
+    return DeviceBuffer<float>::FromHost(v.data(), v.size());
+  };
+  auto in_proj = tensor(2 * di * dm, 0.03f), x_proj = tensor(xdbc * di, 0.03f),
+       out_proj = tensor(dm * di, 0.03f), head = tensor(vocab * dm, 0.03f);
+  auto xn = tensor(r * dm, 1), uz = tensor(r * 2 * di, 1), u = tensor(r * di, 1),
+       y = tensor(r * di, 1);
+  auto x = floats(r * dm, 1, 0), dbc = floats(r * xdbc, 1, 0), norm = floats(dm, 0.1f, 1),
+       conv = floats(di * dc, 0.5f, 0), conv_bias = floats(di, 0.1f, 0),
+       dt = floats(di * dt_rank, 0.07f, 0), dt_bias = floats(di, 1, -4), a = floats(di * ds, 1, -4),
+       d = floats(di, 0.1f, 1), conv_state = floats(batch * di * (dc - 1), 1, 0),
+       ssm_state = floats(batch * di * ds, 1, 0), logits = floats(batch * vocab, 1, 0),
+       temperature = floats(1, 0, 0);
+  auto scratch = DeviceBuffer<float>::Allocate(
+      std::max<int64_t>(1, kernels::ScanScratchFloats(batch, length, di, ds, 0)));
+  std::vector<int32_t> slot_ids(batch);
+  for (int b = 0; b < batch; ++b) slot_ids[b] = b;
+  auto slots = DeviceBuffer<int32_t>::FromHost(slot_ids.data(), slot_ids.size());
+  auto sampled = DeviceBuffer<int32_t>::Allocate(batch);
+  const uint64_t params_host[2] = {1, 0};
+  auto params = DeviceBuffer<uint64_t>::FromHost(params_host, 2);
+  for (bool ok : {in_proj.ok(),     x_proj.ok(),  out_proj.ok(),   head.ok(),      xn.ok(),
+                  uz.ok(),          u.ok(),       y.ok(),          x.ok(),         dbc.ok(),
+                  norm.ok(),        conv.ok(),    conv_bias.ok(),  dt.ok(),        dt_bias.ok(),
+                  a.ok(),           d.ok(),       conv_state.ok(), ssm_state.ok(), logits.ok(),
+                  temperature.ok(), scratch.ok(), slots.ok(),      sampled.ok(),   params.ok()}) {
+    if (!ok) return absl::ResourceExhaustedError("layer op buffers");
+  }
+  absl::StatusOr<std::unique_ptr<backends::cuda::GemmContext>> gemm =
+      backends::cuda::GemmContext::Create(nullptr);
+  if (!gemm.ok()) return gemm.status();
+  const kernels::ScanWeights scan{dt->data(), dt_bias->data(), a->data(), d->data()};
+  const std::vector<std::pair<const char*, std::function<absl::Status()>>> ops = {
+      {"rmsnorm",
+       [&] {
+         return kernels::RmsNorm(x->data(), r, 1, 0, dm, norm->data(), 1e-5f, xn->data(), bf16,
+                                 nullptr);
+       }},
+      {"in_proj",
+       [&] {
+         return (*gemm)->Linear(xn->data(), r, dm, dm, *in_proj, 2 * di, uz->data(), bf16, 2 * di);
+       }},
+      {"conv1d",
+       [&] {
+         return kernels::CausalConv1d(uz->data(), 2 * di, batch, length, di, dc, conv->data(),
+                                      conv_bias->data(), slots->data(), conv_state->data(),
+                                      di * (dc - 1), u->data(), bf16, nullptr);
+       }},
+      {"x_proj",
+       [&] {
+         return (*gemm)->Linear(u->data(), r, di, di, *x_proj, xdbc, dbc->data(),
+                                WeightDtype::kFp32, xdbc);
+       }},
+      {"scan",
+       [&] {
+         return kernels::SelectiveScan(dbc->data(), xdbc, dt_rank, u->data(), uz->data(), 2 * di,
+                                       batch, length, di, ds, scan, slots->data(),
+                                       ssm_state->data(), di * ds, 0, scratch->data(), y->data(),
+                                       bf16, nullptr);
+       }},
+      {"out_proj+residual",
+       [&] {
+         return (*gemm)->Linear(y->data(), r, di, di, *out_proj, dm, x->data(), WeightDtype::kFp32,
+                                dm, 1.0f, 1.0f);
+       }},
+      {"head (last rows)",
+       [&] {
+         if (absl::Status s = kernels::RmsNorm(x->data(), batch, length, length - 1, dm,
+                                               norm->data(), 1e-5f, xn->data(), bf16, nullptr);
+             !s.ok()) {
+           return s;
+         }
+         return (*gemm)->Linear(xn->data(), batch, dm, dm, *head, vocab, logits->data(),
+                                WeightDtype::kFp32, vocab);
+       }},
+      {"sample",
+       [&] {
+         return kernels::SampleTokens(logits->data(), batch, vocab, temperature->data(),
+                                      params->data(), sampled->data(), nullptr);
+       }},
+  };
+  const int reps = quick ? 3 : (r > 4096 ? 10 : 50);
+  // Reset the states first: the timed loops feed random data through them.
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  double total = 0;
+  for (const auto& [name, op] : ops) {
+    BENCH_OK(op());
+    cudaEventRecord(start);
+    for (int i = 0; i < reps; ++i) BENCH_OK(op());
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    const double us = ms * 1000.0 / reps;
+    const bool per_layer = std::string(name) != "head (last rows)" && std::string(name) != "sample";
+    total += per_layer ? 24 * us : us;
+    BenchRow row;
+    row.model = kModel;
+    row.what = absl::StrCat("op ", name, per_layer ? " (one layer)" : "");
+    row.dtype = "bf16";
+    row.batch = batch;
+    row.length = length;
+    row.microseconds_per_step = us;
+    rows.push_back(row);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  BenchRow sum;
+  sum.model = kModel;
+  sum.what = "ops summed (24 layers + head)";
+  sum.dtype = "bf16";
+  sum.batch = batch;
+  sum.length = length;
+  sum.microseconds_per_step = total;
+  sum.tokens_per_second = r / (total * 1e-6);
+  sum.note = "separate launches, no graph";
+  rows.push_back(sum);
+  return absl::OkStatus();
+}
+
+// One sequence fed 1,000,000 tokens in chunks of 2048: memory and throughput as it grows.
+absl::Status Stream(MambaCudaModel& model, std::mt19937_64& random, bool quick,
+                    std::vector<BenchRow>& rows) {
+  const int64_t chunk = 2048;
+  const int64_t total = quick ? 100000 : 1000000;
+  absl::StatusOr<std::vector<int>> slot = Slots(model, 1);
+  if (!slot.ok()) return slot.status();
+  const std::vector<int32_t> tokens = RandomTokens(random, chunk, 50280);
+  int64_t fed = 0, segment_start = 0;
+  auto segment_clock = std::chrono::steady_clock::now();
+  for (int64_t mark : {int64_t{10000}, int64_t{100000}, int64_t{1000000}}) {
+    if (mark > total) break;
+    while (fed < mark) {
+      const int64_t n = std::min(chunk, mark - fed);
+      BENCH_OK(model.Forward(*slot, tokens.data(), n, false).status());
+      fed += n;
+    }
+    const double seconds = Seconds(segment_clock);
+    BenchRow row;
+    row.model = kModel;
+    row.what = absl::StrCat("stream at ", mark / 1000, "k tokens");
+    row.dtype = "bf16";
+    row.batch = 1;
+    row.length = fed;
+    row.tokens_per_second = (fed - segment_start) / seconds;
+    row.device_memory_mib = UsedMib();
+    row.note = absl::StrCat("chunks of ", chunk, "; rate over tokens ", segment_start, "..", fed);
+    rows.push_back(row);
+    segment_start = fed;
+    segment_clock = std::chrono::steady_clock::now();
+  }
+  model.ReleaseSlot((*slot)[0]);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options) {
+  native::MambaConfig config;
+  config.d_model = 768;
+  config.n_layer = 24;
+  config.d_state = 16;
+  config.d_inner = 1536;
+  config.d_conv = 4;
+  config.dt_rank = 48;
+  config.vocab_size = 50280;
+  native::RandomMambaOptions random_options;
+  random_options.seed = 130;
+  absl::StatusOr<std::unique_ptr<native::MambaModel>> cpu_model =
+      native::MambaModel::FromWeights(config, native::RandomMambaWeights(config, random_options));
+  if (!cpu_model.ok()) return cpu_model.status();
+  backends::cuda::MambaCudaOptions cuda_options;
+  cuda_options.weight_dtype = WeightDtype::kBf16;
+  cuda_options.max_prefill_rows = 16 * 2048;
+  cuda_options.max_decode_batch = 256;
+  cuda_options.initial_slots = 300;
+  absl::StatusOr<std::unique_ptr<MambaCudaModel>> model =
+      MambaCudaModel::Create(**cpu_model, cuda_options);
+  if (!model.ok()) return model.status();
+  cpu_model->reset();
+  std::mt19937_64 random(7);
+  std::vector<BenchRow> rows;
+  for (int batch : {1, 16}) BENCH_OK(Prefill(**model, random, batch, options.quick, rows));
+  for (int batch : {1, 8, 64, 256}) BENCH_OK(Decode(**model, random, batch, options.quick, rows));
+  for (int batch : {1, 16}) BENCH_OK(Scan(batch, options.quick, rows));
+  for (auto [batch, length] : {std::pair{1, int64_t{1}}, std::pair{64, int64_t{1}},
+                               std::pair{1, int64_t{2048}}, std::pair{16, int64_t{2048}}}) {
+    BENCH_OK(LayerOps(batch, length, options.quick, rows));
+  }
+  BENCH_OK(Stream(**model, random, options.quick, rows));
+  return rows;
+}
+
+const bool kRegistered = RegisterBenchGroup("mamba", &RunMambaBench);
+
+}  // namespace
+}  // namespace llive::gpu_bench

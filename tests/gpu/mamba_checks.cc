@@ -1,0 +1,671 @@
+// gpu_check group "mamba": each Mamba kernel against a CPU transcription of the same equations
+// (mamba_model.cc's Block, step by step) on fresh random inputs, then the whole device model
+// against MambaModel::Forward, prefill-then-step against prefill, and a state taken to the
+// host and back. Set LLIVE_TRANSFORMERS_REF to the folder bench/transformers_mamba_bench.py
+// writes to compare logits with transformers too.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "backends/native/checkpoint.h"
+#include "backends/native/cpu_ops.h"
+#include "backends/native/cuda/cublas_gemm.h"
+#include "backends/native/cuda/device_buffer.h"
+#include "backends/native/cuda/device_tensor.h"
+#include "backends/native/cuda/mamba_cuda_kernels.h"
+#include "backends/native/cuda/mamba_cuda_model.h"
+#include "backends/native/cuda/skinny_gemm.h"
+#include "backends/native/mamba_model.h"
+#include "backends/native/mamba_random.h"
+#include "backends/native/sampling.h"
+#include "tests/gpu/gpu_check.h"
+
+namespace llive::gpu_check {
+namespace {
+
+using backends::cuda::DeviceBuffer;
+using backends::cuda::DeviceTensor;
+using backends::cuda::WeightDtype;
+using backends::cuda::WeightDtypeName;
+namespace kernels = backends::cuda::mamba;
+namespace native = backends::native;
+namespace cpu = backends::native::cpu;
+
+#define CHECK_OK(expr)                                                                  \
+  do {                                                                                  \
+    if (absl::Status check_status_ = (expr); !check_status_.ok()) return check_status_; \
+  } while (false)
+
+double RelativeError(const std::vector<float>& gpu, const std::vector<float>& cpu) {
+  if (gpu.size() != cpu.size()) return INFINITY;
+  double max_error = 0, max_value = 1e-30;
+  for (size_t i = 0; i < gpu.size(); ++i) {
+    max_error = std::max(max_error, std::fabs(double{gpu[i]} - cpu[i]));
+    if (!std::isfinite(gpu[i])) return INFINITY;
+    max_value = std::max(max_value, std::fabs(double{cpu[i]}));
+  }
+  return max_error / max_value;
+}
+
+double Tolerance(WeightDtype dtype) { return dtype == WeightDtype::kFp32 ? 1e-5 : 1e-2; }
+
+std::vector<float> Normal(std::mt19937_64& random, size_t n, float stddev, float mean = 0) {
+  std::normal_distribution<float> normal(mean, stddev);
+  std::vector<float> values(n);
+  for (float& v : values) v = normal(random);
+  return values;
+}
+
+template <typename T>
+absl::StatusOr<DeviceBuffer<T>> ToDevice(const std::vector<T>& host) {
+  return DeviceBuffer<T>::FromHost(host.data(), host.size());
+}
+
+template <typename T>
+absl::StatusOr<std::vector<T>> ToHost(const DeviceBuffer<T>& buffer) {
+  std::vector<T> host(buffer.size());
+  absl::Status s = buffer.CopyToHost(host.data(), host.size());
+  if (!s.ok()) return s;
+  return host;
+}
+
+// Microseconds of one call of `launch` after a warm-up (the call may change its outputs).
+absl::StatusOr<double> TimeGpu(const std::function<absl::Status()>& launch) {
+  CHECK_OK(launch());
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  cudaEventRecord(start);
+  constexpr int kReps = 5;
+  for (int i = 0; i < kReps; ++i) CHECK_OK(launch());
+  cudaEventRecord(stop);
+  cudaEventSynchronize(stop);
+  float ms = 0;
+  cudaEventElapsedTime(&ms, start, stop);
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  CHECK_OK(backends::cuda::CudaStatus(cudaDeviceSynchronize(), "timed kernel"));
+  return ms * 1000.0 / kReps;
+}
+
+double TimeCpu(const std::function<void()>& run) {
+  const auto start = std::chrono::steady_clock::now();
+  run();
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// The conv part of MambaModel::Block for one sequence, with its state.
+void CpuConv(const std::vector<float>& uz, int64_t ld, int64_t length, int64_t di, int64_t dc,
+             const std::vector<float>& w, const std::vector<float>& bias, float* history,
+             float* u) {
+  for (int64_t ch = 0; ch < di; ++ch) {
+    float* hist = history + ch * (dc - 1);
+    for (int64_t t = 0; t < length; ++t) {
+      float sum = bias[ch];
+      for (int64_t k = 0; k < dc; ++k) {
+        const int64_t source = t - (dc - 1) + k;
+        sum += w[ch * dc + k] * (source < 0 ? hist[dc - 1 + source] : uz[source * ld + ch]);
+      }
+      u[t * di + ch] = cpu::Silu(sum);
+    }
+    for (int64_t k = 0; k < dc - 1; ++k) {
+      const int64_t source = length - (dc - 1) + k;
+      hist[k] = source < 0 ? hist[k + length] : uz[source * ld + ch];
+    }
+  }
+}
+
+struct ConvShape {
+  int64_t batch, length, di, dc;
+};
+
+absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
+  std::vector<CheckRow> rows;
+  for (const ConvShape& s :
+       {ConvShape{1, 1, 1536, 4}, ConvShape{3, 1, 1536, 4}, ConvShape{2, 333, 1536, 4},
+        ConvShape{1, 2, 48, 4}, ConvShape{4, 1000, 96, 3}}) {
+    for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
+      const int64_t r = s.batch * s.length, ld = 2 * s.di + 7;
+      std::vector<float> uz = Normal(random, r * ld, 1.0f);
+      std::vector<float> w = Normal(random, s.di * s.dc, 0.5f);
+      std::vector<float> bias = Normal(random, s.di, 0.1f);
+      // Slots in reverse order with a gap, so that slot indexing is exercised.
+      const int64_t stride = s.di * (s.dc - 1);
+      std::vector<int32_t> slots(s.batch);
+      for (int64_t b = 0; b < s.batch; ++b) slots[b] = static_cast<int32_t>(2 * (s.batch - b));
+      std::vector<float> states = Normal(random, (2 * s.batch + 1) * stride, 1.0f);
+      // The GPU reads uz in the GEMM type: the CPU gets the same rounded values.
+      auto d_uz = DeviceTensor::Upload(uz.data(), uz.size(), dtype);
+      if (!d_uz.ok()) return d_uz.status();
+      absl::StatusOr<std::vector<float>> rounded = d_uz->Download();
+      if (!rounded.ok()) return rounded.status();
+      uz = *rounded;
+      std::vector<float> cpu_states = states, cpu_u(r * s.di);
+      const double cpu_us = TimeCpu([&] {
+        for (int64_t b = 0; b < s.batch; ++b) {
+          std::vector<float> part(uz.begin() + b * s.length * ld,
+                                  uz.begin() + (b + 1) * s.length * ld);
+          CpuConv(part, ld, s.length, s.di, s.dc, w, bias, &cpu_states[slots[b] * stride],
+                  &cpu_u[b * s.length * s.di]);
+        }
+      });
+      auto d_w = ToDevice(w);
+      auto d_bias = ToDevice(bias);
+      auto d_slots = ToDevice(slots);
+      auto d_states = ToDevice(states);
+      auto d_gemm = DeviceTensor::Allocate(dtype, r * s.di);
+      if (!d_w.ok() || !d_bias.ok() || !d_slots.ok() || !d_states.ok() || !d_gemm.ok()) {
+        return absl::ResourceExhaustedError("conv check buffers");
+      }
+      auto launch = [&] {
+        return kernels::CausalConv1d(d_uz->data(), ld, s.batch, s.length, s.di, s.dc, d_w->data(),
+                                     d_bias->data(), d_slots->data(), d_states->data(), stride,
+                                     d_gemm->data(), dtype, nullptr);
+      };
+      CHECK_OK(launch());
+      auto gpu_u = d_gemm->Download();
+      auto gpu_states = ToHost(*d_states);
+      if (!gpu_u.ok()) return gpu_u.status();
+      if (!gpu_states.ok()) return gpu_states.status();
+      const std::string shape =
+          absl::StrCat("b=", s.batch, " t=", s.length, " d=", s.di, " k=", s.dc);
+      absl::StatusOr<double> gpu_us = TimeGpu(launch);
+      if (!gpu_us.ok()) return gpu_us.status();
+      rows.push_back({"mamba.conv1d" + std::string(s.length == 1 ? " step" : ""), shape,
+                      WeightDtypeName(dtype), RelativeError(*gpu_u, cpu_u), Tolerance(dtype),
+                      *gpu_us, cpu_us, ""});
+      if (dtype == WeightDtype::kFp32) {
+        rows.push_back({"mamba.conv1d state", shape, "fp32", RelativeError(*gpu_states, cpu_states),
+                        0.0, 0, 0, "exact copy"});
+      }
+    }
+  }
+  return rows;
+}
+
+struct ScanShape {
+  int64_t batch, length, di, ds, dt_rank, chunk;  // chunk 0: automatic
+};
+
+absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
+  std::vector<CheckRow> rows;
+  for (const ScanShape& s :
+       {ScanShape{1, 1, 1536, 16, 48, 0}, ScanShape{8, 1, 1536, 16, 48, 0},
+        ScanShape{1, 2048, 1536, 16, 48, 0}, ScanShape{2, 1000, 1536, 16, 48, 0},
+        ScanShape{2, 333, 200, 16, 48, 64}, ScanShape{3, 257, 96, 8, 6, 50},
+        ScanShape{1, 100, 64, 4, 4, 7}, ScanShape{1, 129, 40, 32, 20, 32}}) {
+    for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
+      const int64_t r = s.batch * s.length, ld_uz = 2 * s.di;
+      const int64_t xdbc = s.dt_rank + 2 * s.ds;
+      std::vector<float> dbc = Normal(random, r * xdbc, 1.0f);
+      std::vector<float> u = Normal(random, r * s.di, 1.0f);
+      std::vector<float> uz = Normal(random, r * ld_uz, 1.0f);
+      std::vector<float> dt_proj = Normal(random, s.di * s.dt_rank, 0.5f / std::sqrt(s.dt_rank));
+      std::vector<float> dt_bias = Normal(random, s.di, 1.0f, -4.0f);
+      std::vector<float> a(s.di * s.ds), d = Normal(random, s.di, 0.1f, 1.0f);
+      for (int64_t i = 0; i < s.di * s.ds; ++i) a[i] = -static_cast<float>(i % s.ds + 1);
+      const int64_t stride = s.di * s.ds;
+      std::vector<int32_t> slots(s.batch);
+      for (int64_t b = 0; b < s.batch; ++b) slots[b] = static_cast<int32_t>(s.batch - b);
+      std::vector<float> states = Normal(random, (s.batch + 1) * stride, 1.0f);
+      // u and z reach the scan in the GEMM type: the CPU gets the same rounded values.
+      auto d_u = DeviceTensor::Upload(u.data(), u.size(), dtype);
+      auto d_uz = DeviceTensor::Upload(uz.data(), uz.size(), dtype);
+      if (!d_u.ok() || !d_uz.ok()) return absl::ResourceExhaustedError("scan inputs");
+      absl::StatusOr<std::vector<float>> u_rounded = d_u->Download(), uz_rounded = d_uz->Download();
+      if (!u_rounded.ok() || !uz_rounded.ok()) return absl::UnavailableError("scan inputs");
+      u = *u_rounded;
+      uz = *uz_rounded;
+      std::vector<float> cpu_states = states, cpu_y(r * s.di);
+      // The scan of MambaModel::Block with the dt_proj GEMM and softplus before it.
+      const double cpu_us = TimeCpu([&] {
+        for (int64_t b = 0; b < s.batch; ++b) {
+          for (int64_t ch = 0; ch < s.di; ++ch) {
+            float* h = &cpu_states[slots[b] * stride + ch * s.ds];
+            for (int64_t t = 0; t < s.length; ++t) {
+              const int64_t row = b * s.length + t;
+              float raw = dt_bias[ch];
+              for (int64_t k = 0; k < s.dt_rank; ++k) {
+                raw += dbc[row * xdbc + k] * dt_proj[ch * s.dt_rank + k];
+              }
+              const float delta = cpu::Softplus(raw), input = u[row * s.di + ch];
+              float y = 0;
+              for (int64_t n = 0; n < s.ds; ++n) {
+                h[n] = std::exp(delta * a[ch * s.ds + n]) * h[n] +
+                       delta * input * dbc[row * xdbc + s.dt_rank + n];
+                y += h[n] * dbc[row * xdbc + s.dt_rank + s.ds + n];
+              }
+              cpu_y[row * s.di + ch] = (y + d[ch] * input) * cpu::Silu(uz[row * ld_uz + s.di + ch]);
+            }
+          }
+        }
+      });
+      auto d_dbc = ToDevice(dbc);
+      auto d_dt = ToDevice(dt_proj);
+      auto d_dt_bias = ToDevice(dt_bias);
+      auto d_a = ToDevice(a);
+      auto d_d = ToDevice(d);
+      auto d_slots = ToDevice(slots);
+      auto d_states = ToDevice(states);
+      const int64_t scratch_floats =
+          kernels::ScanScratchFloats(s.batch, s.length, s.di, s.ds, s.chunk);
+      auto d_scratch = DeviceBuffer<float>::Allocate(std::max<int64_t>(scratch_floats, 1));
+      auto d_y = DeviceTensor::Allocate(dtype, r * s.di);
+      if (!d_dbc.ok() || !d_dt.ok() || !d_dt_bias.ok() || !d_a.ok() || !d_d.ok() || !d_slots.ok() ||
+          !d_states.ok() || !d_scratch.ok() || !d_y.ok()) {
+        return absl::ResourceExhaustedError("scan check buffers");
+      }
+      const kernels::ScanWeights weights{d_dt->data(), d_dt_bias->data(), d_a->data(), d_d->data()};
+      auto launch = [&] {
+        return kernels::SelectiveScan(d_dbc->data(), xdbc, s.dt_rank, d_u->data(), d_uz->data(),
+                                      ld_uz, s.batch, s.length, s.di, s.ds, weights,
+                                      d_slots->data(), d_states->data(), stride, s.chunk,
+                                      d_scratch->data(), d_y->data(), dtype, nullptr);
+      };
+      CHECK_OK(launch());
+      auto gpu_y = d_y->Download();
+      auto gpu_states = ToHost(*d_states);
+      if (!gpu_y.ok()) return gpu_y.status();
+      if (!gpu_states.ok()) return gpu_states.status();
+      const int64_t chunk =
+          s.chunk > 0 ? s.chunk : kernels::AutoScanChunk(s.batch, s.length, s.di, s.ds);
+      const std::string shape =
+          absl::StrCat("b=", s.batch, " t=", s.length, " d=", s.di, " n=", s.ds, " chunk=", chunk);
+      absl::StatusOr<double> gpu_us = TimeGpu(launch);
+      if (!gpu_us.ok()) return gpu_us.status();
+      // Bytes the scan must move once: u, z, y, the dt/B/C rows, and the state in and out.
+      const double bytes =
+          r * (s.di * 3.0 * WeightDtypeBytes(dtype) + xdbc * 4.0) + 2.0 * s.batch * stride * 4;
+      rows.push_back({s.length == 1 ? "mamba.ssm step" : "mamba.selective_scan", shape,
+                      WeightDtypeName(dtype), RelativeError(*gpu_y, cpu_y), Tolerance(dtype),
+                      *gpu_us, cpu_us,
+                      absl::StrCat(static_cast<int>(bytes / (*gpu_us * 1e-6) / 1e9), " GB/s")});
+      rows.push_back({"mamba.scan state", shape, WeightDtypeName(dtype),
+                      RelativeError(*gpu_states, cpu_states), 1e-5, 0, 0, "fp32 state"});
+    }
+  }
+  return rows;
+}
+
+absl::StatusOr<std::vector<CheckRow>> CheckSmallKernels(std::mt19937_64& random) {
+  std::vector<CheckRow> rows;
+  // RMSNorm over every row and over each sequence's last row.
+  for (int64_t n : {768, 1000}) {
+    for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
+      const int64_t length = 7, batch = 5, all = batch * length;
+      std::vector<float> x = Normal(random, all * n, 2.0f), w = Normal(random, n, 0.1f, 1.0f);
+      std::vector<float> cpu_all(all * n), cpu_last(batch * n);
+      for (int64_t r = 0; r < all; ++r)
+        cpu::RmsNorm(&x[r * n], w.data(), n, 1e-5f, &cpu_all[r * n]);
+      for (int64_t b = 0; b < batch; ++b) {
+        cpu::RmsNorm(&x[(b * length + length - 1) * n], w.data(), n, 1e-5f, &cpu_last[b * n]);
+      }
+      auto d_x = ToDevice(x);
+      auto d_w = ToDevice(w);
+      auto d_all = DeviceTensor::Allocate(dtype, all * n);
+      auto d_last = DeviceTensor::Allocate(dtype, batch * n);
+      if (!d_x.ok() || !d_w.ok() || !d_all.ok() || !d_last.ok()) {
+        return absl::ResourceExhaustedError("norm check buffers");
+      }
+      CHECK_OK(kernels::RmsNorm(d_x->data(), all, 1, 0, n, d_w->data(), 1e-5f, d_all->data(), dtype,
+                                nullptr));
+      CHECK_OK(kernels::RmsNorm(d_x->data(), batch, length, length - 1, n, d_w->data(), 1e-5f,
+                                d_last->data(), dtype, nullptr));
+      auto gpu_all = d_all->Download();
+      auto gpu_last = d_last->Download();
+      if (!gpu_all.ok() || !gpu_last.ok()) return absl::UnavailableError("norm download");
+      rows.push_back({"mamba.rmsnorm", absl::StrCat("rows=", all, " n=", n), WeightDtypeName(dtype),
+                      RelativeError(*gpu_all, cpu_all), Tolerance(dtype), 0, 0, ""});
+      rows.push_back({"mamba.rmsnorm last rows", absl::StrCat("b=", batch, " n=", n),
+                      WeightDtypeName(dtype), RelativeError(*gpu_last, cpu_last), Tolerance(dtype),
+                      0, 0, ""});
+    }
+  }
+  // Embedding gather.
+  for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
+    const int64_t vocab = 1000, d = 768, rows_n = 37;
+    std::vector<float> table = Normal(random, vocab * d, 1.0f);
+    std::vector<int32_t> tokens(rows_n);
+    for (int32_t& t : tokens) t = static_cast<int32_t>(random() % vocab);
+    std::vector<float> cpu_x(rows_n * d);
+    for (int64_t r = 0; r < rows_n; ++r) {
+      std::copy(table.begin() + tokens[r] * d, table.begin() + (tokens[r] + 1) * d,
+                cpu_x.begin() + r * d);
+    }
+    auto d_table = DeviceTensor::Upload(table.data(), table.size(), dtype);
+    auto d_tokens = ToDevice(tokens);
+    auto d_x = DeviceBuffer<float>::Allocate(rows_n * d);
+    if (!d_table.ok() || !d_tokens.ok() || !d_x.ok()) return absl::UnavailableError("embedding");
+    CHECK_OK(kernels::EmbeddingGather(d_tokens->data(), rows_n, d_table->data(), dtype, d,
+                                      d_x->data(), nullptr));
+    auto gpu_x = ToHost(*d_x);
+    if (!gpu_x.ok()) return gpu_x.status();
+    rows.push_back({"mamba.embedding", absl::StrCat("rows=", rows_n, " d=", d),
+                    WeightDtypeName(dtype), RelativeError(*gpu_x, cpu_x), Tolerance(dtype), 0, 0,
+                    ""});
+  }
+  // Greedy sampling picks the CPU's argmax (ties: lowest index); temperature sampling hits
+  // each token about as often as softmax says.
+  {
+    const int64_t vocab = 50280, n = 9;
+    std::vector<float> logits = Normal(random, n * vocab, 3.0f);
+    logits[3 * vocab + 17] = logits[3 * vocab + 4000] = 100.0f;  // a tie
+    std::vector<float> cpu_tokens(n), gpu_tokens(n);
+    for (int64_t r = 0; r < n; ++r) {
+      cpu_tokens[r] = static_cast<float>(native::Argmax(
+          absl::MakeConstSpan(logits.data() + r * vocab, static_cast<size_t>(vocab))));
+    }
+    const float temperature = 0.0f;
+    const std::vector<uint64_t> params = {1, 0};
+    auto d_logits = ToDevice(logits);
+    auto d_temp = ToDevice(std::vector<float>{temperature});
+    auto d_params = ToDevice(params);
+    auto d_tokens = DeviceBuffer<int32_t>::Allocate(n);
+    if (!d_logits.ok() || !d_temp.ok() || !d_params.ok() || !d_tokens.ok()) {
+      return absl::UnavailableError("sampling buffers");
+    }
+    auto launch = [&] {
+      return kernels::SampleTokens(d_logits->data(), n, vocab, d_temp->data(), d_params->data(),
+                                   d_tokens->data(), nullptr);
+    };
+    CHECK_OK(launch());
+    auto picked = ToHost(*d_tokens);
+    if (!picked.ok()) return picked.status();
+    for (int64_t r = 0; r < n; ++r) gpu_tokens[r] = static_cast<float>((*picked)[r]);
+    absl::StatusOr<double> gpu_us = TimeGpu(launch);
+    if (!gpu_us.ok()) return gpu_us.status();
+    rows.push_back({"mamba.sample greedy", absl::StrCat("rows=", n, " vocab=", vocab), "fp32",
+                    RelativeError(gpu_tokens, cpu_tokens), 0.0, *gpu_us, 0, "same token ids"});
+
+    // Three tokens with probabilities 0.5, 0.3, 0.2 at temperature 1, 4000 draws.
+    const int64_t small_vocab = 3, draws = 4000;
+    std::vector<float> small(draws * small_vocab);
+    for (int64_t r = 0; r < draws; ++r) {
+      small[r * 3] = std::log(0.5f);
+      small[r * 3 + 1] = std::log(0.3f);
+      small[r * 3 + 2] = std::log(0.2f);
+    }
+    auto d_small = ToDevice(small);
+    auto d_one = ToDevice(std::vector<float>{1.0f});
+    auto d_draws = DeviceBuffer<int32_t>::Allocate(draws);
+    if (!d_small.ok() || !d_one.ok() || !d_draws.ok()) return absl::UnavailableError("draws");
+    CHECK_OK(kernels::SampleTokens(d_small->data(), draws, small_vocab, d_one->data(),
+                                   d_params->data(), d_draws->data(), nullptr));
+    auto drawn = ToHost(*d_draws);
+    if (!drawn.ok()) return drawn.status();
+    std::vector<float> frequency(3, 0.0f);
+    for (int32_t t : *drawn) frequency[std::clamp(t, 0, 2)] += 1.0f / draws;
+    rows.push_back({"mamba.sample temperature", "draws=4000 p=(.5,.3,.2)", "fp32",
+                    RelativeError(frequency, {0.5f, 0.3f, 0.2f}), 0.1, 0, 0,
+                    absl::StrCat("freq ", frequency[0], " ", frequency[1], " ", frequency[2])});
+  }
+  // The GEMM as the model calls it, with the residual add.
+  // 300 rows go to cuBLAS, 1 and 7 rows (decoding) to the skinny kernel.
+  for (auto [dtype, rows_n] :
+       {std::pair{WeightDtype::kFp32, int64_t{300}}, std::pair{WeightDtype::kBf16, int64_t{300}},
+        std::pair{WeightDtype::kFp32, int64_t{1}}, std::pair{WeightDtype::kBf16, int64_t{1}},
+        std::pair{WeightDtype::kFp16, int64_t{7}}, std::pair{WeightDtype::kBf16, int64_t{7}}}) {
+    const int64_t in = 768, out = 3072;
+    std::vector<float> x = Normal(random, rows_n * in, 1.0f);
+    std::vector<float> w = Normal(random, out * in, 1.0f / std::sqrt(768.0f));
+    std::vector<float> residual = Normal(random, rows_n * out, 1.0f);
+    auto d_w = DeviceTensor::Upload(w.data(), w.size(), dtype);
+    auto d_x = DeviceTensor::Upload(x.data(), x.size(), dtype);
+    auto d_y = ToDevice(residual);
+    auto gemm = backends::cuda::GemmContext::Create(nullptr);
+    if (!d_w.ok() || !d_x.ok() || !d_y.ok() || !gemm.ok()) return absl::UnavailableError("gemm");
+    // The CPU computes with the operands as rounded for the GPU.
+    auto wr = d_w->Download();
+    auto xr = d_x->Download();
+    if (!wr.ok() || !xr.ok()) return absl::UnavailableError("gemm download");
+    std::vector<float> cpu_y(rows_n * out);
+    const double cpu_us = TimeCpu(
+        [&] { cpu::Linear(xr->data(), rows_n, in, in, wr->data(), out, nullptr, cpu_y.data()); });
+    for (size_t i = 0; i < cpu_y.size(); ++i) cpu_y[i] += residual[i];
+    CHECK_OK((*gemm)->Linear(d_x->data(), rows_n, in, in, *d_w, out, d_y->data(),
+                             WeightDtype::kFp32, out, 1.0f, 1.0f));
+    auto gpu_y = ToHost(*d_y);
+    if (!gpu_y.ok()) return gpu_y.status();
+    absl::StatusOr<double> gpu_us = TimeGpu([&] {
+      return (*gemm)->Linear(d_x->data(), rows_n, in, in, *d_w, out, d_y->data(),
+                             WeightDtype::kFp32, out, 1.0f, 1.0f);
+    });
+    if (!gpu_us.ok()) return gpu_us.status();
+    rows.push_back({"gemm.linear (+residual)", absl::StrCat(rows_n, "x", in, " by ", out),
+                    WeightDtypeName(dtype), RelativeError(*gpu_y, cpu_y), 1e-5, *gpu_us, cpu_us,
+                    rows_n <= backends::cuda::kSkinnyMaxRows ? "skinny kernel" : "cuBLAS"});
+  }
+  return rows;
+}
+
+native::MambaConfig ModelConfig(int64_t d_model, int64_t n_layer, int64_t vocab) {
+  native::MambaConfig c;
+  c.d_model = d_model;
+  c.n_layer = n_layer;
+  c.d_state = 16;
+  c.d_inner = 2 * d_model;
+  c.d_conv = 4;
+  c.dt_rank = (d_model + 15) / 16;
+  c.vocab_size = vocab;
+  return c;
+}
+
+// Whole model: GPU against MambaModel::Forward, prefill-then-step against prefill, a state
+// through the host and back, batched steps against per-sequence CPU steps, device greedy
+// decoding against host argmax.
+absl::StatusOr<std::vector<CheckRow>> CheckModel(std::mt19937_64& random) {
+  std::vector<CheckRow> rows;
+  const native::MambaConfig config = ModelConfig(768, 4, 50280);
+  native::RandomMambaOptions random_options;
+  random_options.seed = random();
+  random_options.logit_scale = 4.0f;
+  auto cpu_model =
+      native::MambaModel::FromWeights(config, native::RandomMambaWeights(config, random_options));
+  if (!cpu_model.ok()) return cpu_model.status();
+  const std::string shape = "d=768 layers=4 vocab=50280";
+  for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
+    backends::cuda::MambaCudaOptions options;
+    options.weight_dtype = dtype;
+    options.max_prefill_rows = 1024;  // forces time chunks in the longer prefills below
+    options.max_decode_batch = 16;
+    auto gpu = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+    if (!gpu.ok()) return gpu.status();
+    // Logit errors are relative to the largest logit; the whole model in bf16 compounds the
+    // rounding of every GEMM operand, so it gets twice the kernel tolerance.
+    const double tolerance = dtype == WeightDtype::kFp32 ? 1e-4 : 2e-2;
+
+    // Prefill of 3 sequences x 1500 tokens (two time chunks), last-token logits.
+    const int64_t batch = 3, length = 1500;
+    std::vector<int32_t> tokens(batch * length);
+    for (int32_t& t : tokens) t = static_cast<int32_t>(random() % config.vocab_size);
+    std::vector<native::MambaState> cpu_states(batch, native::MambaState(config));
+    std::vector<native::MambaState*> cpu_ptrs;
+    for (auto& s : cpu_states) cpu_ptrs.push_back(&s);
+    std::vector<float> cpu_logits;
+    const double cpu_us = TimeCpu(
+        [&] { cpu_logits = (*cpu_model)->Forward(cpu_ptrs, tokens.data(), length, false); });
+    std::vector<int> slots;
+    for (int64_t b = 0; b < batch; ++b) {
+      auto slot = (*gpu)->NewSlot();
+      if (!slot.ok()) return slot.status();
+      slots.push_back(*slot);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto gpu_logits = (*gpu)->Forward(slots, tokens.data(), length, false);
+    const double gpu_us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    if (!gpu_logits.ok()) return gpu_logits.status();
+    rows.push_back({"model.prefill logits vs cpu", absl::StrCat(shape, " b=3 t=1500"),
+                    WeightDtypeName(dtype), RelativeError(*gpu_logits, cpu_logits), tolerance,
+                    gpu_us, cpu_us, "incl. transfers"});
+    // The states after prefill.
+    std::vector<float> gpu_ssm, cpu_ssm;
+    for (int64_t b = 0; b < batch; ++b) {
+      native::MambaState host(config);
+      CHECK_OK((*gpu)->Download(slots[b], host));
+      for (int layer = 0; layer < config.n_layer; ++layer) {
+        gpu_ssm.insert(gpu_ssm.end(), host.ssm[layer].begin(), host.ssm[layer].end());
+        cpu_ssm.insert(cpu_ssm.end(), cpu_states[b].ssm[layer].begin(),
+                       cpu_states[b].ssm[layer].end());
+        gpu_ssm.insert(gpu_ssm.end(), host.conv[layer].begin(), host.conv[layer].end());
+        cpu_ssm.insert(cpu_ssm.end(), cpu_states[b].conv[layer].begin(),
+                       cpu_states[b].conv[layer].end());
+      }
+    }
+    rows.push_back({"model.state after prefill", absl::StrCat(shape, " b=3 t=1500"),
+                    WeightDtypeName(dtype), RelativeError(gpu_ssm, cpu_ssm), tolerance, 0, 0, ""});
+
+    // Batched decode steps against the CPU stepping the same states.
+    std::vector<int32_t> step_tokens(batch);
+    double step_error = 0;
+    for (int step = 0; step < 3; ++step) {
+      for (int32_t& t : step_tokens) t = static_cast<int32_t>(random() % config.vocab_size);
+      auto gpu_step = (*gpu)->Step(slots, step_tokens);
+      if (!gpu_step.ok()) return gpu_step.status();
+      const std::vector<float> cpu_step =
+          (*cpu_model)->Forward(cpu_ptrs, step_tokens.data(), 1, false);
+      step_error = std::max(step_error, RelativeError(*gpu_step, cpu_step));
+    }
+    rows.push_back({"model.batched step vs cpu", absl::StrCat(shape, " b=3 x3 steps"),
+                    WeightDtypeName(dtype), step_error, tolerance, 0, 0, "CUDA graph bucket 4"});
+
+    // Prefill-then-step equals prefill: t tokens then one step against t + 1 tokens at once.
+    {
+      const int64_t t = 300;
+      std::vector<int32_t> seq(t + 1);
+      for (int32_t& v : seq) v = static_cast<int32_t>(random() % config.vocab_size);
+      auto a = (*gpu)->NewSlot();
+      auto b = (*gpu)->NewSlot();
+      if (!a.ok() || !b.ok()) return absl::UnavailableError("slots");
+      auto whole = (*gpu)->Forward({*a}, seq.data(), t + 1, false);
+      auto prefix = (*gpu)->Forward({*b}, seq.data(), t, false);
+      if (!whole.ok() || !prefix.ok()) return absl::UnavailableError("prefill");
+      auto stepped = (*gpu)->Step({*b}, {seq[t]});
+      if (!stepped.ok()) return stepped.status();
+      rows.push_back({"model.prefill+step = prefill", absl::StrCat(shape, " t=300+1"),
+                      WeightDtypeName(dtype), RelativeError(*stepped, *whole),
+                      dtype == WeightDtype::kFp32 ? 1e-5 : 1e-2, 0, 0, ""});
+
+      // A state through the host and back continues identically.
+      native::MambaState host(config);
+      CHECK_OK((*gpu)->Download(*b, host));
+      auto c = (*gpu)->NewSlot();
+      if (!c.ok()) return c.status();
+      CHECK_OK((*gpu)->Upload(host, *c));
+      auto from_b = (*gpu)->Step({*b}, {seq[7]});
+      auto from_c = (*gpu)->Step({*c}, {seq[7]});
+      if (!from_b.ok() || !from_c.ok()) return absl::UnavailableError("step");
+      rows.push_back({"model.state gpu->host->gpu", shape, WeightDtypeName(dtype),
+                      RelativeError(*from_c, *from_b), 0.0, 0, 0, "bit-identical"});
+
+      // All positions' logits against the CPU (the parity path).
+      native::MambaState cpu_state(config);
+      native::MambaState* one[] = {&cpu_state};
+      const std::vector<float> cpu_all = (*cpu_model)->Forward(one, seq.data(), 40, true);
+      auto d = (*gpu)->NewSlot();
+      if (!d.ok()) return d.status();
+      auto gpu_all = (*gpu)->Forward({*d}, seq.data(), 40, true);
+      if (!gpu_all.ok()) return gpu_all.status();
+      rows.push_back({"model.all-position logits", absl::StrCat(shape, " t=40"),
+                      WeightDtypeName(dtype), RelativeError(*gpu_all, cpu_all), tolerance, 0, 0,
+                      ""});
+
+      // Greedy decoding on the device against host argmax over Step's logits.
+      auto e = (*gpu)->NewSlot();
+      auto f = (*gpu)->NewSlot();
+      if (!e.ok() || !f.ok()) return absl::UnavailableError("slots");
+      CHECK_OK((*gpu)->CopySlot(*b, *e));
+      CHECK_OK((*gpu)->CopySlot(*b, *f));
+      auto decoded = (*gpu)->Decode({*e}, {seq[3]}, 12, 0.0f, 0);
+      if (!decoded.ok()) return decoded.status();
+      std::vector<float> device_tokens, host_tokens;
+      int32_t next = seq[3];
+      for (int i = 0; i < 12; ++i) {
+        auto logits = (*gpu)->Step({*f}, {next});
+        if (!logits.ok()) return logits.status();
+        next = native::Argmax(*logits);
+        host_tokens.push_back(static_cast<float>(next));
+        device_tokens.push_back(static_cast<float>((*decoded)[i]));
+      }
+      rows.push_back({"model.device greedy decode", absl::StrCat(shape, " 12 steps"),
+                      WeightDtypeName(dtype), RelativeError(device_tokens, host_tokens), 0.0, 0, 0,
+                      "same tokens as host argmax"});
+    }
+  }
+  return rows;
+}
+
+// Logits of transformers' MambaForCausalLM for a saved random model, if the reference folder
+// exists: model/ (save_pretrained), tokens.i32, logits.f32 (all positions, fp32).
+absl::StatusOr<std::vector<CheckRow>> CheckTransformers() {
+  std::vector<CheckRow> rows;
+  const char* dir = std::getenv("LLIVE_TRANSFORMERS_REF");
+  if (dir == nullptr) return rows;
+  auto read = [](const std::string& path, auto& out) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) return false;
+    const std::streamsize bytes = in.tellg();
+    in.seekg(0);
+    out.resize(bytes / sizeof(out[0]));
+    return static_cast<bool>(in.read(reinterpret_cast<char*>(out.data()), bytes));
+  };
+  std::vector<int32_t> tokens;
+  std::vector<float> reference;
+  if (!read(absl::StrCat(dir, "/tokens.i32"), tokens) ||
+      !read(absl::StrCat(dir, "/logits.f32"), reference)) {
+    return absl::NotFoundError(absl::StrCat(dir, " lacks tokens.i32 or logits.f32"));
+  }
+  auto checkpoint = native::Checkpoint::Open(absl::StrCat(dir, "/model"));
+  if (!checkpoint.ok()) return checkpoint.status();
+  auto model = native::MambaModel::Load(**checkpoint);
+  if (!model.ok()) return model.status();
+  const int64_t length = static_cast<int64_t>(tokens.size());
+  native::MambaState state((*model)->config());
+  native::MambaState* one[] = {&state};
+  const std::vector<float> cpu = (*model)->Forward(one, tokens.data(), length, true);
+  rows.push_back({"transformers logits vs cpu", absl::StrCat("t=", length), "fp32",
+                  RelativeError(cpu, reference), 1e-4, 0, 0, "MambaForCausalLM fp32"});
+  for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
+    backends::cuda::MambaCudaOptions options;
+    options.weight_dtype = dtype;
+    options.max_prefill_rows = 4096;
+    options.max_decode_batch = 8;
+    auto gpu = backends::cuda::MambaCudaModel::Create(**model, options);
+    if (!gpu.ok()) return gpu.status();
+    auto slot = (*gpu)->NewSlot();
+    if (!slot.ok()) return slot.status();
+    auto logits = (*gpu)->Forward({*slot}, tokens.data(), length, true);
+    if (!logits.ok()) return logits.status();
+    rows.push_back({"transformers logits vs gpu", absl::StrCat("t=", length),
+                    WeightDtypeName(dtype), RelativeError(*logits, reference),
+                    dtype == WeightDtype::kFp32 ? 1e-4 : 2e-2, 0, 0, "MambaForCausalLM fp32"});
+  }
+  return rows;
+}
+
+absl::StatusOr<std::vector<CheckRow>> RunMambaChecks() {
+  std::mt19937_64 random(std::random_device{}());  // fresh inputs every run
+  std::vector<CheckRow> rows;
+  for (auto* group : {&CheckSmallKernels, &CheckConv, &CheckScan, &CheckModel}) {
+    absl::StatusOr<std::vector<CheckRow>> part = (*group)(random);
+    if (!part.ok()) return part.status();
+    rows.insert(rows.end(), part->begin(), part->end());
+  }
+  absl::StatusOr<std::vector<CheckRow>> reference = CheckTransformers();
+  if (!reference.ok()) return reference.status();
+  rows.insert(rows.end(), reference->begin(), reference->end());
+  return rows;
+}
+
+const bool kRegistered = RegisterCheckGroup("mamba", &RunMambaChecks);
+
+}  // namespace
+}  // namespace llive::gpu_check
