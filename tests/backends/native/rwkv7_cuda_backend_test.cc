@@ -30,7 +30,7 @@ double RelativeError(const std::vector<float>& got, const std::vector<float>& wa
   return diff / scale;
 }
 
-TEST(Rwkv7DeviceTest, CudaWithoutAUsableGpuSaysWhyAndWhatToDo) {
+TEST(Rwkv7CudaBackendTest, CudaWithoutAUsableGpuSaysWhyAndWhatToDo) {
   if (HaveGpu()) GTEST_SKIP() << "a CUDA GPU is present, so cuda:0 is usable here";
   RegisterRwkv7Backend();
   absl::StatusOr<BackendSpec> spec = ParseBackendSpec(std::string("rwkv7:") + kSmallModel);
@@ -46,7 +46,7 @@ TEST(Rwkv7DeviceTest, CudaWithoutAUsableGpuSaysWhyAndWhatToDo) {
       << backend.status();
 }
 
-TEST(Rwkv7DeviceTest, CpuDeviceIsTheCpuPath) {
+TEST(Rwkv7CudaBackendTest, CpuDeviceIsTheCpuPath) {
   RegisterRwkv7Backend();
   absl::StatusOr<BackendSpec> spec = ParseBackendSpec(std::string("rwkv7:") + kSmallModel);
   ASSERT_TRUE(spec.ok()) << spec.status();
@@ -57,7 +57,7 @@ TEST(Rwkv7DeviceTest, CpuDeviceIsTheCpuPath) {
   EXPECT_EQ(rwkv7->device().kind, Device::Kind::kCpu);
 }
 
-TEST(Rwkv7DeviceTest, GpuFollowsTheCpuPath) {
+TEST(Rwkv7CudaBackendTest, GpuFollowsTheCpuPath) {
   if (!HaveGpu()) GTEST_SKIP() << "no CUDA GPU here (CI has none); run on the GPU machine";
   absl::StatusOr<std::unique_ptr<Rwkv7Backend>> cpu = Rwkv7Backend::Open(kSmallModel);
   absl::StatusOr<std::unique_ptr<Rwkv7Backend>> gpu = Rwkv7Backend::Open(kSmallModel);
