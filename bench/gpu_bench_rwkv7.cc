@@ -56,8 +56,8 @@ std::vector<int32_t> Tokens(int64_t n, int64_t vocab, std::mt19937_64& random) {
   return tokens;
 }
 
-absl::StatusOr<BenchRow> Prefill(Rwkv7CudaModel& model, int64_t batch, int64_t length,
-                                 int repeats, std::mt19937_64& random) {
+absl::StatusOr<BenchRow> Prefill(Rwkv7CudaModel& model, int64_t batch, int64_t length, int repeats,
+                                 std::mt19937_64& random) {
   const Rwkv7Config& c = model.config();
   BENCH_ASSIGN(std::unique_ptr<Rwkv7CudaBatch> states, model.NewBatch(batch));
   const std::vector<int32_t> tokens = Tokens(batch * length, c.vocab_size, random);
@@ -80,8 +80,8 @@ absl::StatusOr<BenchRow> Prefill(Rwkv7CudaModel& model, int64_t batch, int64_t l
   return row;
 }
 
-absl::StatusOr<BenchRow> Decode(Rwkv7CudaModel& model, int64_t batch, int steps,
-                                bool programmatic, std::mt19937_64& random) {
+absl::StatusOr<BenchRow> Decode(Rwkv7CudaModel& model, int64_t batch, int steps, bool programmatic,
+                                std::mt19937_64& random) {
   const Rwkv7Config& c = model.config();
   backends::cuda::rwkv7::SetProgrammaticLaunch(programmatic);  // read when the graph is captured
   BENCH_ASSIGN(std::unique_ptr<Rwkv7CudaBatch> states, model.NewBatch(batch));
@@ -103,9 +103,9 @@ absl::StatusOr<BenchRow> Decode(Rwkv7CudaModel& model, int64_t batch, int steps,
   // each slot's state read and written, and the logits written and read by the sampler.
   const double d = static_cast<double>(c.d_model);
   const double embedding_bytes = static_cast<double>(c.vocab_size) * d * 2;
-  const double state_bytes =
-      static_cast<double>(c.n_layer) *
-      (static_cast<double>(c.n_head()) * c.head_size * c.head_size + 2 * d) * 4;
+  const double state_bytes = static_cast<double>(c.n_layer) *
+                             (static_cast<double>(c.n_head()) * c.head_size * c.head_size + 2 * d) *
+                             4;
   const double bytes = static_cast<double>(model.weight_bytes()) - embedding_bytes +
                        batch * (d * 2 + 2 * state_bytes + 2.0 * c.vocab_size * 4);
   BenchRow row;
@@ -136,7 +136,8 @@ absl::StatusOr<BenchRow> WkvKernel(const Rwkv7Config& c, int64_t batch, int64_t 
   // r, w, k, v, kappa, a: decays below 1 and a unit-length kappa keep the state finite over
   // any number of repeats.
   std::vector<float> host;
-  for (float value : {0.5f, 0.9f, 0.1f, 0.1f, 0.125f, 0.5f}) host.resize(host.size() + rows * d, value);
+  for (float value : {0.5f, 0.9f, 0.1f, 0.1f, 0.125f, 0.5f})
+    host.resize(host.size() + rows * d, value);
   BENCH_OK(inputs.CopyFromHost(host.data(), host.size()));
   LLIVE_CUDA_RETURN_IF_ERROR(cudaMemset(state.data(), 0, state.bytes()), "zeroing");
   float* in = inputs.data();
@@ -168,8 +169,8 @@ absl::StatusOr<BenchRow> WkvKernel(const Rwkv7Config& c, int64_t batch, int64_t 
   row.tokens_per_second = static_cast<double>(rows) / seconds;
   row.microseconds_per_step = seconds * 1e6;
   row.bandwidth_tb_s = bytes / seconds / 1e12;
-  row.note = absl::StrCat(static_cast<int>(100 * row.bandwidth_tb_s / kPeakTbPerSecond),
-                          "% of 4.3 TB/s");
+  row.note =
+      absl::StrCat(static_cast<int>(100 * row.bandwidth_tb_s / kPeakTbPerSecond), "% of 4.3 TB/s");
   return row;
 }
 
@@ -217,8 +218,8 @@ absl::StatusOr<std::vector<BenchRow>> RunRwkv7Bench(const BenchOptions& options)
     }
   }
   backends::cuda::rwkv7::SetProgrammaticLaunch(false);
-  for (auto [batch, length] : {std::pair<int64_t, int64_t>{1, 1}, {64, 1}, {256, 1},
-                               {1, 2048}, {16, 2048}}) {
+  for (auto [batch, length] :
+       {std::pair<int64_t, int64_t>{1, 1}, {64, 1}, {256, 1}, {1, 2048}, {16, 2048}}) {
     BENCH_ASSIGN(BenchRow row, WkvKernel(c, batch, length, length == 1 ? 200 : 5));
     rows.push_back(row);
   }

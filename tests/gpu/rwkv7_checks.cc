@@ -41,8 +41,8 @@ using backends::native::Rwkv7Segment;
 using backends::native::Rwkv7StateData;
 using backends::native::Rwkv7Weights;
 
-#define CHECK_OK(expr)                                     \
-  do {                                                     \
+#define CHECK_OK(expr)                                                \
+  do {                                                                \
     if (absl::Status status_ = (expr); !status_.ok()) return status_; \
   } while (false)
 #define CHECK_CUDA(expr, what) LLIVE_CUDA_RETURN_IF_ERROR(expr, what)
@@ -163,7 +163,8 @@ absl::Status CheckEmbed(WeightDtype dtype, std::vector<CheckRow>& rows_out) {
                      ln_b = Normal(d, 0.1f);
   std::vector<int32_t> tokens(rows);
   for (int32_t& t : tokens) t = static_cast<int32_t>(Random()() % vocab);
-  ASSIGN_OR_RETURN(DeviceTensor emb, DeviceTensor::Upload(embedding.data(), embedding.size(), dtype));
+  ASSIGN_OR_RETURN(DeviceTensor emb,
+                   DeviceTensor::Upload(embedding.data(), embedding.size(), dtype));
   ASSIGN_OR_RETURN(std::vector<float> rounded, emb.Download());
   ASSIGN_OR_RETURN(auto tokens_d, DeviceBuffer<int32_t>::FromHost(tokens.data(), tokens.size()));
   ASSIGN_OR_RETURN(auto w_d, Up(ln_w));
@@ -276,14 +277,14 @@ absl::Status CheckSmallBatchLinear(WeightDtype dtype, int64_t rows,
     k::SmallLinearInput input;
     k::SmallLinearOutput output;
   };
-  const Case cases[] = {{768, 768, k::SmallLinearInput::kAct, k::SmallLinearOutput::kStore},
-                        {768, 64, k::SmallLinearInput::kAct, k::SmallLinearOutput::kStore},
-                        {64, 768, k::SmallLinearInput::kFloatTanh, k::SmallLinearOutput::kStore},
-                        {128, 768, k::SmallLinearInput::kFloatSigmoid, k::SmallLinearOutput::kAdd},
-                        {32, 768, k::SmallLinearInput::kFloat, k::SmallLinearOutput::kAdd},
-                        {768, 3072, k::SmallLinearInput::kAct,
-                         k::SmallLinearOutput::kReluSquareAct},
-                        {3072, 768, k::SmallLinearInput::kAct, k::SmallLinearOutput::kAdd}};
+  const Case cases[] = {
+      {768, 768, k::SmallLinearInput::kAct, k::SmallLinearOutput::kStore},
+      {768, 64, k::SmallLinearInput::kAct, k::SmallLinearOutput::kStore},
+      {64, 768, k::SmallLinearInput::kFloatTanh, k::SmallLinearOutput::kStore},
+      {128, 768, k::SmallLinearInput::kFloatSigmoid, k::SmallLinearOutput::kAdd},
+      {32, 768, k::SmallLinearInput::kFloat, k::SmallLinearOutput::kAdd},
+      {768, 3072, k::SmallLinearInput::kAct, k::SmallLinearOutput::kReluSquareAct},
+      {3072, 768, k::SmallLinearInput::kAct, k::SmallLinearOutput::kAdd}};
   constexpr int kCases = sizeof(cases) / sizeof(cases[0]);
   std::vector<k::SmallLinear> problems(kCases);
   std::vector<DeviceTensor> x_act(kCases), weights(kCases), y_act(kCases);
@@ -420,9 +421,9 @@ absl::Status CheckPrepareWkv(bool first_layer, std::vector<CheckRow>& rows_out) 
   }
   std::vector<float> got, all_gpu;
   std::vector<double> all_ref;
-  for (auto [buffer, ref] : {std::pair{&w_d, &rw}, std::pair{&a_d, &ra}, std::pair{&k_d, &rk},
-                             std::pair{&v_d, &rv}, std::pair{&kappa_d, &rkappa},
-                             std::pair{&vf_d, &rvf}}) {
+  for (auto [buffer, ref] :
+       {std::pair{&w_d, &rw}, std::pair{&a_d, &ra}, std::pair{&k_d, &rk}, std::pair{&v_d, &rv},
+        std::pair{&kappa_d, &rkappa}, std::pair{&vf_d, &rvf}}) {
     ASSIGN_OR_RETURN(got, Down(*buffer));
     // Each output against its own scale: the worst of the six.
     all_ref.push_back(RelativeError(got, *ref));
@@ -444,7 +445,8 @@ absl::Status CheckWkv(int64_t batch, int64_t length, int64_t heads, int64_t n,
   for (int64_t o = 0; o < rows * d; o += n) {  // unit-length kappa per head, as prepared
     double norm = 0.0;
     for (int64_t j = 0; j < n; ++j) norm += kappa[o + j] * kappa[o + j];
-    for (int64_t j = 0; j < n; ++j) kappa[o + j] = static_cast<float>(kappa[o + j] / std::sqrt(norm));
+    for (int64_t j = 0; j < n; ++j)
+      kappa[o + j] = static_cast<float>(kappa[o + j] / std::sqrt(norm));
   }
   DeviceBuffer<float> r_d, w_d, k_d, v_d, kappa_d, a_d, s_d, y_d;
   ASSIGN_OR_RETURN(r_d, Up(r));
@@ -477,7 +479,8 @@ absl::Status CheckWkv(int64_t batch, int64_t length, int64_t heads, int64_t n,
             double out = 0.0;
             for (int64_t j = 0; j < n; ++j) {
               double& e = S[i * n + j];
-              e = e * w[o + j] - dot * kappa[o + j] * a[o + j] + static_cast<double>(v[o + i]) * kk[o + j];
+              e = e * w[o + j] - dot * kappa[o + j] * a[o + j] +
+                  static_cast<double>(v[o + i]) * kk[o + j];
               out += e * r[o + j];
             }
             ref_y[o + i] = out;
@@ -505,8 +508,8 @@ absl::Status CheckWkvDecodeStep(WeightDtype dtype, int64_t batch, int64_t heads,
                      k_a = Normal(d, 0.1f, 1.0f), r = Normal(rows * d), g = Normal(rows * d),
                      lw = Normal(d, 0.1f, 1.0f), lb = Normal(d, 0.1f), r_k = Normal(d, 0.3f),
                      state = Normal(batch * heads * n * n, 0.5f);
-  DeviceBuffer<float> w_d, a_d, k_d, v_d, vf_d, vg_d, w0_d, a0_d, v0_d, kk_d, ka_d, r_d, g_d,
-      lw_d, lb_d, rk_d, s_d;
+  DeviceBuffer<float> w_d, a_d, k_d, v_d, vf_d, vg_d, w0_d, a0_d, v0_d, kk_d, ka_d, r_d, g_d, lw_d,
+      lb_d, rk_d, s_d;
   ASSIGN_OR_RETURN(w_d, Up(w));
   ASSIGN_OR_RETURN(a_d, Up(a));
   ASSIGN_OR_RETURN(k_d, Up(kk));
@@ -598,14 +601,14 @@ absl::Status CheckWkvDecodeStep(WeightDtype dtype, int64_t batch, int64_t heads,
     }
   });
   ASSIGN_OR_RETURN(double gpu_us, TimeGpu(launch));
-  const std::string shape = absl::StrCat(first_layer ? "layer 0 " : "layer>0 ", "b=", batch,
-                                         " h=", heads, " n=", n);
+  const std::string shape =
+      absl::StrCat(first_layer ? "layer 0 " : "layer>0 ", "b=", batch, " h=", heads, " n=", n);
   rows_out.push_back({"rwkv7.wkv_decode_step", shape, DtypeName(dtype), RelativeError(out, ref),
                       Tolerance(dtype), gpu_us, cpu_us, "prepare + step + group norm fused"});
-  rows_out.push_back({"rwkv7.wkv_decode_step (state, v_first)", shape, "fp32",
-                      std::max(RelativeError(new_state, ref_state),
-                               RelativeError(new_v_first, ref_v_first)),
-                      kFp32Tolerance, 0, 0, ""});
+  rows_out.push_back(
+      {"rwkv7.wkv_decode_step (state, v_first)", shape, "fp32",
+       std::max(RelativeError(new_state, ref_state), RelativeError(new_v_first, ref_v_first)),
+       kFp32Tolerance, 0, 0, ""});
   return absl::OkStatus();
 }
 
@@ -637,10 +640,10 @@ absl::Status CheckGroupNorm(WeightDtype dtype, std::vector<CheckRow>& rows_out) 
   for (int64_t row = 0; row < rows; ++row) {
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t o = row * d + h * n;
-      RefLayerNorm(y.data() + o, lw.data() + h * n, lb.data() + h * n, n, n * kEps,
-                   ref.data() + o);
+      RefLayerNorm(y.data() + o, lw.data() + h * n, lb.data() + h * n, n, n * kEps, ref.data() + o);
       double bonus = 0.0;
-      for (int64_t j = 0; j < n; ++j) bonus += static_cast<double>(r[o + j]) * kk[o + j] * r_k[h * n + j];
+      for (int64_t j = 0; j < n; ++j)
+        bonus += static_cast<double>(r[o + j]) * kk[o + j] * r_k[h * n + j];
       for (int64_t j = 0; j < n; ++j) ref[o + j] = (ref[o + j] + bonus * v[o + j]) * g[o + j];
     }
   }
@@ -655,9 +658,9 @@ absl::Status CheckSmallKernels(WeightDtype dtype, std::vector<CheckRow>& rows_ou
   std::vector<float> hidden = Normal(n);
   ASSIGN_OR_RETURN(DeviceTensor hidden_d, DeviceTensor::Upload(hidden.data(), n, dtype));
   ASSIGN_OR_RETURN(hidden, hidden_d.Download());
-  CHECK_CUDA(WithAct(dtype, hidden_d.data(),
-                     [&](auto* x) { return k::ReluSquareInPlace(x, n, nullptr); }),
-             "relu^2");
+  CHECK_CUDA(
+      WithAct(dtype, hidden_d.data(), [&](auto* x) { return k::ReluSquareInPlace(x, n, nullptr); }),
+      "relu^2");
   ASSIGN_OR_RETURN(std::vector<float> out, hidden_d.Download());
   ASSIGN_OR_RETURN(double relu_us, TimeGpu([&]() {
                      return WithAct(dtype, hidden_d.data(),
@@ -690,8 +693,8 @@ absl::Status CheckSmallKernels(WeightDtype dtype, std::vector<CheckRow>& rows_ou
                  ref_last.data() + b * d);
   }
   rows_out.push_back({"rwkv7.last_row_layernorm", absl::StrCat("b=", batch, " t=", length),
-                      DtypeName(dtype), RelativeError(got, ref_last), Tolerance(dtype), last_us,
-                      0, ""});
+                      DtypeName(dtype), RelativeError(got, ref_last), Tolerance(dtype), last_us, 0,
+                      ""});
   return absl::OkStatus();
 }
 
@@ -724,9 +727,8 @@ absl::Status CheckSampling(std::vector<CheckRow>& rows_out) {
   CHECK_OK(tokens_d.CopyToHost(tokens.data(), batch));
   int off_mode = 0;
   for (int64_t b = 0; b < batch; ++b) off_mode += tokens[b] != (b * 977) % vocab;
-  rows_out.push_back({"rwkv7.sample (t=1, sharp)", absl::StrCat("b=", batch, " v=", vocab),
-                      "fp32", static_cast<double>(off_mode), 0, 0, 0,
-                      "draws off a 50-logit mode"});
+  rows_out.push_back({"rwkv7.sample (t=1, sharp)", absl::StrCat("b=", batch, " v=", vocab), "fp32",
+                      static_cast<double>(off_mode), 0, 0, 0, "draws off a 50-logit mode"});
   return absl::OkStatus();
 }
 
@@ -802,8 +804,8 @@ absl::Status CheckModel(const std::string& name, const Rwkv7Config& config, Weig
   want.insert(want.end(), cpu_states[0].shift_att.begin(), cpu_states[0].shift_att.end());
   got.insert(got.end(), gpu_state.shift_ffn.begin(), gpu_state.shift_ffn.end());
   want.insert(want.end(), cpu_states[0].shift_ffn.begin(), cpu_states[0].shift_ffn.end());
-  rows_out.push_back({"rwkv7.model state vs CPU", shape, DtypeName(dtype),
-                      RelativeError(got, want), tolerance, 0, 0,
+  rows_out.push_back({"rwkv7.model state vs CPU", shape, DtypeName(dtype), RelativeError(got, want),
+                      tolerance, 0, 0,
                       gpu_state.position == cpu_states[0].position ? "" : "POSITION DIFFERS"});
   return absl::OkStatus();
 }
@@ -853,9 +855,9 @@ absl::Status CheckStepsAndStates(WeightDtype dtype, bool programmatic,
   ASSIGN_OR_RETURN(std::vector<float> alone_logits, alone->Logits());
   std::vector<float> slot2_logits(batch_logits.begin() + 2 * vocab,
                                   batch_logits.begin() + 3 * vocab);
-  rows_out.push_back({"rwkv7.batched decode = alone" + pdl, "small b=4 vs 1, 5 steps", DtypeName(dtype),
-                      RelativeError(alone_logits, slot2_logits), Tolerance(dtype), 0, 0,
-                      "slot 2 moved GPU->host->GPU first"});
+  rows_out.push_back({"rwkv7.batched decode = alone" + pdl, "small b=4 vs 1, 5 steps",
+                      DtypeName(dtype), RelativeError(alone_logits, slot2_logits), Tolerance(dtype),
+                      0, 0, "slot 2 moved GPU->host->GPU first"});
   // GPU -> host -> GPU: a copy of slot 1 continues exactly like slot 1.
   ASSIGN_OR_RETURN(Rwkv7StateData slot1, whole->GetState(1));
   ASSIGN_OR_RETURN(std::unique_ptr<Rwkv7CudaBatch> copy, model->NewBatch(batch));
@@ -889,7 +891,8 @@ absl::StatusOr<std::vector<CheckRow>> RunRwkv7Checks() {
       CHECK_OK(CheckNormShiftLerp(dtype, lerps, batch, length, rows));
     }
     CHECK_OK(CheckActivate(dtype, rows));
-    for (int64_t small_rows : {1, 3, 8, 16}) CHECK_OK(CheckSmallBatchLinear(dtype, small_rows, rows));
+    for (int64_t small_rows : {1, 3, 8, 16})
+      CHECK_OK(CheckSmallBatchLinear(dtype, small_rows, rows));
     CHECK_OK(CheckGroupNorm(dtype, rows));
     CHECK_OK(CheckSmallKernels(dtype, rows));
   }
@@ -901,10 +904,11 @@ absl::StatusOr<std::vector<CheckRow>> RunRwkv7Checks() {
         std::tuple{64, 1, 12, 64}, std::tuple{16, 37, 12, 64}}) {
     CHECK_OK(CheckWkv(batch, length, heads, n, rows));
   }
-  for (auto [dtype, batch, heads, n, first] :
-       {std::tuple{WeightDtype::kFp32, 1, 12, 64, true}, std::tuple{WeightDtype::kFp32, 5, 3, 64, false},
-        std::tuple{WeightDtype::kBf16, 64, 12, 64, false}, std::tuple{WeightDtype::kFp32, 2, 2, 32, false},
-        std::tuple{WeightDtype::kFp32, 2, 2, 128, false}}) {
+  for (auto [dtype, batch, heads, n, first] : {std::tuple{WeightDtype::kFp32, 1, 12, 64, true},
+                                               std::tuple{WeightDtype::kFp32, 5, 3, 64, false},
+                                               std::tuple{WeightDtype::kBf16, 64, 12, 64, false},
+                                               std::tuple{WeightDtype::kFp32, 2, 2, 32, false},
+                                               std::tuple{WeightDtype::kFp32, 2, 2, 128, false}}) {
     CHECK_OK(CheckWkvDecodeStep(dtype, batch, heads, n, first, rows));
   }
   CHECK_OK(CheckSampling(rows));

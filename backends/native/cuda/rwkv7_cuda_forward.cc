@@ -17,8 +17,8 @@ namespace {
 using cuda::Rwkv7CudaBatch;
 using cuda::Rwkv7CudaModel;
 
-#define LLIVE_FORWARD_RETURN_IF_ERROR(expr)                       \
-  do {                                                            \
+#define LLIVE_FORWARD_RETURN_IF_ERROR(expr)                           \
+  do {                                                                \
     if (absl::Status status_ = (expr); !status_.ok()) return status_; \
   } while (false)
 
@@ -57,8 +57,8 @@ class Rwkv7CudaForward final : public Rwkv7DeviceForward {
     absl::StatusOr<Rwkv7CudaBatch*> batch = BatchOf(1);
     if (!batch.ok()) return batch.status();
     LLIVE_FORWARD_RETURN_IF_ERROR((*batch)->SetState(0, *segment.state));
-    LLIVE_FORWARD_RETURN_IF_ERROR(model_->Forward(
-        **batch, segment.tokens, static_cast<int64_t>(segment.tokens.size())));
+    LLIVE_FORWARD_RETURN_IF_ERROR(
+        model_->Forward(**batch, segment.tokens, static_cast<int64_t>(segment.tokens.size())));
     return Finish(**batch, {&segment});
   }
 

@@ -65,7 +65,8 @@ __device__ __forceinline__ float ToFloat(__half x) { return __half2float(x); }
 __device__ __forceinline__ float Sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 __device__ __forceinline__ float WarpSum(float x) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) x += __shfl_xor_sync(0xffffffffu, x, offset);
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    x += __shfl_xor_sync(0xffffffffu, x, offset);
   return x;
 }
 
@@ -128,9 +129,8 @@ __global__ void EmbedLayerNormKernel(const int32_t* __restrict__ tokens,
 template <typename Act>
 __global__ void NormShiftLerpKernel(const float* __restrict__ x,
                                     const float* __restrict__ ln_weight,
-                                    const float* __restrict__ ln_bias,
-                                    const float* __restrict__ mu, int lerps,
-                                    float* __restrict__ shift, int64_t length, int64_t d,
+                                    const float* __restrict__ ln_bias, const float* __restrict__ mu,
+                                    int lerps, float* __restrict__ shift, int64_t length, int64_t d,
                                     float eps, int64_t rows, Act* __restrict__ mixed) {
   WaitForPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
@@ -144,9 +144,9 @@ __global__ void NormShiftLerpKernel(const float* __restrict__ x,
   float* state = shift + b * d;
   for (int64_t i = threadIdx.x; i < d; i += kRowThreads) {
     const float xa = (cur[i] - mc.mean) * mc.inverse_deviation * ln_weight[i] + ln_bias[i];
-    const float prev = t > 0 ? (cur[i - d] - mp.mean) * mp.inverse_deviation * ln_weight[i] +
-                                   ln_bias[i]
-                             : state[i];
+    const float prev =
+        t > 0 ? (cur[i - d] - mp.mean) * mp.inverse_deviation * ln_weight[i] + ln_bias[i]
+              : state[i];
     const float delta = prev - xa;
     for (int l = 0; l < lerps; ++l) {
       mixed[(l * rows + row) * d + i] = FromFloat<Act>(xa + delta * mu[l * d + i]);
@@ -205,19 +205,16 @@ __global__ void PrepareWkvKernel(WkvPrepare p, int64_t rows, int64_t d, int64_t 
 // across the parts inside the token loop (two shuffles); the partial outputs go to shared
 // memory and are summed once per chunk, off the recurrence's critical path.
 template <int N, int kRows>
-__global__ void __launch_bounds__(kRows * 4) WkvKernel(const float* __restrict__ r,
-                                                       const float* __restrict__ w,
-                                                       const float* __restrict__ k,
-                                                       const float* __restrict__ v,
-                                                       const float* __restrict__ kappa,
-                                                       const float* __restrict__ a,
-                                                       float* __restrict__ state, int64_t length,
-                                                       int64_t heads, float* __restrict__ y) {
+__global__ void __launch_bounds__(kRows * 4)
+    WkvKernel(const float* __restrict__ r, const float* __restrict__ w, const float* __restrict__ k,
+              const float* __restrict__ v, const float* __restrict__ kappa,
+              const float* __restrict__ a, float* __restrict__ state, int64_t length, int64_t heads,
+              float* __restrict__ y) {
   WaitForPrevious();
   constexpr int kParts = 4;
   constexpr int kThreads = kRows * kParts;
-  constexpr int kQuads = N / 16;     // float4s per thread
-  constexpr int kChunk = 512 / N;    // tokens per stage: 2 stages x 6 inputs = 24 KiB
+  constexpr int kQuads = N / 16;   // float4s per thread
+  constexpr int kChunk = 512 / N;  // tokens per stage: 2 stages x 6 inputs = 24 KiB
   enum { kR = 0, kW, kK, kV, kKappa, kA, kInputs };
   __shared__ __align__(16) float stage[2][kInputs][kChunk][N];
   __shared__ float partial[kChunk][kRows][kParts];
@@ -347,10 +344,9 @@ __device__ float BlockSumOf(float x, float* scratch) {
 // One block per (sequence, head), N * 4 threads: threads j < N prepare column j, then thread
 // (i, part) steps row i of S (the layout of WkvKernel), then threads i < N normalise y_i.
 template <int N, typename Act>
-__global__ void __launch_bounds__(N * 4) WkvDecodeStepKernel(WkvPrepare p, WkvStepNorm norm,
-                                                             float* __restrict__ state,
-                                                             int64_t heads, float eps,
-                                                             Act* __restrict__ out) {
+__global__ void __launch_bounds__(N * 4)
+    WkvDecodeStepKernel(WkvPrepare p, WkvStepNorm norm, float* __restrict__ state, int64_t heads,
+                        float eps, Act* __restrict__ out) {
   constexpr int kParts = 4;
   constexpr int kThreads = N * kParts;
   constexpr int kQuads = N / 16;
@@ -419,17 +415,17 @@ __global__ void __launch_bounds__(N * 4) WkvDecodeStepKernel(WkvPrepare p, WkvSt
   partial[i][part] = y_part;
   __syncthreads();
   // 3. Group norm, bonus and gate (GroupNormBonusGateKernel's equations).
-  const float y = column ? (partial[tid][0] + partial[tid][1]) + (partial[tid][2] + partial[tid][3])
-                         : 0.0f;
+  const float y =
+      column ? (partial[tid][0] + partial[tid][1]) + (partial[tid][2] + partial[tid][3]) : 0.0f;
   const float mean = BlockSumOf<kThreads>(y, scratch) / static_cast<float>(N);
   const float centred = column ? y - mean : 0.0f;
   const float variance = BlockSumOf<kThreads>(centred * centred, scratch) / static_cast<float>(N);
-  const float bonus = BlockSumOf<kThreads>(column ? rs[tid] * ks[tid] * norm.r_k[c] : 0.0f,
-                                           scratch);
+  const float bonus =
+      BlockSumOf<kThreads>(column ? rs[tid] * ks[tid] * norm.r_k[c] : 0.0f, scratch);
   if (column) {
-    const float normed = centred * rsqrtf(variance + eps * static_cast<float>(N)) *
-                             norm.ln_x_weight[c] +
-                         norm.ln_x_bias[c];
+    const float normed =
+        centred * rsqrtf(variance + eps * static_cast<float>(N)) * norm.ln_x_weight[c] +
+        norm.ln_x_bias[c];
     out[o] = FromFloat<Act>((normed + bonus * vs[tid]) * norm.g[o]);
   }
 }
@@ -461,8 +457,8 @@ __global__ void GroupNormBonusGateKernel(const float* __restrict__ y, const floa
     const float centred = y[base + j] - mean;
     squares += centred * centred;
   }
-  const float inverse =
-      rsqrtf(WarpSum(squares) / static_cast<float>(head_size) + eps * static_cast<float>(head_size));
+  const float inverse = rsqrtf(WarpSum(squares) / static_cast<float>(head_size) +
+                               eps * static_cast<float>(head_size));
   for (int64_t j = lane; j < head_size; j += kWarp) {
     const int64_t c = column0 + j;
     const float normed = (y[base + j] - mean) * inverse * ln_x_weight[c] + ln_x_bias[c];
@@ -496,16 +492,16 @@ __global__ void ReluSquareInPlaceKernel(Act* __restrict__ x, int64_t n) {
 template <typename Act>
 __global__ void LastRowLayerNormKernel(const float* __restrict__ x,
                                        const float* __restrict__ ln_weight,
-                                       const float* __restrict__ ln_bias, int64_t length,
-                                       int64_t d, float eps, Act* __restrict__ out) {
+                                       const float* __restrict__ ln_bias, int64_t length, int64_t d,
+                                       float eps, Act* __restrict__ out) {
   WaitForPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
   const int64_t b = blockIdx.x;
   const float* row = x + (b * length + length - 1) * d;
   const Moments m = RowMoments(row, d, eps, scratch);
   for (int64_t i = threadIdx.x; i < d; i += kRowThreads) {
-    out[b * d + i] = FromFloat<Act>((row[i] - m.mean) * m.inverse_deviation * ln_weight[i] +
-                                    ln_bias[i]);
+    out[b * d + i] =
+        FromFloat<Act>((row[i] - m.mean) * m.inverse_deviation * ln_weight[i] + ln_bias[i]);
   }
 }
 
@@ -544,8 +540,7 @@ struct SmallLinearParams {
 };
 
 template <typename Act, int R>
-__global__ void __launch_bounds__(256) SmallBatchLinearKernel(SmallLinearParams params,
-                                                              int rows) {
+__global__ void __launch_bounds__(256) SmallBatchLinearKernel(SmallLinearParams params, int rows) {
   WaitForPrevious();
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
@@ -703,7 +698,8 @@ cudaError_t EmbedLayerNorm(const int32_t* tokens, const Weight* embedding, const
                            const float* ln_bias, int64_t rows, int64_t d, float eps, float* x,
                            cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  return Launch(EmbedLayerNormKernel<Weight>, rows, kRowThreads, stream, tokens, embedding, ln_weight, ln_bias, d, eps, x);
+  return Launch(EmbedLayerNormKernel<Weight>, rows, kRowThreads, stream, tokens, embedding,
+                ln_weight, ln_bias, d, eps, x);
 }
 
 template <typename Act>
@@ -712,20 +708,20 @@ cudaError_t NormShiftLerp(const float* x, const float* ln_weight, const float* l
                           int64_t d, float eps, Act* mixed, cudaStream_t stream) {
   const int64_t rows = batch * length;
   if (rows == 0) return cudaSuccess;
-  return Launch(NormShiftLerpKernel<Act>, rows, kRowThreads, stream, x, ln_weight, ln_bias, mu, lerps,
-                                                             shift, length, d, eps, rows, mixed);
+  return Launch(NormShiftLerpKernel<Act>, rows, kRowThreads, stream, x, ln_weight, ln_bias, mu,
+                lerps, shift, length, d, eps, rows, mixed);
 }
 
 cudaError_t PrepareWkv(const WkvPrepare& p, int64_t rows, int64_t d, int64_t head_size,
                        cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  return Launch(PrepareWkvKernel, WarpBlocks(rows * (d / head_size)), kRowThreads, stream, p, rows, d,
-                                                                                   head_size);
+  return Launch(PrepareWkvKernel, WarpBlocks(rows * (d / head_size)), kRowThreads, stream, p, rows,
+                d, head_size);
 }
 
-cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v,
-                const float* kappa, const float* a, float* state, int64_t batch, int64_t length,
-                int64_t heads, int64_t head_size, float* y, cudaStream_t stream) {
+cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v, const float* kappa,
+                const float* a, float* state, int64_t batch, int64_t length, int64_t heads,
+                int64_t head_size, float* y, cudaStream_t stream) {
   if (batch == 0 || length == 0) return cudaSuccess;
   // Few sequences: each head's rows go to N / 16 blocks so that every SM gets work (one
   // sequence has only 12 heads). Enough heads to give every SM two blocks: one block per head,
@@ -743,15 +739,15 @@ cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v,
     return dim3(static_cast<unsigned int>(heads * (head_size / rows)),
                 static_cast<unsigned int>(batch));
   };
-#define LLIVE_WKV_CASE(N)                                                                       \
-  case N:                                                                                       \
-    if (split) {                                                                                \
-      error = Launch(WkvKernel<N, 16>, blocks(16), dim3(16 * 4), stream, r, w, k, v, kappa, a, \
-                     state, length, heads, y);                                                  \
-    } else {                                                                                    \
-      error = Launch(WkvKernel<N, N>, blocks(N), dim3(N * 4), stream, r, w, k, v, kappa, a,    \
-                     state, length, heads, y);                                                  \
-    }                                                                                           \
+#define LLIVE_WKV_CASE(N)                                                                          \
+  case N:                                                                                          \
+    if (split) {                                                                                   \
+      error = Launch(WkvKernel<N, 16>, blocks(16), dim3(16 * 4), stream, r, w, k, v, kappa, a,     \
+                     state, length, heads, y);                                                     \
+    } else {                                                                                       \
+      error = Launch(WkvKernel<N, N>, blocks(N), dim3(N * 4), stream, r, w, k, v, kappa, a, state, \
+                     length, heads, y);                                                            \
+    }                                                                                              \
     break;
   cudaError_t error = cudaSuccess;
   switch (head_size) {
@@ -779,8 +775,8 @@ cudaError_t WkvDecodeStep(const WkvPrepare& p, const WkvStepNorm& n, float* stat
       return Launch(WkvDecodeStepKernel<64, Act>, grid, dim3(64 * 4), stream, p, n, state, heads,
                     eps, out);
     case 128:
-      return Launch(WkvDecodeStepKernel<128, Act>, grid, dim3(128 * 4), stream, p, n, state,
-                    heads, eps, out);
+      return Launch(WkvDecodeStepKernel<128, Act>, grid, dim3(128 * 4), stream, p, n, state, heads,
+                    eps, out);
     default:
       return cudaErrorInvalidValue;
   }
@@ -792,8 +788,8 @@ cudaError_t GroupNormBonusGate(const float* y, const float* r, const float* k, c
                                const float* r_k, int64_t rows, int64_t d, int64_t head_size,
                                float eps, Act* out, cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  return Launch(GroupNormBonusGateKernel<Act>, WarpBlocks(rows * (d / head_size)), kRowThreads, stream, 
-      y, r, k, v, g, ln_x_weight, ln_x_bias, r_k, rows, d, head_size, eps, out);
+  return Launch(GroupNormBonusGateKernel<Act>, WarpBlocks(rows * (d / head_size)), kRowThreads,
+                stream, y, r, k, v, g, ln_x_weight, ln_x_bias, r_k, rows, d, head_size, eps, out);
 }
 
 template <typename Act>
@@ -815,7 +811,8 @@ cudaError_t LastRowLayerNorm(const float* x, const float* ln_weight, const float
                              int64_t batch, int64_t length, int64_t d, float eps, Act* out,
                              cudaStream_t stream) {
   if (batch == 0) return cudaSuccess;
-  return Launch(LastRowLayerNormKernel<Act>, batch, kRowThreads, stream, x, ln_weight, ln_bias, length, d, eps, out);
+  return Launch(LastRowLayerNormKernel<Act>, batch, kRowThreads, stream, x, ln_weight, ln_bias,
+                length, d, eps, out);
 }
 
 template <typename Act>
@@ -862,23 +859,21 @@ cudaError_t SampleTokens(const float* logits, int64_t batch, int64_t vocab, floa
 }
 
 // The element types the model uses: weights and matrix inputs in fp32, bf16 or fp16.
-#define LLIVE_RWKV7_INSTANTIATE(T)                                                              \
-  template cudaError_t EmbedLayerNorm<T>(const int32_t*, const T*, const float*, const float*, \
-                                         int64_t, int64_t, float, float*, cudaStream_t);       \
-  template cudaError_t NormShiftLerp<T>(const float*, const float*, const float*, const float*, \
-                                        int, float*, int64_t, int64_t, int64_t, float, T*,     \
-                                        cudaStream_t);                                          \
-  template cudaError_t GroupNormBonusGate<T>(const float*, const float*, const float*,          \
-                                             const float*, const float*, const float*,          \
-                                             const float*, const float*, int64_t, int64_t,      \
-                                             int64_t, float, T*, cudaStream_t);                 \
-  template cudaError_t ActivateInto<T>(const float*, int64_t, SmallLinearInput, T*,            \
-                                       cudaStream_t);                                           \
-  template cudaError_t ReluSquareInPlace<T>(T*, int64_t, cudaStream_t);                         \
-  template cudaError_t WkvDecodeStep<T>(const WkvPrepare&, const WkvStepNorm&, float*, int64_t,  \
-                                        int64_t, int64_t, float, T*, cudaStream_t);             \
-  template cudaError_t SmallBatchLinear<T>(const SmallLinear*, int, int64_t, cudaStream_t);     \
-  template cudaError_t LastRowLayerNorm<T>(const float*, const float*, const float*, int64_t,   \
+#define LLIVE_RWKV7_INSTANTIATE(T)                                                                 \
+  template cudaError_t EmbedLayerNorm<T>(const int32_t*, const T*, const float*, const float*,     \
+                                         int64_t, int64_t, float, float*, cudaStream_t);           \
+  template cudaError_t NormShiftLerp<T>(const float*, const float*, const float*, const float*,    \
+                                        int, float*, int64_t, int64_t, int64_t, float, T*,         \
+                                        cudaStream_t);                                             \
+  template cudaError_t GroupNormBonusGate<T>(                                                      \
+      const float*, const float*, const float*, const float*, const float*, const float*,          \
+      const float*, const float*, int64_t, int64_t, int64_t, float, T*, cudaStream_t);             \
+  template cudaError_t ActivateInto<T>(const float*, int64_t, SmallLinearInput, T*, cudaStream_t); \
+  template cudaError_t ReluSquareInPlace<T>(T*, int64_t, cudaStream_t);                            \
+  template cudaError_t WkvDecodeStep<T>(const WkvPrepare&, const WkvStepNorm&, float*, int64_t,    \
+                                        int64_t, int64_t, float, T*, cudaStream_t);                \
+  template cudaError_t SmallBatchLinear<T>(const SmallLinear*, int, int64_t, cudaStream_t);        \
+  template cudaError_t LastRowLayerNorm<T>(const float*, const float*, const float*, int64_t,      \
                                            int64_t, int64_t, float, T*, cudaStream_t);
 LLIVE_RWKV7_INSTANTIATE(float)
 LLIVE_RWKV7_INSTANTIATE(__nv_bfloat16)

@@ -66,9 +66,9 @@ cudaError_t PrepareWkv(const WkvPrepare& p, int64_t rows, int64_t d, int64_t hea
 // stages the inputs through shared memory a chunk of tokens at a time, so a prefill costs one
 // read and one write of the state however long it is, and any length works (the last chunk
 // may be partial). head_size must be 32, 64 or 128 (InvalidValue otherwise).
-cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v,
-                const float* kappa, const float* a, float* state, int64_t batch, int64_t length,
-                int64_t heads, int64_t head_size, float* y, cudaStream_t stream);
+cudaError_t Wkv(const float* r, const float* w, const float* k, const float* v, const float* kappa,
+                const float* a, float* state, int64_t batch, int64_t length, int64_t heads,
+                int64_t head_size, float* y, cudaStream_t stream);
 
 // One token per sequence (a decode step): PrepareWkv, one step of Wkv and GroupNormBonusGate
 // fused into one launch per (sequence, head), with the same equations and the same layouts
@@ -115,9 +115,9 @@ constexpr int kMaxSmallLinearRows = 16;
 constexpr int kMaxSmallLinears = 8;
 enum class SmallLinearInput { kAct, kFloat, kFloatTanh, kFloatSigmoid };
 enum class SmallLinearOutput {
-  kStore,           // y: float, y = product
-  kAdd,             // y: float, y += product (a residual)
-  kReluSquareAct,   // y: Act, y = relu(product)^2 (the channel mix's key)
+  kStore,          // y: float, y = product
+  kAdd,            // y: float, y += product (a residual)
+  kReluSquareAct,  // y: Act, y = relu(product)^2 (the channel mix's key)
 };
 struct SmallLinear {
   const void* x = nullptr;  // [rows, ldx]: Act for kAct, else float

@@ -35,8 +35,7 @@ absl::Status Grow(DeviceTensor& tensor, WeightDtype dtype, size_t count) {
   return absl::OkStatus();
 }
 
-absl::Status UploadFloats(const std::vector<float>& host, DeviceBuffer<float>& out,
-                          size_t& bytes) {
+absl::Status UploadFloats(const std::vector<float>& host, DeviceBuffer<float>& out, size_t& bytes) {
   absl::StatusOr<DeviceBuffer<float>> buffer =
       DeviceBuffer<float>::FromHost(host.data(), host.size());
   if (!buffer.ok()) return buffer.status();
@@ -65,10 +64,9 @@ const T* As(const DeviceTensor& tensor) {
   return static_cast<const T*>(tensor.data());
 }
 
-#define LLIVE_RETURN_IF_ERROR(expr)                             \
-  do {                                                          \
-    if (absl::Status llive_status_ = (expr); !llive_status_.ok()) \
-      return llive_status_;                                     \
+#define LLIVE_RETURN_IF_ERROR(expr)                                                     \
+  do {                                                                                  \
+    if (absl::Status llive_status_ = (expr); !llive_status_.ok()) return llive_status_; \
   } while (false)
 
 }  // namespace
@@ -131,16 +129,14 @@ absl::Status Rwkv7CudaBatch::SetState(int64_t slot, const Rwkv7StateData& state)
                         state.wkv.data(), head_block * floats, head_block * floats, c.n_layer,
                         cudaMemcpyHostToDevice, stream),
       "copy of an RWKV-7 wkv state to the GPU");
-  LLIVE_CUDA_RETURN_IF_ERROR(
-      cudaMemcpy2DAsync(shift_att_.data() + slot * d, capacity_ * d * floats,
-                        state.shift_att.data(), d * floats, d * floats, c.n_layer,
-                        cudaMemcpyHostToDevice, stream),
-      "copy of an RWKV-7 shift state to the GPU");
-  LLIVE_CUDA_RETURN_IF_ERROR(
-      cudaMemcpy2DAsync(shift_ffn_.data() + slot * d, capacity_ * d * floats,
-                        state.shift_ffn.data(), d * floats, d * floats, c.n_layer,
-                        cudaMemcpyHostToDevice, stream),
-      "copy of an RWKV-7 shift state to the GPU");
+  LLIVE_CUDA_RETURN_IF_ERROR(cudaMemcpy2DAsync(shift_att_.data() + slot * d, capacity_ * d * floats,
+                                               state.shift_att.data(), d * floats, d * floats,
+                                               c.n_layer, cudaMemcpyHostToDevice, stream),
+                             "copy of an RWKV-7 shift state to the GPU");
+  LLIVE_CUDA_RETURN_IF_ERROR(cudaMemcpy2DAsync(shift_ffn_.data() + slot * d, capacity_ * d * floats,
+                                               state.shift_ffn.data(), d * floats, d * floats,
+                                               c.n_layer, cudaMemcpyHostToDevice, stream),
+                             "copy of an RWKV-7 shift state to the GPU");
   positions_[slot] = state.position;
   return CudaStatus(cudaStreamSynchronize(stream), "copy of an RWKV-7 state to the GPU");
 }
@@ -172,8 +168,7 @@ absl::StatusOr<Rwkv7StateData> Rwkv7CudaBatch::GetState(int64_t slot) const {
                         capacity_ * d * floats, d * floats, c.n_layer, cudaMemcpyDeviceToHost,
                         stream),
       "copy of an RWKV-7 shift state from the GPU");
-  LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream),
-                             "copy of an RWKV-7 state from the GPU");
+  LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream), "copy of an RWKV-7 state from the GPU");
   state.position = positions_[slot];
   return state;
 }
@@ -193,24 +188,24 @@ absl::StatusOr<std::vector<int32_t>> Rwkv7CudaBatch::SampledTokens() const {
 // ---------------------------------------------------------------------------------------------
 // Rwkv7CudaModel
 
-absl::StatusOr<std::unique_ptr<Rwkv7CudaModel>> Rwkv7CudaModel::Create(
-    const Rwkv7Weights& weights, WeightDtype dtype, int device) {
+absl::StatusOr<std::unique_ptr<Rwkv7CudaModel>> Rwkv7CudaModel::Create(const Rwkv7Weights& weights,
+                                                                       WeightDtype dtype,
+                                                                       int device) {
   const Rwkv7Config& c = weights.config;
   if (c.head_size != 32 && c.head_size != 64 && c.head_size != 128) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "RWKV-7 head size ", c.head_size, " has no CUDA kernel; the GPU path supports 32, 64, 128"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("RWKV-7 head size ", c.head_size,
+                     " has no CUDA kernel; the GPU path supports 32, 64, 128"));
   }
   auto model = std::unique_ptr<Rwkv7CudaModel>(new Rwkv7CudaModel());
   model->config_ = c;
   model->dtype_ = dtype;
   model->device_ = device;
   model->small_products_ = c.d_model % 8 == 0 && c.d_ffn % 8 == 0 && c.decay_rank % 8 == 0 &&
-                           c.iclr_rank % 8 == 0 && c.value_rank % 8 == 0 &&
-                           c.gate_rank % 8 == 0;
+                           c.iclr_rank % 8 == 0 && c.value_rank % 8 == 0 && c.gate_rank % 8 == 0;
   LLIVE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device), absl::StrCat("selecting GPU ", device));
-  LLIVE_CUDA_RETURN_IF_ERROR(
-      cudaStreamCreateWithFlags(&model->stream_, cudaStreamNonBlocking),
-      "creating the RWKV-7 stream");
+  LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&model->stream_, cudaStreamNonBlocking),
+                             "creating the RWKV-7 stream");
   absl::StatusOr<std::unique_ptr<GemmContext>> gemm = GemmContext::Create(model->stream_);
   if (!gemm.ok()) return gemm.status();
   model->gemm_ = *std::move(gemm);
@@ -304,14 +299,13 @@ absl::Status Rwkv7CudaModel::Forward(Rwkv7CudaBatch& batch, absl::Span<const int
   const int64_t capacity = batch.capacity();
   if (length <= 0 || static_cast<int64_t>(tokens.size()) != capacity * length) {
     return absl::InvalidArgumentError(absl::StrCat("RWKV-7 forward of ", tokens.size(),
-                                                   " tokens for ", capacity, " slots of ",
-                                                   length, " tokens each"));
+                                                   " tokens for ", capacity, " slots of ", length,
+                                                   " tokens each"));
   }
   for (int32_t token : tokens) {
     if (token < 0 || token >= config_.vocab_size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("token id ", token, " is outside the vocabulary [0, ", config_.vocab_size,
-                       ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "token id ", token, " is outside the vocabulary [0, ", config_.vocab_size, ")"));
     }
   }
   cudaSetDevice(device_);
@@ -332,14 +326,13 @@ absl::Status Rwkv7CudaModel::Forward(Rwkv7CudaBatch& batch, absl::Span<const int
 
 absl::Status Rwkv7CudaModel::Step(Rwkv7CudaBatch& batch, absl::Span<const int32_t> tokens) {
   if (static_cast<int64_t>(tokens.size()) != batch.capacity()) {
-    return absl::InvalidArgumentError(absl::StrCat("RWKV-7 step of ", tokens.size(),
-                                                   " tokens for ", batch.capacity(), " slots"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("RWKV-7 step of ", tokens.size(), " tokens for ", batch.capacity(), " slots"));
   }
   for (int32_t token : tokens) {
     if (token < 0 || token >= config_.vocab_size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("token id ", token, " is outside the vocabulary [0, ", config_.vocab_size,
-                       ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "token id ", token, " is outside the vocabulary [0, ", config_.vocab_size, ")"));
     }
   }
   cudaSetDevice(device_);
@@ -415,9 +408,9 @@ absl::Status Rwkv7CudaModel::Products(absl::Span<const Product> products, int64_
   if (rows <= rwkv7::kMaxSmallLinearRows && small_products_) {
     rwkv7::SmallLinear linears[rwkv7::kMaxSmallLinears];
     for (size_t i = 0; i < products.size(); ++i) linears[i] = products[i].linear;
-    LLIVE_CUDA_RETURN_IF_ERROR(rwkv7::SmallBatchLinear<Act>(
-                                   linears, static_cast<int>(products.size()), rows, stream_),
-                               "RWKV-7 small-batch products");
+    LLIVE_CUDA_RETURN_IF_ERROR(
+        rwkv7::SmallBatchLinear<Act>(linears, static_cast<int>(products.size()), rows, stream_),
+        "RWKV-7 small-batch products");
     return absl::OkStatus();
   }
   for (const Product& product : products) {
@@ -429,10 +422,9 @@ absl::Status Rwkv7CudaModel::Products(absl::Span<const Product> products, int64_
     if (p.input != rwkv7::SmallLinearInput::kAct) {
       // cuBLAS multiplies like with like: activate the fp32 input into the weights' type.
       Act* converted = static_cast<Act*>(product.scratch);
-      LLIVE_CUDA_RETURN_IF_ERROR(
-          rwkv7::ActivateInto(static_cast<const float*>(p.x), rows * p.in, p.input, converted,
-                              stream_),
-          "RWKV-7 low-rank activation");
+      LLIVE_CUDA_RETURN_IF_ERROR(rwkv7::ActivateInto(static_cast<const float*>(p.x), rows * p.in,
+                                                     p.input, converted, stream_),
+                                 "RWKV-7 low-rank activation");
       x = converted;
     }
     LLIVE_RETURN_IF_ERROR(gemm_->Linear(x, rows, p.in, p.ldx, weight, p.out, p.y, y_type, p.ldy,
@@ -440,8 +432,7 @@ absl::Status Rwkv7CudaModel::Products(absl::Span<const Product> products, int64_
                                         p.output == rwkv7::SmallLinearOutput::kAdd ? 1.0f : 0.0f));
     if (p.output == rwkv7::SmallLinearOutput::kReluSquareAct) {
       LLIVE_CUDA_RETURN_IF_ERROR(
-          rwkv7::ReluSquareInPlace(static_cast<Act*>(p.y), rows * p.out, stream_),
-          "RWKV-7 relu^2");
+          rwkv7::ReluSquareInPlace(static_cast<Act*>(p.y), rows * p.out, stream_), "RWKV-7 relu^2");
     }
   }
   return absl::OkStatus();
@@ -487,10 +478,10 @@ absl::Status Rwkv7CudaModel::Run(Rwkv7CudaBatch& s, int64_t length, bool want_lo
   };
 
   // x: [rows, D] = ln0(embedding[tokens])
-  LLIVE_CUDA_RETURN_IF_ERROR(rwkv7::EmbedLayerNorm(s.tokens_.data(), As<Act>(embedding_),
-                                                   ln0_weight_.data(), ln0_bias_.data(), rows, d,
-                                                   eps, x, stream),
-                             "RWKV-7 embedding");
+  LLIVE_CUDA_RETURN_IF_ERROR(
+      rwkv7::EmbedLayerNorm(s.tokens_.data(), As<Act>(embedding_), ln0_weight_.data(),
+                            ln0_bias_.data(), rows, d, eps, x, stream),
+      "RWKV-7 embedding");
   for (int64_t l = 0; l < c.n_layer; ++l) {
     Layer& layer = layers_[l];
     const bool first = l == 0;
@@ -564,38 +555,34 @@ absl::Status Rwkv7CudaModel::Run(Rwkv7CudaBatch& s, int64_t length, bool want_lo
                      n, s.y_.data(), stream),
           "RWKV-7 WKV");
       LLIVE_CUDA_RETURN_IF_ERROR(
-          rwkv7::GroupNormBonusGate(s.y_.data(), s.r_.data(), s.k_.data(), s.v_.data(),
-                                    s.g_.data(), layer.ln_x_weight.data(),
-                                    layer.ln_x_bias.data(), layer.r_k.data(), rows, d, n, eps,
-                                    As<Act>(s.gated_), stream),
+          rwkv7::GroupNormBonusGate(s.y_.data(), s.r_.data(), s.k_.data(), s.v_.data(), s.g_.data(),
+                                    layer.ln_x_weight.data(), layer.ln_x_bias.data(),
+                                    layer.r_k.data(), rows, d, n, eps, As<Act>(s.gated_), stream),
           "RWKV-7 group norm and gate");
     }
     // x += output(gated)
-    const Product output =
-        product(As<Act>(s.gated_), d, act, layer.output, d, d, x, d, add);
+    const Product output = product(As<Act>(s.gated_), d, act, layer.output, d, d, x, d, add);
     LLIVE_RETURN_IF_ERROR(Products<Act>({&output, 1}, rows));
     // Channel mix: x += value(relu(key(lerp(LN(x), shifted LN(x))))^2)
     LLIVE_CUDA_RETURN_IF_ERROR(
         rwkv7::NormShiftLerp(x, layer.ffn_norm_weight.data(), layer.ffn_norm_bias.data(),
-                             layer.ffn_lerp_k.data(), 1, s.shift_ffn_.data() + l * batch * d,
-                             batch, length, d, eps, mixed, stream),
+                             layer.ffn_lerp_k.data(), 1, s.shift_ffn_.data() + l * batch * d, batch,
+                             length, d, eps, mixed, stream),
         "RWKV-7 channel-mix shift");
     const Product key = product(mixed, d, act, layer.ffn_key, d, f, As<Act>(s.hidden_act_), f,
-                                    SmallLinearOutput::kReluSquareAct);
+                                SmallLinearOutput::kReluSquareAct);
     LLIVE_RETURN_IF_ERROR(Products<Act>({&key, 1}, rows));
-    const Product value =
-        product(As<Act>(s.hidden_act_), f, act, layer.ffn_value, f, d, x, d, add);
+    const Product value = product(As<Act>(s.hidden_act_), f, act, layer.ffn_value, f, d, x, d, add);
     LLIVE_RETURN_IF_ERROR(Products<Act>({&value, 1}, rows));
   }
   if (!want_logits) return absl::OkStatus();
   // logits: [batch, V] = head(LN_out(x of each slot's last token))
   LLIVE_CUDA_RETURN_IF_ERROR(
-      rwkv7::LastRowLayerNorm(x, ln_out_weight_.data(), ln_out_bias_.data(), batch, length, d,
-                              eps, As<Act>(s.last_), stream),
+      rwkv7::LastRowLayerNorm(x, ln_out_weight_.data(), ln_out_bias_.data(), batch, length, d, eps,
+                              As<Act>(s.last_), stream),
       "RWKV-7 final norm");
-  const Product head =
-      product(As<Act>(s.last_), d, act, head_, d, c.vocab_size, s.logits_.data(), c.vocab_size,
-              store);
+  const Product head = product(As<Act>(s.last_), d, act, head_, d, c.vocab_size, s.logits_.data(),
+                               c.vocab_size, store);
   return Products<Act>({&head, 1}, batch);
 }
 

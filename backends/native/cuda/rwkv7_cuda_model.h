@@ -72,13 +72,13 @@ class Rwkv7CudaBatch {
   // Working memory for `rows_` tokens. fp32 [rows, D] unless said otherwise:
   int64_t rows_ = 0;
   DeviceBuffer<float> x_, r_, w_, k_, v_, a_, g_, kappa_, v_first_, v_gate_, y_;
-  DeviceBuffer<float> down_[4];              // [rows, rank of w, a, v, g]
-  DeviceTensor mixed_;                       // [6, rows, D] matrix inputs in the weights' type
-  DeviceTensor low_rank_[4];                 // [rows, rank] activated low-rank values
-  DeviceTensor hidden_act_;                  // [rows, F] relu^2 of the channel mix
-  DeviceTensor gated_;                       // [rows, D] the time mix's output before `output`
-  DeviceTensor last_;                        // [capacity, D] normed last rows, before the head
-  cudaGraphExec_t step_graph_ = nullptr;     // the one-token step, captured on first use
+  DeviceBuffer<float> down_[4];           // [rows, rank of w, a, v, g]
+  DeviceTensor mixed_;                    // [6, rows, D] matrix inputs in the weights' type
+  DeviceTensor low_rank_[4];              // [rows, rank] activated low-rank values
+  DeviceTensor hidden_act_;               // [rows, F] relu^2 of the channel mix
+  DeviceTensor gated_;                    // [rows, D] the time mix's output before `output`
+  DeviceTensor last_;                     // [capacity, D] normed last rows, before the head
+  cudaGraphExec_t step_graph_ = nullptr;  // the one-token step, captured on first use
 };
 
 // Thread-compatible: one thread at a time (it owns one stream and one cuBLAS context).

@@ -39,11 +39,9 @@ TEST(Rwkv7CudaBackendTest, CudaWithoutAUsableGpuSaysWhyAndWhatToDo) {
   options.device = "cuda";
   absl::StatusOr<std::unique_ptr<StatefulBackend>> backend = CreateNativeBackend(*spec, options);
   ASSERT_FALSE(backend.ok());
-  EXPECT_TRUE(absl::IsFailedPrecondition(backend.status()) ||
-              absl::IsUnavailable(backend.status()))
+  EXPECT_TRUE(absl::IsFailedPrecondition(backend.status()) || absl::IsUnavailable(backend.status()))
       << backend.status();
-  EXPECT_NE(backend.status().message().find("--device cpu"), std::string::npos)
-      << backend.status();
+  EXPECT_NE(backend.status().message().find("--device cpu"), std::string::npos) << backend.status();
 }
 
 TEST(Rwkv7CudaBackendTest, CpuDeviceIsTheCpuPath) {
