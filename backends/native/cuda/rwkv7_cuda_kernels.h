@@ -1,5 +1,6 @@
-// llive's own CUDA kernels for RWKV-7: everything of the forward pass that is not a matrix
-// product (those go through cuBLAS). Each kernel follows one step of Rwkv7Forward
+// llive's own CUDA kernels for RWKV-7: everything of the forward pass but the matrix products
+// of many rows (those go through cuBLAS; the few rows of a decode step through
+// SmallBatchLinear below). Each kernel follows one step of Rwkv7Forward
 // (backends/native/rwkv7_model.cc) and is checked against it by tests/gpu/rwkv7_checks.cc.
 //
 // Layouts: a block of `rows = batch * length` tokens, row = b * length + t, is [rows, D]
