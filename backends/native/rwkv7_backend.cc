@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/native/checkpoint.h"
+#include "backends/native/cuda/device_selection.h"
 #include "backends/native/generation.h"
 #include "backends/native/rwkv7_weights.h"
 #include "backends/native/state_format.h"
@@ -96,6 +97,26 @@ std::unique_ptr<Rwkv7Backend> Rwkv7Backend::FromWeights(Rwkv7Weights weights,
       new Rwkv7Backend(std::move(weights), std::move(tokenizer), std::move(name)));
 }
 
+absl::Status Rwkv7Backend::MoveToDevice(const Device& device) {
+  if (device.kind == Device::Kind::kCpu) {
+    device_forward_.reset();
+    device_ = device;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<Rwkv7DeviceForward>> forward =
+      CreateRwkv7CudaForward(weights_, device.index);
+  if (!forward.ok()) return forward.status();
+  device_forward_ = *std::move(forward);
+  device_ = device;
+  return absl::OkStatus();
+}
+
+absl::Status Rwkv7Backend::RunForward(absl::Span<const Rwkv7Segment> segments) {
+  if (device_forward_ != nullptr) return device_forward_->Forward(segments);
+  Rwkv7Forward(weights_, segments);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<GenerateResponse> Rwkv7Backend::Generate(const GenerateRequest& request,
                                                         const StreamCallback& on_text) {
   if (tokenizer_ == nullptr) {
@@ -152,12 +173,14 @@ absl::StatusOr<std::vector<float>> Rwkv7Backend::Feed(ModelState& state,
   if (!own.ok()) return own.status();
   if (absl::Status s = CheckTokens(tokens); !s.ok()) return s;
   std::vector<float> logits(weights_.config.vocab_size);
-  for (size_t begin = 0; begin < tokens.size(); begin += kPrefillChunk) {
-    const size_t count = std::min(kPrefillChunk, tokens.size() - begin);
+  // The GPU path bounds its own working memory (Rwkv7CudaModel::kMaxRows): one call.
+  const size_t chunk = device_forward_ != nullptr ? tokens.size() : kPrefillChunk;
+  for (size_t begin = 0; begin < tokens.size(); begin += chunk) {
+    const size_t count = std::min(chunk, tokens.size() - begin);
     const bool last = begin + count == tokens.size();
     const Rwkv7Segment segment{&(*own)->data(), tokens.subspan(begin, count),
                                last ? logits.data() : nullptr};
-    Rwkv7Forward(weights_, absl::MakeConstSpan(&segment, 1));
+    if (absl::Status s = RunForward(absl::MakeConstSpan(&segment, 1)); !s.ok()) return s;
   }
   return logits;
 }
@@ -198,7 +221,7 @@ absl::StatusOr<std::vector<std::vector<float>>> Rwkv7Backend::StepBatch(
     if (!own.ok()) return own.status();
     segments.push_back({&(*own)->data(), tokens.subspan(i, 1), logits[i].data()});
   }
-  Rwkv7Forward(weights_, segments);
+  if (absl::Status s = RunForward(segments); !s.ok()) return s;
   return logits;
 }
 
@@ -243,13 +266,11 @@ void RegisterRwkv7Backend() {
       BackendSpec::Kind::kRwkv7,
       [](const std::string& path,
          const NativeBackendOptions& options) -> absl::StatusOr<std::unique_ptr<StatefulBackend>> {
-        if (options.device != "cpu") {
-          return absl::FailedPreconditionError(
-              absl::StrCat("rwkv7 runs on the CPU only in this build; use --device cpu (asked for ",
-                           options.device, ")"));
-        }
+        absl::StatusOr<Device> device = cuda::SelectDevice(options.device);
+        if (!device.ok()) return device.status();
         absl::StatusOr<std::unique_ptr<Rwkv7Backend>> backend = Rwkv7Backend::Open(path);
         if (!backend.ok()) return backend.status();
+        if (absl::Status s = (*backend)->MoveToDevice(*device); !s.ok()) return s;
         return std::unique_ptr<StatefulBackend>(*std::move(backend));
       });
 }

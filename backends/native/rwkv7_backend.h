@@ -1,4 +1,5 @@
-// Rwkv7Backend: an RWKV-7 language model on the CPU, behind LLMBackend and StatefulBackend.
+// Rwkv7Backend: an RWKV-7 language model on the CPU or a CUDA GPU, behind LLMBackend and
+// StatefulBackend.
 // Named `rwkv7:PATH`, PATH a Hugging Face folder (config.json + *.safetensors, RWKV-7 -HF
 // naming) or an `rwkv7` GGUF file.
 #pragma once
@@ -10,6 +11,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "backends/device.h"
+#include "backends/native/rwkv7_device_forward.h"
 #include "backends/native/rwkv7_model.h"
 #include "backends/native/tokenizer.h"
 #include "backends/stateful_backend.h"
@@ -31,6 +34,13 @@ class Rwkv7Backend final : public StatefulBackend {
   static std::unique_ptr<Rwkv7Backend> FromWeights(Rwkv7Weights weights,
                                                    std::unique_ptr<Tokenizer> tokenizer,
                                                    std::string name);
+
+  // Runs every later forward pass on `device` (bf16 weights on a GPU; states stay in the CPU
+  // format and move to the GPU and back per call). Call before sharing the backend; not
+  // thread-safe. OK and nothing changes for the CPU. FailedPrecondition in a build without
+  // the CUDA part; the errors of cuda::Rwkv7CudaModel::Create otherwise.
+  absl::Status MoveToDevice(const Device& device);
+  const Device& device() const { return device_; }
 
   const Rwkv7Weights& weights() const { return weights_; }
   // The tokenizer, or null when the checkpoint has none.
@@ -62,15 +72,20 @@ class Rwkv7Backend final : public StatefulBackend {
   Rwkv7Backend(Rwkv7Weights weights, std::unique_ptr<Tokenizer> tokenizer, std::string name);
 
   absl::Status CheckTokens(absl::Span<const int32_t> tokens) const;
+  // Rwkv7Forward, on the device when there is one.
+  absl::Status RunForward(absl::Span<const Rwkv7Segment> segments);
 
   Rwkv7Weights weights_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::string name_;
   ModelInfo info_;
+  Device device_;
+  std::unique_ptr<Rwkv7DeviceForward> device_forward_;  // null on the CPU
 };
 
-// Makes `rwkv7:PATH` resolve through backends::CreateNativeBackend (CPU only; another device
-// is refused with FailedPrecondition). Call once at start-up; safe to call again.
+// Makes `rwkv7:PATH` resolve through backends::CreateNativeBackend on the device of the options
+// ("cpu", "cuda", "cuda:N"; cuda::SelectDevice says why a GPU cannot be used). Call once at
+// start-up; safe to call again.
 void RegisterRwkv7Backend();
 
 }  // namespace llive::backends::native
