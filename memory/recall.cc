@@ -36,6 +36,12 @@ const absl::flat_hash_set<std::string>& StopWords() {
 // they match most of the corpus, cost the most to rank and change the ranking the least.
 constexpr double kMaxDocumentShare = 0.05;
 constexpr int kMaxQueryTerms = 16;
+// A query's cost is the postings FTS5 walks and the documents bm25() scores, about the sum of
+// its terms' document frequencies (over all agents). Terms are kept rarest first while that
+// sum stays within this budget (the rarest always), which bounds a query at about 10 ms here
+// however large memory grows; the terms left out are the commonest, with the least weight in
+// BM25. Small stores never reach it.
+constexpr int64_t kMaxQueryPostings = 20000;
 
 // Reciprocal rank fusion weighs the vector ranking below the BM25 ranking: the hashing
 // embedder's neighbours are noisier than exact term matches, most of all in Japanese
@@ -132,8 +138,11 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
   }
   const double max_frequency = std::max(100.0, kMaxDocumentShare * documents);
   size_t keep = 0;
+  int64_t postings = 0;
   while (keep < terms.size() && keep < kMaxQueryTerms &&
-         (keep == 0 || terms[keep].first <= max_frequency)) {
+         (keep == 0 || (terms[keep].first <= max_frequency &&
+                        postings + terms[keep].first <= kMaxQueryPostings))) {
+    postings += terms[keep].first;
     ++keep;
   }
   terms.resize(keep);
