@@ -1,6 +1,8 @@
 // Row readers for the MemoryStore's tables.
 #include "memory/store_rows.h"
 
+#include <unistd.h>
+
 #include <random>
 
 #include "absl/strings/escaping.h"
@@ -17,7 +19,15 @@ absl::Status Damaged(absl::string_view what, const absl::Status& status) {
 }  // namespace
 
 std::string NewUid() {
-  thread_local std::mt19937_64 random(std::random_device{}());
+  // Seeded again in a child after fork(): it would otherwise repeat its parent's sequence, and
+  // two forked writers (memory_tests' crash test) collide on events.uid.
+  thread_local std::mt19937_64 random;
+  thread_local pid_t seeded_in = 0;
+  if (const pid_t pid = getpid(); pid != seeded_in) {
+    std::random_device device;
+    random.seed((static_cast<uint64_t>(device()) << 32) ^ device());
+    seeded_in = pid;
+  }
   uint64_t words[2] = {random(), random()};
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(words), sizeof(words)));
