@@ -43,11 +43,6 @@ constexpr int kMaxQueryTerms = 16;
 // BM25. Small stores never reach it.
 constexpr int64_t kMaxQueryPostings = 20000;
 
-// Reciprocal rank fusion weighs the vector ranking below the BM25 ranking: the hashing
-// embedder's neighbours are noisier than exact term matches, most of all in Japanese
-// (bench/memory_bench's labelled set, docs/benchmarks.md).
-constexpr double kVectorWeight = 0.5;
-
 const char* FtsTable(Layer layer) {
   return layer == Layer::kSemantic ? "entries_fts" : "events_fts";
 }
@@ -325,7 +320,7 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
     if (options_.fusion == Fusion::kRrf) {
       double rrf = 0;
       if (hit.text_rank > 0) rrf += 1.0 / (60.0 + hit.text_rank);
-      if (hit.vector_rank > 0) rrf += kVectorWeight / (60.0 + hit.vector_rank);
+      if (hit.vector_rank > 0) rrf += 1.0 / (60.0 + hit.vector_rank);
       hit.score = rrf * (0.8 + 0.1 * hit.recency + 0.1 * hit.importance);
     } else {
       hit.score = 0.45 * (max_bm25 > 0 ? hit.bm25 / max_bm25 : 0) +
