@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <random>
 
 #include "absl/strings/escaping.h"
@@ -28,9 +29,20 @@ std::string NewUid() {
     random.seed((static_cast<uint64_t>(device()) << 32) ^ device());
     seeded_in = pid;
   }
-  uint64_t words[2] = {random(), random()};
+  // Time first (milliseconds, big-endian, so the hex sorts by time), then 80 random bits: new
+  // uids land at the end of the UNIQUE index instead of on a random page of it, which at a
+  // million events cost a page read and a page write per append.
+  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+  const uint64_t noise = random(), more = random();
+  unsigned char bytes[16];
+  for (int i = 0; i < 6; ++i) bytes[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  for (int i = 0; i < 8; ++i) bytes[6 + i] = static_cast<unsigned char>(noise >> (8 * i));
+  bytes[14] = static_cast<unsigned char>(more);
+  bytes[15] = static_cast<unsigned char>(more >> 8);
   return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(words), sizeof(words)));
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
 }
 
 std::string AgentToken(absl::string_view agent_id) {
