@@ -1,7 +1,7 @@
 // bench/memory_bench: the memory store at scale (appends, FTS, vector and hybrid recall at a
 // million events) and retrieval quality on the labelled question set. Prints tables; results
 // go to docs/benchmarks.md. Flags: --events N --agents N --dim N --queries N --nprobe N
-// --dir DIR --qa FILE --skip-scale --skip-qa.
+// --dir DIR --qa FILE --skip-scale --skip-qa --reuse (query the database of an earlier run).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,6 +43,7 @@ struct Flags {
   std::string qa = std::string(LLIVE_SOURCE_DIR) + "/bench/data/memory_qa.jsonl";
   bool scale = true;
   bool qa_enabled = true;
+  bool reuse = false;  // query the database an earlier run left in --dir, append nothing
 };
 
 double Percentile(std::vector<double> values, double p) {
@@ -56,9 +57,12 @@ void Die(const absl::Status& status) {
   std::exit(1);
 }
 
-std::unique_ptr<memory::MemoryStore> OpenFresh(const std::string& dir, int dim, int nprobe) {
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+std::unique_ptr<memory::MemoryStore> OpenFresh(const std::string& dir, int dim, int nprobe,
+                                               bool reuse = false) {
+  if (!reuse) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
   memory::StoreOptions options;
   options.database_path = dir + "/memory.db";
   options.index_dir = dir + "/indexes";
@@ -67,6 +71,14 @@ std::unique_ptr<memory::MemoryStore> OpenFresh(const std::string& dir, int dim, 
   absl::StatusOr<std::unique_ptr<memory::MemoryStore>> store = memory::MemoryStore::Open(options);
   if (!store.ok()) Die(store.status());
   return *std::move(store);
+}
+
+void PrintAppendRate(int64_t appended, int batch, double seconds, std::clock_t cpu_start) {
+  const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  std::printf(
+      "appended %lld events in batches of %d in %.1f s: %.0f events/s wall, %.0f events per "
+      "CPU-second of this process (FTS5 and vectors written in each batch's transaction)\n",
+      static_cast<long long>(appended), batch, seconds, appended / seconds, appended / cpu_seconds);
 }
 
 // recall@10 and search time of an IVF index over agent 0's vectors (built as the store
@@ -88,7 +100,7 @@ void ProbeSweep(const Flags& flags, const memory::Embedder& embedder,
   std::printf("\nIVF over agent-0's %zu vectors (built in %.1f s), %d questions, k=10\n",
               ids.size(), build_s, flags.queries);
   std::printf("%-8s %10s %10s %10s\n", "nprobe", "recall@10", "p50 ms", "p95 ms");
-  for (int nprobe : {16, 32, 64, 128, 256}) {
+  for (int nprobe : {16, 32, 64, 96, 128, 256}) {
     options.ivf_nprobe = nprobe;
     absl::StatusOr<std::unique_ptr<memory::VectorIndex>> loaded =
         memory::VectorIndex::Load(file, options);
@@ -115,7 +127,7 @@ void ProbeSweep(const Flags& flags, const memory::Embedder& embedder,
 
 void Scale(const Flags& flags) {
   std::unique_ptr<memory::MemoryStore> store =
-      OpenFresh(flags.dir + "/scale", flags.dim, flags.nprobe);
+      OpenFresh(flags.dir + "/scale", flags.dim, flags.nprobe, flags.reuse);
   const memory::Embedder& embedder = store->embedder();
   MemoryText text(20260101);
   constexpr int kBatch = 1000;
@@ -126,7 +138,25 @@ void Scale(const Flags& flags) {
   const std::clock_t cpu_start = std::clock();
   auto window = Clock::now();
   int64_t appended = 0;
-  std::printf("%-12s %14s %14s\n", "events", "window ev/s", "overall ev/s");
+  if (flags.reuse) {
+    // Agent 0's vectors for the exact reference, embedded again from the stored text.
+    for (int64_t from = 0;;) {
+      absl::StatusOr<std::vector<memory::Event>> events =
+          store->EventsByIdRange("agent-0", from, std::numeric_limits<int64_t>::max(), 10000);
+      if (!events.ok()) Die(events.status());
+      if (events->empty()) break;
+      for (const memory::Event& event : *events) {
+        ids0.push_back(event.id);
+        std::vector<float> v = *embedder.Embed(event.content);
+        vectors0.insert(vectors0.end(), v.begin(), v.end());
+      }
+      from = events->back().id + 1;
+    }
+    appended = flags.events;
+    std::printf("reusing %s: %zu events of agent-0\n", flags.dir.c_str(), ids0.size());
+  } else {
+    std::printf("%-12s %14s %14s\n", "events", "window ev/s", "overall ev/s");
+  }
   for (int64_t batch = 0; appended < flags.events; ++batch) {
     const std::string agent = absl::StrCat("agent-", batch % flags.agents);
     std::vector<memory::EventInput> events(kBatch);
@@ -154,13 +184,7 @@ void Scale(const Flags& flags) {
   // Time spent on agent 0's vectors in the loop above is not the store's; subtract nothing:
   // embedding them again costs about as much as the store's own embedding, so this is a
   // conservative (lower) rate.
-  const double append_seconds = Ms(start) / 1000;
-  const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-  std::printf(
-      "appended %lld events in batches of %d in %.1f s: %.0f events/s wall, %.0f events per "
-      "CPU-second of this process (FTS5 and vectors written in each batch's transaction)\n",
-      static_cast<long long>(appended), kBatch, append_seconds, appended / append_seconds,
-      appended / cpu_seconds);
+  if (!flags.reuse) PrintAppendRate(appended, kBatch, Ms(start) / 1000, cpu_start);
 
   // Vector indexes: the first search starts the build in the background (exact scan meanwhile).
   const auto build_start = Clock::now();
@@ -343,11 +367,13 @@ int main(int argc, char** argv) {
       flags.scale = false;
     else if (arg == "--skip-qa")
       flags.qa_enabled = false;
+    else if (arg == "--reuse")
+      flags.reuse = true;
     else {
       std::cerr
           << "memory_bench: unknown flag " << arg
           << "; flags: --events N --agents N --dim N --queries N --nprobe N --dir DIR --qa FILE "
-             "--skip-scale --skip-qa\n";
+             "--skip-scale --skip-qa --reuse\n";
       return 2;
     }
   }

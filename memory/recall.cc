@@ -242,9 +242,13 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
       }
     }
     if (query.mode != RecallQuery::Mode::kText) {
-      // Phase and time filters apply after the vector search: fetch deeper to make up.
+      // Phase and time filters apply after the vector search: fetch deeper to make up. Each
+      // hit costs a row read below, so without filters the depth stays as for text.
+      const bool filtered = query.phases.size() < 4 ||
+                            query.from_ms != std::numeric_limits<int64_t>::min() ||
+                            query.to_ms != std::numeric_limits<int64_t>::max();
       absl::StatusOr<std::vector<std::pair<int64_t, float>>> nearest =
-          vectors_->Search(*db_, layer, query.agent_id, vector, depth * 2);
+          vectors_->Search(*db_, layer, query.agent_id, vector, filtered ? depth * 2 : depth);
       if (!nearest.ok()) return nearest.status();
       for (size_t i = 0; i < nearest->size(); ++i) {
         Candidate& c = candidate(layer, (*nearest)[i].first);
