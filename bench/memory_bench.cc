@@ -1,9 +1,7 @@
 // bench/memory_bench: the memory store at scale (appends, FTS, vector and hybrid recall at a
 // million events) and retrieval quality on the labelled question set. Prints tables; results
-// go to docs/benchmarks.md. Flags: --events N --agents N --dim N --queries N --dir DIR
-// --qa FILE --skip-scale --skip-qa.
-#include <faiss/IndexFlat.h>
-
+// go to docs/benchmarks.md. Flags: --events N --agents N --dim N --queries N --nprobe N
+// --dir DIR --qa FILE --skip-scale --skip-qa --reuse (query the database of an earlier run).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -21,6 +20,7 @@
 #include "bench/memory_text.h"
 #include "memory/hashing_embedder.h"
 #include "memory/memory_store.h"
+#include "memory/vector_index.h"
 #include "nlohmann/json.hpp"
 
 namespace llive::bench {
@@ -38,10 +38,12 @@ struct Flags {
   int agents = 4;
   int dim = 512;
   int queries = 200;
+  int nprobe = memory::VectorIndexOptions().ivf_nprobe;
   std::string dir = "/tmp/llive-memory-bench";
   std::string qa = std::string(LLIVE_SOURCE_DIR) + "/bench/data/memory_qa.jsonl";
   bool scale = true;
   bool qa_enabled = true;
+  bool reuse = false;  // query the database an earlier run left in --dir, append nothing
 };
 
 double Percentile(std::vector<double> values, double p) {
@@ -55,20 +57,77 @@ void Die(const absl::Status& status) {
   std::exit(1);
 }
 
-std::unique_ptr<memory::MemoryStore> OpenFresh(const std::string& dir, int dim) {
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+std::unique_ptr<memory::MemoryStore> OpenFresh(const std::string& dir, int dim, int nprobe,
+                                               bool reuse = false) {
+  if (!reuse) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
   memory::StoreOptions options;
   options.database_path = dir + "/memory.db";
   options.index_dir = dir + "/indexes";
   options.embedder = std::make_shared<memory::HashingEmbedder>(dim);
+  options.vector_index.ivf_nprobe = nprobe;
   absl::StatusOr<std::unique_ptr<memory::MemoryStore>> store = memory::MemoryStore::Open(options);
   if (!store.ok()) Die(store.status());
   return *std::move(store);
 }
 
+void PrintAppendRate(int64_t appended, int batch, double seconds, std::clock_t cpu_start) {
+  const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  std::printf(
+      "appended %lld events in batches of %d in %.1f s: %.0f events/s wall, %.0f events per "
+      "CPU-second of this process (FTS5 and vectors written in each batch's transaction)\n",
+      static_cast<long long>(appended), batch, seconds, appended / seconds, appended / cpu_seconds);
+}
+
+// recall@10 and search time of an IVF index over agent 0's vectors (built as the store
+// builds it) against exact search, for several probe counts: what ivf_nprobe trades.
+void ProbeSweep(const Flags& flags, const memory::Embedder& embedder,
+                const std::vector<int64_t>& ids, const std::vector<float>& vectors,
+                const memory::VectorIndex& exact) {
+  memory::VectorIndexOptions options;
+  options.dim = flags.dim;
+  if (static_cast<int64_t>(ids.size()) <= options.ivf_threshold) return;
+  const auto build_start = Clock::now();
+  absl::StatusOr<std::unique_ptr<memory::VectorIndex>> ivf =
+      memory::VectorIndex::Build(options, ids, vectors);
+  if (!ivf.ok()) Die(ivf.status());
+  const double build_s = Ms(build_start) / 1000;
+  const std::string file = flags.dir + "/probe-sweep.faiss";
+  if (absl::Status s = (*ivf)->Save(file); !s.ok()) Die(s);
+  ivf->reset();
+  std::printf("\nIVF over agent-0's %zu vectors (built in %.1f s), %d questions, k=10\n",
+              ids.size(), build_s, flags.queries);
+  std::printf("%-8s %10s %10s %10s\n", "nprobe", "recall@10", "p50 ms", "p95 ms");
+  for (int nprobe : {16, 32, 64, 96, 128, 256}) {
+    options.ivf_nprobe = nprobe;
+    absl::StatusOr<std::unique_ptr<memory::VectorIndex>> loaded =
+        memory::VectorIndex::Load(file, options);
+    if (!loaded.ok()) Die(loaded.status());
+    MemoryText held_out(777);
+    std::vector<double> times;
+    double recall = 0;
+    for (int q = 0; q < flags.queries; ++q) {
+      const std::vector<float> v = *embedder.Embed(held_out.QuestionAbout(held_out.Event(0.0)));
+      std::set<int64_t> truth;
+      for (const auto& [id, score] : exact.Search(v, 10)) truth.insert(id);
+      const auto t = Clock::now();
+      const std::vector<std::pair<int64_t, float>> hits = (*loaded)->Search(v, 10);
+      times.push_back(Ms(t));
+      int found = 0;
+      for (const auto& [id, score] : hits) found += truth.count(id) ? 1 : 0;
+      recall += truth.empty() ? 1.0 : static_cast<double>(found) / truth.size();
+    }
+    std::printf("%-8d %10.3f %10.2f %10.2f\n", nprobe, recall / std::max(flags.queries, 1),
+                Percentile(times, 0.5), Percentile(times, 0.95));
+  }
+  std::filesystem::remove(file);
+}
+
 void Scale(const Flags& flags) {
-  std::unique_ptr<memory::MemoryStore> store = OpenFresh(flags.dir + "/scale", flags.dim);
+  std::unique_ptr<memory::MemoryStore> store =
+      OpenFresh(flags.dir + "/scale", flags.dim, flags.nprobe, flags.reuse);
   const memory::Embedder& embedder = store->embedder();
   MemoryText text(20260101);
   constexpr int kBatch = 1000;
@@ -79,7 +138,25 @@ void Scale(const Flags& flags) {
   const std::clock_t cpu_start = std::clock();
   auto window = Clock::now();
   int64_t appended = 0;
-  std::printf("%-12s %14s %14s\n", "events", "window ev/s", "overall ev/s");
+  if (flags.reuse) {
+    // Agent 0's vectors for the exact reference, embedded again from the stored text.
+    for (int64_t from = 0;;) {
+      absl::StatusOr<std::vector<memory::Event>> events =
+          store->EventsByIdRange("agent-0", from, std::numeric_limits<int64_t>::max(), 10000);
+      if (!events.ok()) Die(events.status());
+      if (events->empty()) break;
+      for (const memory::Event& event : *events) {
+        ids0.push_back(event.id);
+        std::vector<float> v = *embedder.Embed(event.content);
+        vectors0.insert(vectors0.end(), v.begin(), v.end());
+      }
+      from = events->back().id + 1;
+    }
+    appended = flags.events;
+    std::printf("reusing %s: %zu events of agent-0\n", flags.dir.c_str(), ids0.size());
+  } else {
+    std::printf("%-12s %14s %14s\n", "events", "window ev/s", "overall ev/s");
+  }
   for (int64_t batch = 0; appended < flags.events; ++batch) {
     const std::string agent = absl::StrCat("agent-", batch % flags.agents);
     std::vector<memory::EventInput> events(kBatch);
@@ -107,13 +184,7 @@ void Scale(const Flags& flags) {
   // Time spent on agent 0's vectors in the loop above is not the store's; subtract nothing:
   // embedding them again costs about as much as the store's own embedding, so this is a
   // conservative (lower) rate.
-  const double append_seconds = Ms(start) / 1000;
-  const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-  std::printf(
-      "appended %lld events in batches of %d in %.1f s: %.0f events/s wall, %.0f events per "
-      "CPU-second of this process (FTS5 and vectors written in each batch's transaction)\n",
-      static_cast<long long>(appended), kBatch, append_seconds, appended / append_seconds,
-      appended / cpu_seconds);
+  if (!flags.reuse) PrintAppendRate(appended, kBatch, Ms(start) / 1000, cpu_start);
 
   // Vector indexes: the first search starts the build in the background (exact scan meanwhile).
   const auto build_start = Clock::now();
@@ -132,8 +203,13 @@ void Scale(const Flags& flags) {
       "index build done after %.1f s\n",
       first_search_ms, Ms(build_start) / 1000);
 
-  faiss::IndexFlatIP exact(flags.dim);
-  exact.add(static_cast<faiss::Index::idx_t>(ids0.size()), vectors0.data());
+  // The reference: an exact index over agent 0's vectors (no IVF at any size).
+  memory::VectorIndexOptions exact_options;
+  exact_options.dim = flags.dim;
+  exact_options.ivf_threshold = std::numeric_limits<int64_t>::max();
+  absl::StatusOr<std::unique_ptr<memory::VectorIndex>> exact =
+      memory::VectorIndex::Build(exact_options, ids0, vectors0);
+  if (!exact.ok()) Die(exact.status());
   MemoryText held_out(777);  // other seed: questions about text that was never stored
   std::vector<double> fts_ms, vector_ms, hybrid_ms;
   double recall_sum = 0;
@@ -156,13 +232,9 @@ void Scale(const Flags& flags) {
     absl::StatusOr<std::vector<memory::RecallHit>> hits = store->Recall(query);
     vector_ms.push_back(Ms(t));
     if (!hits.ok()) Die(hits.status());
-    std::vector<float> v = *embedder.Embed(query.text);
-    float scores[10];
-    faiss::Index::idx_t labels[10];
-    exact.search(1, v.data(), 10, scores, labels);
     std::set<int64_t> truth;
-    for (auto label : labels) {
-      if (label >= 0) truth.insert(ids0[static_cast<size_t>(label)]);
+    for (const auto& [id, score] : (*exact)->Search(*embedder.Embed(query.text), 10)) {
+      truth.insert(id);
     }
     int found = 0;
     for (const memory::RecallHit& hit : *hits) found += truth.count(hit.id) ? 1 : 0;
@@ -185,6 +257,7 @@ void Scale(const Flags& flags) {
               Percentile(hybrid_ms, 0.95));
   std::printf("vector recall@10 against exact search over agent-0's %zu events: %.3f\n",
               ids0.size(), recall_sum / std::max(recall_count, 1));
+  ProbeSweep(flags, embedder, ids0, vectors0, **exact);
   absl::StatusOr<memory::StoreStats> stats = store->Stats();
   if (stats.ok()) {
     int64_t entries = 0;
@@ -213,7 +286,8 @@ void Quality(const Flags& flags) {
       questions.push_back({json["lang"], json["question"], json["answers"]});
     }
   }
-  std::unique_ptr<memory::MemoryStore> store = OpenFresh(flags.dir + "/qa", flags.dim);
+  std::unique_ptr<memory::MemoryStore> store =
+      OpenFresh(flags.dir + "/qa", flags.dim, flags.nprobe);
   std::map<std::string, int64_t> event_of;
   for (const auto& [lang, list] : turns) {
     std::vector<memory::EventInput> events;
@@ -283,6 +357,8 @@ int main(int argc, char** argv) {
       flags.dim = std::stoi(value());
     else if (arg == "--queries")
       flags.queries = std::stoi(value());
+    else if (arg == "--nprobe")
+      flags.nprobe = std::stoi(value());
     else if (arg == "--dir")
       flags.dir = value();
     else if (arg == "--qa")
@@ -291,10 +367,13 @@ int main(int argc, char** argv) {
       flags.scale = false;
     else if (arg == "--skip-qa")
       flags.qa_enabled = false;
+    else if (arg == "--reuse")
+      flags.reuse = true;
     else {
-      std::cerr << "memory_bench: unknown flag " << arg
-                << "; flags: --events N --agents N --dim N --queries N --dir DIR --qa FILE "
-                   "--skip-scale --skip-qa\n";
+      std::cerr
+          << "memory_bench: unknown flag " << arg
+          << "; flags: --events N --agents N --dim N --queries N --nprobe N --dir DIR --qa FILE "
+             "--skip-scale --skip-qa --reuse\n";
       return 2;
     }
   }

@@ -50,8 +50,19 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   // The first read of the schema is what tells a non-database file apart.
   if (absl::Status s = db->Exec("PRAGMA foreign_keys = ON;"); !s.ok()) return s;
+  // A page cache of 64 MiB keeps the inner pages of the b-trees and FTS5 segments that every
+  // batch touches (the default 2 MiB re-read them from the file on each batch), and reads
+  // through a memory map skip a copy per page. Both are reads only: writes still go
+  // through the WAL, so crash safety is unchanged.
+  if (absl::Status s = db->Exec("PRAGMA cache_size = -65536; PRAGMA mmap_size = 1073741824;");
+      !s.ok()) {
+    return s;
+  }
   if (!options.read_only) {
-    if (absl::Status s = db->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+    // Checkpoints every 32 MiB of WAL rather than 4 MiB: a batch of 1,000 events writes about
+    // 1,000 pages, so the default checkpointed, and synced, after nearly every batch.
+    if (absl::Status s = db->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                                  "PRAGMA wal_autocheckpoint = 8192;");
         !s.ok()) {
       return s;
     }

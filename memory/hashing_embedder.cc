@@ -61,12 +61,15 @@ absl::StatusOr<std::vector<float>> HashingEmbedder::Embed(absl::string_view text
       case TokenKind::kCjk: {
         const auto lead = static_cast<unsigned char>(token.text[0]);
         const size_t first_bytes = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+        // Hiragana alone (particles, inflections) and a bigram across scripts (a noun and
+        // its particle) say little about the topic.
+        const float weight =
+            IsHiraganaOnly(token.text) || IsMixedScriptBigram(token.text) ? 0.25f : 1.0f;
         if (first_bytes >= token.text.size()) {  // a CJK character standing alone
-          add(token.text, kCjkCharSeed, 1.0f);
+          add(token.text, kCjkCharSeed, weight);
           break;
         }
-        // A bigram across scripts (a noun and its particle) says little about the topic.
-        add(token.text, kCjkSeed, IsMixedScriptBigram(token.text) ? 0.25f : 1.0f);
+        add(token.text, kCjkSeed, weight);
         // Inner characters are in two bigrams, so each gets 0.5 in all.
         add(token.text.substr(0, first_bytes), kCjkCharSeed, 0.25f);
         add(token.text.substr(first_bytes), kCjkCharSeed, 0.25f);

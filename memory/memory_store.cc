@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "memory/fts_rank.h"
 #include "memory/fts_tokenizer.h"
 #include "memory/hashing_embedder.h"
 #include "memory/schema.h"
@@ -35,6 +36,7 @@ absl::StatusOr<std::unique_ptr<MemoryStore>> MemoryStore::Open(StoreOptions opti
       Database::Open(options.database_path, {.busy_timeout_ms = options.busy_timeout_ms});
   if (!db.ok()) return db.status();
   if (absl::Status s = RegisterFtsTokenizer(**db); !s.ok()) return s;
+  if (absl::Status s = RegisterFtsRank(**db); !s.ok()) return s;
   // Deleted content is overwritten with zeros, not left in free pages.
   if (absl::Status s = (*db)->Exec("PRAGMA secure_delete = ON"); !s.ok()) return s;
   if (absl::Status s = MigrateSchema(**db); !s.ok()) return s;

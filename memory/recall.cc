@@ -36,11 +36,12 @@ const absl::flat_hash_set<std::string>& StopWords() {
 // they match most of the corpus, cost the most to rank and change the ranking the least.
 constexpr double kMaxDocumentShare = 0.05;
 constexpr int kMaxQueryTerms = 16;
-
-// Reciprocal rank fusion weighs the vector ranking below the BM25 ranking: the hashing
-// embedder's neighbours are noisier than exact term matches, most of all in Japanese
-// (bench/memory_bench's labelled set, docs/benchmarks.md).
-constexpr double kVectorWeight = 0.5;
+// A query's cost grows with the postings FTS5 walks and the rows llive_bm25 scores, about the
+// sum of its terms' document frequencies (over all agents). Terms are kept rarest first while
+// that sum stays within this budget (the rarest always), so the terms left out are the
+// commonest, with the least weight in BM25. At a million events the rarest term alone often
+// has more postings than this (docs/benchmarks.md); small stores never reach it.
+constexpr int64_t kMaxQueryPostings = 20000;
 
 const char* FtsTable(Layer layer) {
   return layer == Layer::kSemantic ? "entries_fts" : "events_fts";
@@ -132,13 +133,24 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
   }
   const double max_frequency = std::max(100.0, kMaxDocumentShare * documents);
   size_t keep = 0;
+  int64_t postings = 0;
   while (keep < terms.size() && keep < kMaxQueryTerms &&
-         (keep == 0 || terms[keep].first <= max_frequency)) {
+         (keep == 0 || (terms[keep].first <= max_frequency &&
+                        postings + terms[keep].first <= kMaxQueryPostings))) {
+    postings += terms[keep].first;
     ++keep;
   }
   terms.resize(keep);
   std::vector<std::string> quoted;
   for (const auto& term : terms) quoted.push_back(Quote(term.second));
+  // llive_bm25 (fts_rank.h) takes each term's document frequency, in the MATCH's order, as
+  // parameters from `first` on (so that one prepared statement serves each term count).
+  auto frequencies = [&](int first) {
+    std::string list;
+    for (size_t i = 0; i < terms.size(); ++i)
+      absl::StrAppend(&list, ", ?", first + static_cast<int>(i));
+    return list;
+  };
   const std::string match = absl::StrCat("agent : ", Quote(AgentToken(agent_id)), " AND (",
                                          absl::StrJoin(quoted, " OR "), ")");
   const bool filtered = query.phases.size() < 4 ||
@@ -149,12 +161,14 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
   // Ranked from the FTS index alone; when filters apply, a few times more are fetched and
   // checked against the rows, and only when that is not enough does the join run.
   {
-    absl::StatusOr<StatementLease> ranked =
-        Prepared(absl::StrCat("SELECT rowid, -bm25(", table, ", 0.0, 1.0) AS score FROM ", table,
-                              " WHERE ", table, " MATCH ?1 ORDER BY score DESC LIMIT ?2"));
+    absl::StatusOr<StatementLease> ranked = Prepared(
+        absl::StrCat("SELECT rowid, llive_bm25(", table, frequencies(3), ") AS score FROM ", table,
+                     " WHERE ", table, " MATCH ?1 ORDER BY score DESC LIMIT ?2"));
     if (!ranked.ok()) return ranked.status();
     const int64_t fetch = filtered ? int64_t{limit} * 4 : int64_t{limit};
     (*ranked)->Bind(1, match).Bind(2, fetch);
+    for (size_t i = 0; i < terms.size(); ++i)
+      (*ranked)->Bind(3 + static_cast<int>(i), terms[i].first);
     while (true) {
       absl::StatusOr<bool> row = (*ranked)->Step();
       if (!row.ok()) return row.status();
@@ -182,11 +196,11 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
     if (static_cast<int>(kept.size()) >= limit || exhausted) return kept;
   }
   hits.clear();
-  absl::StatusOr<StatementLease> joined =
-      Prepared(absl::StrCat("SELECT f.rowid, -bm25(", table, ", 0.0, 1.0) AS score FROM ", table,
-                            " f JOIN ", VectorTable(layer), " r ON r.id = f.rowid WHERE ", table,
-                            " MATCH ?1 AND instr(?2, ',' || r.phase || ',') > 0 AND r.",
-                            time_column, " BETWEEN ?3 AND ?4 ORDER BY score DESC LIMIT ?5"));
+  absl::StatusOr<StatementLease> joined = Prepared(
+      absl::StrCat("SELECT f.rowid, llive_bm25(", table, frequencies(6), ") AS score FROM ", table,
+                   " f JOIN ", VectorTable(layer), " r ON r.id = f.rowid WHERE ", table,
+                   " MATCH ?1 AND instr(?2, ',' || r.phase || ',') > 0 AND r.", time_column,
+                   " BETWEEN ?3 AND ?4 ORDER BY score DESC LIMIT ?5"));
   if (!joined.ok()) return joined.status();
   (*joined)
       ->Bind(1, match)
@@ -194,6 +208,8 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
       .Bind(3, query.from_ms)
       .Bind(4, query.to_ms)
       .Bind(5, int64_t{limit});
+  for (size_t i = 0; i < terms.size(); ++i)
+    (*joined)->Bind(6 + static_cast<int>(i), terms[i].first);
   while (true) {
     absl::StatusOr<bool> row = (*joined)->Step();
     if (!row.ok()) return row.status();
@@ -238,9 +254,13 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
       }
     }
     if (query.mode != RecallQuery::Mode::kText) {
-      // Phase and time filters apply after the vector search: fetch deeper to make up.
+      // Phase and time filters apply after the vector search: fetch deeper to make up. Each
+      // hit costs a row read below, so without filters the depth stays as for text.
+      const bool filtered = query.phases.size() < 4 ||
+                            query.from_ms != std::numeric_limits<int64_t>::min() ||
+                            query.to_ms != std::numeric_limits<int64_t>::max();
       absl::StatusOr<std::vector<std::pair<int64_t, float>>> nearest =
-          vectors_->Search(*db_, layer, query.agent_id, vector, depth * 2);
+          vectors_->Search(*db_, layer, query.agent_id, vector, filtered ? depth * 2 : depth);
       if (!nearest.ok()) return nearest.status();
       for (size_t i = 0; i < nearest->size(); ++i) {
         Candidate& c = candidate(layer, (*nearest)[i].first);
@@ -316,7 +336,7 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
     if (options_.fusion == Fusion::kRrf) {
       double rrf = 0;
       if (hit.text_rank > 0) rrf += 1.0 / (60.0 + hit.text_rank);
-      if (hit.vector_rank > 0) rrf += kVectorWeight / (60.0 + hit.vector_rank);
+      if (hit.vector_rank > 0) rrf += 1.0 / (60.0 + hit.vector_rank);
       hit.score = rrf * (0.8 + 0.1 * hit.recency + 0.1 * hit.importance);
     } else {
       hit.score = 0.45 * (max_bm25 > 0 ? hit.bm25 / max_bm25 : 0) +

@@ -10,7 +10,8 @@
 
 namespace llive::memory {
 
-// A new record uid: 32 lowercase hex digits from a random 128-bit value.
+// A new record uid: 32 lowercase hex digits, 48 bits of milliseconds since the epoch then 80
+// random bits, so uids sort (roughly) by creation time.
 std::string NewUid();
 
 // The agent as one FTS5 token ("ag" + hex of the id), stored in the FTS tables' `agent`

@@ -184,6 +184,19 @@ bool IsMixedScriptBigram(absl::string_view token) {
   return a != CjkScript::kOther && b != CjkScript::kOther && a != b;
 }
 
+bool IsHiraganaOnly(absl::string_view token) {
+  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(token.data());
+  const auto size = static_cast<utf8proc_ssize_t>(token.size());
+  utf8proc_ssize_t position = 0;
+  while (position < size) {
+    utf8proc_int32_t cp = 0;
+    const utf8proc_ssize_t length = utf8proc_iterate(bytes + position, size - position, &cp);
+    if (length <= 0 || ScriptOf(cp) != CjkScript::kHiragana) return false;
+    position += length;
+  }
+  return size > 0;
+}
+
 bool IsValidUtf8(absl::string_view text) {
   const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
   const auto size = static_cast<utf8proc_ssize_t>(text.size());

@@ -43,6 +43,10 @@ std::vector<std::string> SegmentTextToStrings(absl::string_view text);
 // queries drop them when other terms remain.
 bool IsMixedScriptBigram(absl::string_view token);
 
+// True for a token made only of Hiragana: in Japanese mostly particles and inflections
+// ("ます", "して"), which say how a sentence is built rather than what it is about.
+bool IsHiraganaOnly(absl::string_view token);
+
 // True when `text` is well-formed UTF-8.
 bool IsValidUtf8(absl::string_view text);
 

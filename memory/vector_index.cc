@@ -5,13 +5,14 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
-#include <faiss/utils/distances.h>
 #include <fcntl.h>
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,10 +20,12 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "memory/vector_math.h"
 #include "nlohmann/json.hpp"
 
 namespace llive::memory {
@@ -44,18 +47,53 @@ uint64_t Checksum(const uint8_t* data, size_t bytes) {
   return h;
 }
 
+// The k best (score, id) pairs offered, kept as a min-heap so the worst is at the front.
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k) { heap_.reserve(k); }
+  // The score a candidate must beat to enter (lowest float until k are held).
+  float bar() const { return heap_.size() < k_ ? std::numeric_limits<float>::lowest() : bar_; }
+  void Offer(float score, int64_t id) {
+    if (k_ == 0 || score <= bar()) return;
+    if (heap_.size() == k_) {
+      std::pop_heap(heap_.begin(), heap_.end(), Worse);
+      heap_.pop_back();
+    }
+    heap_.emplace_back(score, id);
+    std::push_heap(heap_.begin(), heap_.end(), Worse);
+    bar_ = heap_.front().first;
+  }
+  // Best first.
+  std::vector<std::pair<int64_t, float>> Take() {
+    std::sort_heap(heap_.begin(), heap_.end(), Worse);
+    std::vector<std::pair<int64_t, float>> hits;
+    hits.reserve(heap_.size());
+    for (const auto& [score, id] : heap_) hits.emplace_back(id, score);
+    return hits;
+  }
+
+ private:
+  static bool Worse(const std::pair<float, int64_t>& a, const std::pair<float, int64_t>& b) {
+    return a.first > b.first;
+  }
+  size_t k_;
+  float bar_ = std::numeric_limits<float>::lowest();
+  std::vector<std::pair<float, int64_t>> heap_;
+};
+
+// Scores `count` contiguous rows of `dim` floats against `query` and offers them to `top`.
+void ScanRows(const float* query, const float* rows, const int64_t* ids, size_t count, size_t dim,
+              TopK& top) {
+  for (size_t i = 0; i < count; ++i) {
+    const float score = DotProduct(query, rows + i * dim, dim);
+    if (score > top.bar()) top.Offer(score, ids[i]);
+  }
+}
+
 }  // namespace
 
 VectorIndex::VectorIndex(std::unique_ptr<faiss::Index> index, bool is_ivf, int dim)
-    : index_(std::move(index)), is_ivf_(is_ivf), dim_(dim) {
-  // Exact search of even one query goes through BLAS (OpenBLAS dispatches to AVX2 at run
-  // time), not FAISS's own loop, which Debian's baseline build leaves scalar.
-  static const bool blas_for_single_queries = [] {
-    faiss::distance_compute_blas_threshold = 1;
-    return true;
-  }();
-  (void)blas_for_single_queries;
-}
+    : index_(std::move(index)), is_ivf_(is_ivf), dim_(dim) {}
 
 VectorIndex::~VectorIndex() = default;
 
@@ -211,15 +249,50 @@ void VectorIndex::Remove(absl::Span<const int64_t> ids) {
   index_->remove_ids(selector);
 }
 
+// Searches run on the caller's thread with the AVX2 inner product over FAISS's own storage:
+// Debian's FAISS is built for baseline x86-64 (scalar loops), exact search through BLAS copies
+// the whole matrix for each single query, and its OpenMP regions spin-wait for a second
+// thread, which on a loaded 2-core machine turned 5 ms searches into 100-1,300 ms ones
+// (docs/benchmarks.md). Index kinds without a direct path (SQ8) use FAISS on one thread.
 std::vector<std::pair<int64_t, float>> VectorIndex::Search(absl::Span<const float> query,
                                                            int k) const {
-  std::vector<std::pair<int64_t, float>> hits;
   const int64_t available = index_->ntotal;
-  if (available == 0 || k <= 0) return hits;
+  if (available == 0 || k <= 0) return {};
+  const size_t dim = static_cast<size_t>(dim_);
+  TopK top(static_cast<size_t>(std::min<int64_t>(k, available)));
+  if (const auto* map = dynamic_cast<const faiss::IndexIDMap2*>(index_.get()); map != nullptr) {
+    if (const auto* flat = dynamic_cast<const faiss::IndexFlat*>(map->index); flat != nullptr) {
+      ScanRows(query.data(), flat->get_xb(), map->id_map.data(), static_cast<size_t>(available),
+               dim, top);
+      return top.Take();
+    }
+  }
+  if (const auto* ivf = dynamic_cast<const faiss::IndexIVFFlat*>(index_.get()); ivf != nullptr) {
+    if (const auto* centroids = dynamic_cast<const faiss::IndexFlat*>(ivf->quantizer);
+        centroids != nullptr && ivf->metric_type == faiss::METRIC_INNER_PRODUCT) {
+      std::vector<int64_t> list_numbers(ivf->nlist);
+      for (size_t i = 0; i < ivf->nlist; ++i) list_numbers[i] = static_cast<int64_t>(i);
+      TopK lists(std::min(ivf->nprobe, ivf->nlist));
+      ScanRows(query.data(), centroids->get_xb(), list_numbers.data(), ivf->nlist, dim, lists);
+      for (const auto& [list, unused] : lists.Take()) {
+        const size_t size = ivf->invlists->list_size(static_cast<size_t>(list));
+        if (size == 0) continue;
+        faiss::InvertedLists::ScopedCodes codes(ivf->invlists, static_cast<size_t>(list));
+        faiss::InvertedLists::ScopedIds ids(ivf->invlists, static_cast<size_t>(list));
+        ScanRows(query.data(), reinterpret_cast<const float*>(codes.get()), ids.get(), size, dim,
+                 top);
+      }
+      return top.Take();
+    }
+  }
   const int64_t wanted = std::min<int64_t>(k, available);
   std::vector<float> scores(static_cast<size_t>(wanted));
   std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(wanted));
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
   index_->search(1, query.data(), wanted, scores.data(), labels.data());
+  omp_set_num_threads(threads);
+  std::vector<std::pair<int64_t, float>> hits;
   for (int64_t i = 0; i < wanted; ++i) {
     if (labels[i] >= 0) hits.emplace_back(labels[i], scores[i]);
   }

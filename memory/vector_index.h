@@ -24,8 +24,9 @@ struct VectorIndexOptions {
   int dim = 512;
   // Vector count above which Build() makes an IVF index. Default 200000 (memory.ivf_threshold).
   int64_t ivf_threshold = 200000;
-  // Inverted lists probed per query. Default 32; bench/memory_bench measures its recall.
-  int ivf_nprobe = 32;
+  // Inverted lists probed per query. Default 96 (recall@10 above 0.9 at 250,000 vectors per
+  // agent in bench/memory_bench, which measures it for several values).
+  int ivf_nprobe = 96;
   // Store IVF vectors as 8-bit scalar codes (4x smaller, slightly lower recall). Default false.
   bool ivf_sq8 = false;
 };

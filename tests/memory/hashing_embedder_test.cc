@@ -22,7 +22,7 @@ TEST(HashingEmbedderTest, VectorsAreUnitLengthAndDeterministic) {
   ASSERT_EQ(a->size(), 256u);
   EXPECT_NEAR(Dot(*a, *a), 1.0, 1e-5);
   EXPECT_EQ(*a, *b);
-  EXPECT_EQ(embedder.tag(), "hashing@2/256");
+  EXPECT_EQ(embedder.tag(), "hashing@3/256");
 }
 
 TEST(HashingEmbedderTest, RelatedTextIsCloserThanUnrelatedText) {
@@ -33,6 +33,14 @@ TEST(HashingEmbedderTest, RelatedTextIsCloserThanUnrelatedText) {
   // Japanese without spaces: shared characters and bigrams make it similar.
   EXPECT_GT(Dot(v("明日は東京で会議があります"), v("東京の会議はいつですか")),
             Dot(v("明日は東京で会議があります"), v("猫が好きです")));
+}
+
+TEST(HashingEmbedderTest, JapaneseGrammarWeighsLessThanTopic) {
+  HashingEmbedder embedder(512);
+  auto v = [&](const char* text) { return *embedder.Embed(text); };
+  // The same polite ending ("…ています") against the same topic (フルート) in other words.
+  EXPECT_GT(Dot(v("フルートを習い始めました"), v("フルートの先生は誰？")),
+            Dot(v("フルートを習い始めました"), v("雨が降り始めました")));
 }
 
 TEST(HashingEmbedderTest, CjkKoreanAndEmojiGetNonZeroVectors) {

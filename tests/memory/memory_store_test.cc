@@ -39,7 +39,7 @@ TEST(EpisodicTest, BatchAppendKeepsOrderAndProvenance) {
   EXPECT_GT(event->provenance.created_at_ms, 0);
   EXPECT_DOUBLE_EQ(event->importance, 0.9);
   EXPECT_EQ(event->privacy, PrivacyClass::kShared);
-  EXPECT_EQ(event->embedder, "hashing@2/512");
+  EXPECT_EQ(event->embedder, "hashing@3/512");
   EXPECT_EQ(event->uid.size(), 32u);
 
   absl::StatusOr<std::vector<Event>> range =

@@ -26,6 +26,15 @@ TEST(TextSegmenterTest, MixedScriptsSplitAtTheBoundary) {
               ElementsAre("llama", "モデ", "デル", "2", "つ"));
 }
 
+TEST(TextSegmenterTest, HiraganaOnlyTokensAreTold) {
+  EXPECT_TRUE(IsHiraganaOnly("ます"));
+  EXPECT_TRUE(IsHiraganaOnly("は"));
+  EXPECT_FALSE(IsHiraganaOnly("東京"));
+  EXPECT_FALSE(IsHiraganaOnly("京に"));
+  EXPECT_FALSE(IsHiraganaOnly("モデ"));
+  EXPECT_FALSE(IsHiraganaOnly(""));
+}
+
 TEST(TextSegmenterTest, EmojiAreTokensOfTheirOwn) {
   EXPECT_THAT(SegmentTextToStrings("🎉🎉 party"), ElementsAre("🎉", "🎉", "party"));
 }

@@ -144,6 +144,9 @@ TEST(VectorCacheTest, LargeAgentsSwitchToIvfInTheBackground) {
   std::vector<int64_t> before = VectorIds(*store, "a", "note 777 about topic 0", 1);
   store->WaitForIndexes();
   ASSERT_TRUE(store->AppendEvent("a", Message("one more after the rebuild")).ok());
+  // The catch-up of that append took the flat index past the threshold and queued the IVF
+  // rebuild; without waiting, closing the store could stop the build before it ran.
+  store->WaitForIndexes();
   std::vector<int64_t> after = VectorIds(*store, "a", "note 777 about topic 0", 1);
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after, before);
