@@ -43,42 +43,8 @@ absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> MakeRandomTwin(
   if (auto* rwkv = dynamic_cast<backends::native::Rwkv7Backend*>(&backend)) {
     backends::native::Rwkv7Weights weights = rwkv->weights();
     std::mt19937_64 random(seed);
-    for (std::vector<float>* tensor :
-         {&weights.embedding, &weights.ln0_weight, &weights.ln0_bias, &weights.ln_out_weight,
-          &weights.ln_out_bias, &weights.head}) {
+    for (std::vector<float>* tensor : backends::native::Rwkv7Tensors(weights)) {
       Redraw(*tensor, random);
-    }
-    for (backends::native::Rwkv7Layer& layer : weights.layers) {
-      for (std::vector<float>* tensor : {&layer.attn_norm_weight,
-                                         &layer.attn_norm_bias,
-                                         &layer.lerp,
-                                         &layer.w0,
-                                         &layer.w1,
-                                         &layer.w2,
-                                         &layer.a0,
-                                         &layer.a1,
-                                         &layer.a2,
-                                         &layer.v0,
-                                         &layer.v1,
-                                         &layer.v2,
-                                         &layer.g1,
-                                         &layer.g2,
-                                         &layer.k_k,
-                                         &layer.k_a,
-                                         &layer.r_k,
-                                         &layer.receptance,
-                                         &layer.key,
-                                         &layer.value,
-                                         &layer.output,
-                                         &layer.ln_x_weight,
-                                         &layer.ln_x_bias,
-                                         &layer.ffn_norm_weight,
-                                         &layer.ffn_norm_bias,
-                                         &layer.ffn_lerp_k,
-                                         &layer.ffn_key,
-                                         &layer.ffn_value}) {
-        Redraw(*tensor, random);
-      }
     }
     return std::unique_ptr<backends::StatefulBackend>(
         backends::native::Rwkv7Backend::FromWeights(std::move(weights), nullptr, name));

@@ -243,6 +243,48 @@ void ChannelMix(const Rwkv7Config& c, const Rwkv7Layer& layer, int64_t layer_ind
 
 }  // namespace
 
+std::vector<std::vector<float>*> Rwkv7Tensors(Rwkv7Weights& w) {
+  std::vector<std::vector<float>*> tensors = {&w.embedding,     &w.ln0_weight,  &w.ln0_bias,
+                                              &w.ln_out_weight, &w.ln_out_bias, &w.head};
+  for (Rwkv7Layer& l : w.layers) {
+    tensors.insert(tensors.end(), {&l.attn_norm_weight,
+                                   &l.attn_norm_bias,
+                                   &l.lerp,
+                                   &l.w0,
+                                   &l.w1,
+                                   &l.w2,
+                                   &l.a0,
+                                   &l.a1,
+                                   &l.a2,
+                                   &l.v0,
+                                   &l.v1,
+                                   &l.v2,
+                                   &l.g1,
+                                   &l.g2,
+                                   &l.k_k,
+                                   &l.k_a,
+                                   &l.r_k,
+                                   &l.receptance,
+                                   &l.key,
+                                   &l.value,
+                                   &l.output,
+                                   &l.ln_x_weight,
+                                   &l.ln_x_bias,
+                                   &l.ffn_norm_weight,
+                                   &l.ffn_norm_bias,
+                                   &l.ffn_lerp_k,
+                                   &l.ffn_key,
+                                   &l.ffn_value});
+  }
+  return tensors;
+}
+
+std::vector<const std::vector<float>*> Rwkv7Tensors(const Rwkv7Weights& w) {
+  // The pointers only read through; the mutable overload is the one list.
+  std::vector<std::vector<float>*> tensors = Rwkv7Tensors(const_cast<Rwkv7Weights&>(w));
+  return {tensors.begin(), tensors.end()};
+}
+
 Rwkv7StateData Rwkv7StateData::Zeros(const Rwkv7Config& config) {
   Rwkv7StateData state;
   state.wkv.assign(config.n_layer * config.n_head() * config.head_size * config.head_size, 0.0f);

@@ -50,6 +50,12 @@ struct Rwkv7Weights {
   std::vector<float> head;                        // [V, D]
 };
 
+// Every weight tensor of `weights` in one fixed order: embedding, ln0, ln_out, head, then each
+// layer's in declaration order. For passes that treat all weights alike (the fingerprint,
+// random redraws, rounding); the order is part of the fingerprint, so never reorder it.
+std::vector<std::vector<float>*> Rwkv7Tensors(Rwkv7Weights& weights);
+std::vector<const std::vector<float>*> Rwkv7Tensors(const Rwkv7Weights& weights);
+
 // The recurrent state of one sequence, all fp32:
 //   wkv       [L, H, N, N]  per head, row i = value index, column j = key index (y = S r)
 //   shift_att [L, D]        the last token's attention-normed input (token shift)

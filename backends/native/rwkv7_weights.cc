@@ -356,42 +356,7 @@ std::string Rwkv7Fingerprint(const Rwkv7Weights& w) {
                                                 values.size() * sizeof(float))),
                     "\n");
   };
-  for (const auto* t :
-       {&w.embedding, &w.ln0_weight, &w.ln0_bias, &w.ln_out_weight, &w.ln_out_bias, &w.head}) {
-    add(*t);
-  }
-  for (const Rwkv7Layer& l : w.layers) {
-    for (const auto* t : {&l.attn_norm_weight,
-                          &l.attn_norm_bias,
-                          &l.lerp,
-                          &l.w0,
-                          &l.w1,
-                          &l.w2,
-                          &l.a0,
-                          &l.a1,
-                          &l.a2,
-                          &l.v0,
-                          &l.v1,
-                          &l.v2,
-                          &l.g1,
-                          &l.g2,
-                          &l.k_k,
-                          &l.k_a,
-                          &l.r_k,
-                          &l.receptance,
-                          &l.key,
-                          &l.value,
-                          &l.output,
-                          &l.ln_x_weight,
-                          &l.ln_x_bias,
-                          &l.ffn_norm_weight,
-                          &l.ffn_norm_bias,
-                          &l.ffn_lerp_k,
-                          &l.ffn_key,
-                          &l.ffn_value}) {
-      add(*t);
-    }
-  }
+  for (const std::vector<float>* t : Rwkv7Tensors(w)) add(*t);
   return Sha256Hex(summary);
 }
 

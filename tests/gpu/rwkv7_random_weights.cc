@@ -116,42 +116,7 @@ Rwkv7Weights RandomRwkv7Weights(const Rwkv7Config& c, uint64_t seed) {
 }
 
 void RoundRwkv7WeightsToBf16(Rwkv7Weights& w) {
-  for (std::vector<float>* v :
-       {&w.embedding, &w.ln0_weight, &w.ln0_bias, &w.ln_out_weight, &w.ln_out_bias, &w.head}) {
-    Round(*v);
-  }
-  for (Rwkv7Layer& l : w.layers) {
-    for (std::vector<float>* v : {&l.attn_norm_weight,
-                                  &l.attn_norm_bias,
-                                  &l.lerp,
-                                  &l.w0,
-                                  &l.w1,
-                                  &l.w2,
-                                  &l.a0,
-                                  &l.a1,
-                                  &l.a2,
-                                  &l.v0,
-                                  &l.v1,
-                                  &l.v2,
-                                  &l.g1,
-                                  &l.g2,
-                                  &l.k_k,
-                                  &l.k_a,
-                                  &l.r_k,
-                                  &l.receptance,
-                                  &l.key,
-                                  &l.value,
-                                  &l.output,
-                                  &l.ln_x_weight,
-                                  &l.ln_x_bias,
-                                  &l.ffn_norm_weight,
-                                  &l.ffn_norm_bias,
-                                  &l.ffn_lerp_k,
-                                  &l.ffn_key,
-                                  &l.ffn_value}) {
-      Round(*v);
-    }
-  }
+  for (std::vector<float>* v : Rwkv7Tensors(w)) Round(*v);
 }
 
 }  // namespace llive::gpu_check
