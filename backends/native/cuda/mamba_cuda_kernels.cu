@@ -99,24 +99,27 @@ __global__ void RmsNormKernel(const float* x, int64_t row_step, int64_t row_offs
   }
 }
 
+// Grid (channel blocks, rows): no 64-bit division per element (it is emulated, and cost this
+// kernel most of its time when every thread did two).
 template <typename T>
-__global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t rows, int64_t length,
+__global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t row_base, int length,
                            int64_t d_inner, int dc, const float* weight, const float* bias,
                            const int32_t* slots, const float* conv_states, int64_t conv_slot_stride,
                            T* u) {
-  const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
-  if (index >= rows * d_inner) return;
-  const int64_t r = index / d_inner, ch = index % d_inner;
-  const int64_t b = r / length, t = r % length;
+  const int64_t ch = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (ch >= d_inner) return;
+  const int r = static_cast<int>(row_base + blockIdx.y);
+  const int b = r / length, t = r % length;
   const float* history = conv_states + slots[b] * conv_slot_stride + ch * (dc - 1);
   float sum = bias[ch];
   for (int k = 0; k < dc; ++k) {
-    const int64_t source = t - (dc - 1) + k;
-    const float input =
-        source < 0 ? history[dc - 1 + source] : ToFloat(uz[(b * length + source) * ld_uz + ch]);
+    const int source = t - (dc - 1) + k;
+    const float input = source < 0
+                            ? history[dc - 1 + source]
+                            : ToFloat(uz[(static_cast<int64_t>(b) * length + source) * ld_uz + ch]);
     sum += weight[ch * dc + k] * input;
   }
-  u[index] = FromFloat<T>(Silu(sum));
+  u[static_cast<int64_t>(r) * d_inner + ch] = FromFloat<T>(Silu(sum));
 }
 
 template <typename T>
@@ -151,12 +154,13 @@ __global__ void ConvStepKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_
   u[index] = FromFloat<T>(Silu(sum));
 }
 
-// The scan's thread layout: kLanes threads per channel, each holding S / kLanes states and
-// every kLanes-th dt_proj weight of its channel in registers.
+// The scan's thread layout: kLanes threads per channel, each holding S / kLanes states.
 constexpr int kScanThreads = 128;
 constexpr int kLanes = 2;
 constexpr int kChannelsPerBlock = kScanThreads / kLanes;
-constexpr int kTile = 32;  // time steps staged in shared memory at once
+// Sequences one block steps in turn when length == 1 (decode), so that a channel's dt_proj
+// row and A are read once for all of them.
+constexpr int kDecodeSequencesPerBlock = 8;
 
 // The arguments every scan pass shares.
 template <typename T>
@@ -173,20 +177,25 @@ struct ScanArgs {
   float* ssm_states;
   int64_t ssm_slot_stride;
   int64_t chunk_length, chunks;
+  int sequences_per_block;
   float* scratch;  // h_local [batch, chunks, d_inner, S], decay [same], h_start [batch, d_inner, S]
   T* y;
 };
 
-// Grid (channel blocks, chunks, sequences). Pass 0 (chunked only): scan the chunk from zero
-// (chunk 0 from the true state, which it also saves to h_start), store the end state and
-// exp(A * sum dt). Pass 1: rescan from the exact entry state with outputs; the last chunk
-// writes the state back. DT bounds dt_rank (64 or 160).
+// Grid (channel blocks, chunks, groups of sequences). Per tile of time the block stages the
+// dt/B/C rows, u and z in shared memory, computes dt = softplus(dt_proj . dt_low + bias) for
+// every (row, channel) of the tile once (independent rows: no serial dependency), then runs
+// the recurrence, whose only serial dependency is h itself.
+// Pass 0 (chunked only): scan the chunk from zero (chunk 0 from the true state, which it
+// also saves to h_start), store the end state and exp(A * sum dt). Pass 1: rescan from the
+// exact entry state with outputs; the last chunk writes the state back. DT bounds dt_rank.
 template <int S, int DT, int kPass, typename T>
 __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
-  constexpr int kStates = S / kLanes;      // states per thread
-  constexpr int kDtPerLane = DT / kLanes;  // dt_proj weights per thread
-  constexpr int kMaxRow = DT + 2 * S;      // dbc row length bound
-  __shared__ float s_dbc[kTile][kMaxRow];
+  constexpr int kStates = S / kLanes;       // states per thread
+  constexpr int kMaxRow = DT + 2 * S;       // dbc row length bound, a multiple of 4
+  constexpr int kTile = DT > 64 ? 16 : 32;  // time steps staged at once (shared memory < 48 KB)
+  __shared__ __align__(16) float s_dbc[kTile][kMaxRow];
+  __shared__ float s_dt[kTile][kChannelsPerBlock];
   __shared__ float s_u[kTile][kChannelsPerBlock];
   __shared__ float s_z[kPass == 1 ? kTile : 1][kChannelsPerBlock];
 
@@ -197,109 +206,119 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
   const bool active = ch0 + local < di;
   const int64_t c = active ? ch0 + local : di - 1;  // inactive threads compute on a copy
   const int64_t chunk = blockIdx.y;
-  const int64_t b = blockIdx.z;
   const int dt_rank = args.dt_rank;
   const int row_length = dt_rank + 2 * S;
 
-  float w_dt[kDtPerLane];
+  float w_dt[DT];
 #pragma unroll
-  for (int k = 0; k < kDtPerLane; ++k) {
-    const int r = lane + k * kLanes;
-    w_dt[k] = r < dt_rank ? args.weights.dt_proj[c * dt_rank + r] : 0.0f;
-  }
+  for (int k = 0; k < DT; ++k) w_dt[k] = k < dt_rank ? args.weights.dt_proj[c * dt_rank + k] : 0.0f;
   const float dt_bias = args.weights.dt_proj_bias[c];
   const float d = args.weights.d[c];
   constexpr float kLog2e = 1.4426950408889634f;
-  float a2[kStates], h[kStates];
   const int first_state = lane * kStates;
+  float a2[kStates];
 #pragma unroll
   for (int j = 0; j < kStates; ++j) a2[j] = args.weights.a[c * S + first_state + j] * kLog2e;
-
-  float* state = args.ssm_states + args.slots[b] * args.ssm_slot_stride + c * S + first_state;
   const int64_t per_chunk = di * S;
-  float* h_local = args.scratch + (b * args.chunks) * per_chunk + c * S + first_state;
-  float* decay = h_local + args.batch * args.chunks * per_chunk;
-  float* h_start =
-      args.scratch + 2 * args.batch * args.chunks * per_chunk + b * per_chunk + c * S + first_state;
 
+  const int64_t b_begin = int64_t{blockIdx.z} * args.sequences_per_block;
+  const int64_t b_end = min(args.batch, b_begin + args.sequences_per_block);
+  for (int64_t b = b_begin; b < b_end; ++b) {
+    float* state = args.ssm_states + args.slots[b] * args.ssm_slot_stride + c * S + first_state;
+    float* h_local = args.scratch + (b * args.chunks) * per_chunk + c * S + first_state;
+    float* decay = h_local + args.batch * args.chunks * per_chunk;
+    float* h_start = args.scratch + 2 * args.batch * args.chunks * per_chunk + b * per_chunk +
+                     c * S + first_state;
+    float h[kStates];
 #pragma unroll
-  for (int j = 0; j < kStates; ++j) {
-    float value;
-    if (args.chunks == 1) {
-      value = state[j];
-    } else if (kPass == 0) {
-      value = 0.0f;
-      if (chunk == 0) {
+    for (int j = 0; j < kStates; ++j) {
+      float value;
+      if (args.chunks == 1) {
         value = state[j];
-        if (active) h_start[j] = value;
-      }
-    } else if (chunk == 0) {
-      value = h_start[j];
-    } else {
-      value = h_local[j];
-      for (int64_t k = 1; k < chunk; ++k) {
-        value = decay[k * per_chunk + j] * value + h_local[k * per_chunk + j];
-      }
-    }
-    h[j] = value;
-  }
-
-  const int64_t t0 = chunk * args.chunk_length;
-  const int64_t t1 = min(args.length, t0 + args.chunk_length);
-  float dt_sum = 0.0f;
-  for (int64_t tile = t0; tile < t1; tile += kTile) {
-    const int n = static_cast<int>(min(int64_t{kTile}, t1 - tile));
-    const int64_t row0 = b * args.length + tile;
-    __syncthreads();  // the previous tile is consumed
-    for (int i = threadIdx.x; i < n * row_length; i += kScanThreads) {
-      const int r = i / row_length, col = i % row_length;
-      s_dbc[r][col] = args.dbc[(row0 + r) * args.ld_dbc + col];
-    }
-    for (int i = threadIdx.x; i < n * kChannelsPerBlock; i += kScanThreads) {
-      const int r = i / kChannelsPerBlock, col = i % kChannelsPerBlock;
-      const int64_t ch = min(ch0 + col, di - 1);
-      s_u[r][col] = ToFloat(args.u[(row0 + r) * di + ch]);
-      if (kPass == 1) s_z[r][col] = ToFloat(args.uz[(row0 + r) * args.ld_uz + di + ch]);
-    }
-    __syncthreads();
-    for (int r = 0; r < n; ++r) {
-      const float* row = s_dbc[r];
-      float raw = 0.0f;
-#pragma unroll
-      for (int k = 0; k < kDtPerLane; ++k) {
-        const int index = lane + k * kLanes;
-        if (index < dt_rank) raw += row[index] * w_dt[k];
-      }
-      raw += __shfl_xor_sync(0xffffffffu, raw, 1);
-      const float dt = Softplus(raw + dt_bias);
-      const float input = s_u[r][local];
-      const float dt_input = dt * input;
-      const float* bs = row + dt_rank + first_state;
-      const float* cs = bs + S;
-      float out = 0.0f;
-#pragma unroll
-      for (int j = 0; j < kStates; ++j) {
-        h[j] = exp2f(dt * a2[j]) * h[j] + dt_input * bs[j];
-        if (kPass == 1) out += h[j] * cs[j];
-      }
-      if (kPass == 0) {
-        dt_sum += dt;
+      } else if (kPass == 0) {
+        value = 0.0f;
+        if (chunk == 0) {
+          value = state[j];
+          if (active) h_start[j] = value;
+        }
+      } else if (chunk == 0) {
+        value = h_start[j];
       } else {
-        out += __shfl_xor_sync(0xffffffffu, out, 1);
-        if (lane == 0 && active) {
-          args.y[(row0 + r) * di + c] = FromFloat<T>((out + d * input) * Silu(s_z[r][local]));
+        value = h_local[j];
+        for (int64_t k = 1; k < chunk; ++k) {
+          value = decay[k * per_chunk + j] * value + h_local[k * per_chunk + j];
+        }
+      }
+      h[j] = value;
+    }
+
+    const int64_t t0 = chunk * args.chunk_length;
+    const int64_t t1 = min(args.length, t0 + args.chunk_length);
+    float dt_sum = 0.0f;
+    for (int64_t tile = t0; tile < t1; tile += kTile) {
+      const int n = static_cast<int>(min(int64_t{kTile}, t1 - tile));
+      const int64_t row0 = b * args.length + tile;
+      __syncthreads();  // the previous tile is consumed
+      for (int i = threadIdx.x; i < n * row_length; i += kScanThreads) {
+        const int r = i / row_length, col = i % row_length;
+        s_dbc[r][col] = args.dbc[(row0 + r) * args.ld_dbc + col];
+      }
+      for (int i = threadIdx.x; i < n * kChannelsPerBlock; i += kScanThreads) {
+        const int r = i / kChannelsPerBlock, col = i % kChannelsPerBlock;
+        const int64_t ch = min(ch0 + col, di - 1);
+        s_u[r][col] = ToFloat(args.u[(row0 + r) * di + ch]);
+        if (kPass == 1) s_z[r][col] = ToFloat(args.uz[(row0 + r) * args.ld_uz + di + ch]);
+      }
+      __syncthreads();
+      // dt for rows lane, lane + kLanes, ... of this thread's channel. Weights past dt_rank
+      // are zero, so reading past dt_rank (into B, finite) adds nothing.
+      for (int r = lane; r < n; r += kLanes) {
+        const float* row = s_dbc[r];
+        float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+        for (int k = 0; k < DT; k += 4) {
+          if (k < dt_rank) {
+            const float4 v = *reinterpret_cast<const float4*>(row + k);
+            acc[0] += v.x * w_dt[k];
+            acc[1] += v.y * w_dt[k + 1];
+            acc[2] += v.z * w_dt[k + 2];
+            acc[3] += v.w * w_dt[k + 3];
+          }
+        }
+        s_dt[r][local] = Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
+      }
+      __syncthreads();
+      for (int r = 0; r < n; ++r) {
+        const float dt = s_dt[r][local];
+        const float input = s_u[r][local];
+        const float dt_input = dt * input;
+        const float* bs = s_dbc[r] + dt_rank + first_state;
+        const float* cs = bs + S;
+        float out = 0.0f;
+#pragma unroll
+        for (int j = 0; j < kStates; ++j) {
+          h[j] = exp2f(dt * a2[j]) * h[j] + dt_input * bs[j];
+          if (kPass == 1) out += h[j] * cs[j];
+        }
+        if (kPass == 0) {
+          dt_sum += dt;
+        } else {
+          out += __shfl_xor_sync(0xffffffffu, out, 1);
+          if (lane == 0 && active) {
+            args.y[(row0 + r) * di + c] = FromFloat<T>((out + d * input) * Silu(s_z[r][local]));
+          }
         }
       }
     }
-  }
-  if (!active) return;
+    if (!active) continue;
 #pragma unroll
-  for (int j = 0; j < kStates; ++j) {
-    if (kPass == 0) {
-      h_local[chunk * per_chunk + j] = h[j];
-      decay[chunk * per_chunk + j] = exp2f(a2[j] * dt_sum);
-    } else if (chunk == args.chunks - 1) {
-      state[j] = h[j];
+    for (int j = 0; j < kStates; ++j) {
+      if (kPass == 0) {
+        h_local[chunk * per_chunk + j] = h[j];
+        decay[chunk * per_chunk + j] = exp2f(a2[j] * dt_sum);
+      } else if (chunk == args.chunks - 1) {
+        state[j] = h[j];
+      }
     }
   }
 }
@@ -308,7 +327,9 @@ template <int S, int DT, typename T>
 absl::Status LaunchScan(const ScanArgs<T>& args, cudaStream_t stream) {
   const dim3 grid(
       static_cast<unsigned int>((args.d_inner + kChannelsPerBlock - 1) / kChannelsPerBlock),
-      static_cast<unsigned int>(args.chunks), static_cast<unsigned int>(args.batch));
+      static_cast<unsigned int>(args.chunks),
+      static_cast<unsigned int>((args.batch + args.sequences_per_block - 1) /
+                                args.sequences_per_block));
   if (args.chunks > 1) {
     ScanKernel<S, DT, 0, T><<<grid, kScanThreads, 0, stream>>>(args);
     if (absl::Status s = Launched("selective scan (chunk states)"); !s.ok()) return s;
@@ -441,9 +462,15 @@ absl::Status CausalConv1d(const void* uz, int64_t ld_uz, int64_t batch, int64_t 
           in, ld_uz, batch, d_inner, dc, weight, bias, slots, conv_states, conv_slot_stride, out);
       return Launched("conv1d step");
     }
-    ConvKernel<<<Blocks(batch * length * d_inner, 256), 256, 0, stream>>>(
-        in, ld_uz, batch * length, length, d_inner, dc, weight, bias, slots, conv_states,
-        conv_slot_stride, out);
+    // At most 65535 rows per launch (the grid's y limit).
+    const int64_t rows = batch * length;
+    for (int64_t row_base = 0; row_base < rows; row_base += 65535) {
+      const dim3 grid(Blocks(d_inner, 256),
+                      static_cast<unsigned int>(std::min<int64_t>(65535, rows - row_base)));
+      ConvKernel<<<grid, 256, 0, stream>>>(in, ld_uz, row_base, static_cast<int>(length), d_inner,
+                                           dc, weight, bias, slots, conv_states, conv_slot_stride,
+                                           out);
+    }
     if (absl::Status s = Launched("conv1d"); !s.ok()) return s;
     ConvStateKernel<<<Blocks(batch * d_inner, 256), 256, 0, stream>>>(
         in, ld_uz, batch, length, d_inner, dc, slots, conv_states, conv_slot_stride);
@@ -509,6 +536,7 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
                            ssm_slot_stride,
                            chunk_length,
                            chunks,
+                           length == 1 ? kDecodeSequencesPerBlock : 1,
                            scratch,
                            static_cast<T*>(y)};
     return dt_rank <= 64 ? LaunchScanForStates<64>(d_state, args, stream)

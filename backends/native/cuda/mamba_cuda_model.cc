@@ -17,6 +17,7 @@
 #include "backends/native/cuda/device_selection.h"
 #include "backends/native/cuda/device_tensor.h"
 #include "backends/native/cuda/mamba_cuda_kernels.h"
+#include "backends/native/cuda/skinny_gemm.h"
 
 namespace llive::backends::cuda {
 namespace {
@@ -154,6 +155,19 @@ struct MambaCudaModel::Impl {
     return AllocateInto(scan_scratch, floats);
   }
 
+  // out[r] = weight . RMSNorm(x[r]) * norm for rows rows of x (stride d_model): one fused
+  // launch for decode-sized batches, RMSNorm then GEMM otherwise.
+  absl::Status NormLinear(const float* rows_x, int64_t rows, int64_t in, const float* norm,
+                          const DeviceTensor& weight, int64_t out, void* y, WeightDtype y_dtype) {
+    if (SkinnyLinearApplies(rows_x, rows, in, in, weight.data())) {
+      return SkinnyNormLinear(rows_x, rows, in, in, norm, config.norm_epsilon, weight.data(), dtype,
+                              out, y, y_dtype, out, stream);
+    }
+    LLIVE_RETURN_IF_ERROR(mamba::RmsNorm(rows_x, rows, 1, 0, in, norm, config.norm_epsilon,
+                                         xn.data(), dtype, stream));
+    return gemm->Linear(xn.data(), rows, in, in, weight, out, y, y_dtype, out);
+  }
+
   // Embedding and every block for rows = batch * length tokens in `token_ids`, states in
   // `slot_ids` (device arrays). Leaves the residual stream in x.
   absl::Status Layers(const int32_t* token_ids, const int32_t* slot_ids, int64_t batch,
@@ -165,10 +179,8 @@ struct MambaCudaModel::Impl {
                                                  c.d_model, x.data(), stream));
     for (int layer = 0; layer < c.n_layer; ++layer) {
       LayerOnDevice& w = layers[layer];
-      LLIVE_RETURN_IF_ERROR(mamba::RmsNorm(x.data(), rows, 1, 0, c.d_model, w.norm.data(),
-                                           c.norm_epsilon, xn.data(), dtype, stream));
-      LLIVE_RETURN_IF_ERROR(gemm->Linear(xn.data(), rows, c.d_model, c.d_model, w.in_proj,
-                                         2 * c.d_inner, uz.data(), dtype, 2 * c.d_inner));
+      LLIVE_RETURN_IF_ERROR(NormLinear(x.data(), rows, c.d_model, w.norm.data(), w.in_proj,
+                                       2 * c.d_inner, uz.data(), dtype));
       LLIVE_RETURN_IF_ERROR(mamba::CausalConv1d(
           uz.data(), 2 * c.d_inner, batch, length, c.d_inner, c.d_conv, w.conv.data(),
           w.conv_bias.data(), slot_ids, conv_states.data() + layer * c.d_inner * (c.d_conv - 1),
@@ -192,6 +204,12 @@ struct MambaCudaModel::Impl {
   // Final norm and LM head over out_rows rows of x (row o is x row o * row_step + offset).
   absl::Status Head(int64_t out_rows, int64_t row_step, int64_t row_offset) {
     const MambaConfig& c = config;
+    const float* first = x.data() + row_offset * c.d_model;
+    if (SkinnyLinearApplies(first, out_rows, c.d_model, row_step * c.d_model, head().data())) {
+      return SkinnyNormLinear(first, out_rows, c.d_model, row_step * c.d_model, norm_f.data(),
+                              c.norm_epsilon, head().data(), dtype, c.vocab_size, logits.data(),
+                              WeightDtype::kFp32, c.vocab_size, stream);
+    }
     LLIVE_RETURN_IF_ERROR(mamba::RmsNorm(x.data(), out_rows, row_step, row_offset, c.d_model,
                                          norm_f.data(), c.norm_epsilon, xn.data(), dtype, stream));
     return gemm->Linear(xn.data(), out_rows, c.d_model, c.d_model, head(), c.vocab_size,

@@ -79,6 +79,112 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   }
 }
 
+template <typename T>
+__device__ __forceinline__ float RoundTo(float value) {
+  return static_cast<float>(static_cast<T>(value));
+}
+template <>
+__device__ __forceinline__ float RoundTo<float>(float value) {
+  return value;
+}
+template <>
+__device__ __forceinline__ float RoundTo<__nv_bfloat16>(float value) {
+  return __bfloat162float(__float2bfloat16_rn(value));
+}
+template <>
+__device__ __forceinline__ float RoundTo<__half>(float value) {
+  return __half2float(__float2half_rn(value));
+}
+
+// Every warp normalises the (few) rows itself from L1/L2 rather than waiting for another
+// kernel: the rows are d_model floats each, the weights megabytes.
+template <typename T, typename Y, int R>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    SkinnyNormKernel(const float* x, int rows, int64_t in, int64_t ldx, const float* norm_weight,
+                     float eps, const T* weight, int64_t out, Y* y, int64_t ldy) {
+  constexpr int V = Vector<T>::kCount;
+  const int lane = threadIdx.x % 32;
+  const int64_t o = int64_t{blockIdx.x} * kWarpsPerBlock + threadIdx.x / 32;
+  if (o >= out) return;
+  float scale[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    float sum = 0.0f;
+    if (r < rows) {
+      for (int64_t i = lane; i < in; i += 32) sum += x[r * ldx + i] * x[r * ldx + i];
+    }
+    for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    scale[r] = 1.0f / sqrtf(sum / static_cast<float>(in) + eps);
+  }
+  const T* w = weight + o * in;
+  float acc[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+  for (int64_t i = lane * V; i < in; i += 32 * V) {
+    const Vector<T> wv(w + i);
+    float nw[V];
+#pragma unroll
+    for (int k = 0; k < V; ++k) nw[k] = __ldg(norm_weight + i + k);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      if (r < rows) {
+#pragma unroll
+        for (int k = 0; k < V; ++k) {
+          acc[r] += wv.values[k] * RoundTo<T>(x[r * ldx + i + k] * scale[r] * nw[k]);
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    for (int offset = 16; offset > 0; offset /= 2) {
+      acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], offset);
+    }
+  }
+  if (lane == 0) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      if (r < rows) Store(y + r * ldy + o, acc[r]);
+    }
+  }
+}
+
+template <typename T, typename Y>
+void LaunchNorm(const float* x, int64_t rows, int64_t in, int64_t ldx, const float* norm_weight,
+                float eps, const void* weight, int64_t out, void* y, int64_t ldy,
+                cudaStream_t stream) {
+  const unsigned int blocks =
+      static_cast<unsigned int>((out + kWarpsPerBlock - 1) / kWarpsPerBlock);
+  const auto* wt = static_cast<const T*>(weight);
+  auto* yt = static_cast<Y*>(y);
+  const int n = static_cast<int>(rows);
+  constexpr int kThreads = kWarpsPerBlock * 32;
+  if (rows <= 1) {
+    SkinnyNormKernel<T, Y, 1>
+        <<<blocks, kThreads, 0, stream>>>(x, n, in, ldx, norm_weight, eps, wt, out, yt, ldy);
+  } else if (rows <= 2) {
+    SkinnyNormKernel<T, Y, 2>
+        <<<blocks, kThreads, 0, stream>>>(x, n, in, ldx, norm_weight, eps, wt, out, yt, ldy);
+  } else if (rows <= 4) {
+    SkinnyNormKernel<T, Y, 4>
+        <<<blocks, kThreads, 0, stream>>>(x, n, in, ldx, norm_weight, eps, wt, out, yt, ldy);
+  } else {
+    SkinnyNormKernel<T, Y, 8>
+        <<<blocks, kThreads, 0, stream>>>(x, n, in, ldx, norm_weight, eps, wt, out, yt, ldy);
+  }
+}
+
+template <typename T>
+void LaunchNormFor(WeightDtype y_dtype, const float* x, int64_t rows, int64_t in, int64_t ldx,
+                   const float* norm_weight, float eps, const void* weight, int64_t out, void* y,
+                   int64_t ldy, cudaStream_t stream) {
+  if (y_dtype == WeightDtype::kFp32) {
+    LaunchNorm<T, float>(x, rows, in, ldx, norm_weight, eps, weight, out, y, ldy, stream);
+  } else {
+    LaunchNorm<T, T>(x, rows, in, ldx, norm_weight, eps, weight, out, y, ldy, stream);
+  }
+}
+
 template <typename T, typename Y>
 void Launch(const void* x, int64_t rows, int64_t in, int64_t ldx, const void* weight, int64_t out,
             void* y, int64_t ldy, float alpha, float beta, cudaStream_t stream) {
@@ -137,6 +243,27 @@ absl::Status SkinnyLinear(const void* x, int64_t rows, int64_t in, int64_t ldx, 
       break;
   }
   return CudaStatus(cudaGetLastError(), "launch of the skinny linear kernel");
+}
+
+absl::Status SkinnyNormLinear(const float* x, int64_t rows, int64_t in, int64_t ldx,
+                              const float* norm_weight, float eps, const void* weight,
+                              WeightDtype dtype, int64_t out, void* y, WeightDtype y_dtype,
+                              int64_t ldy, cudaStream_t stream) {
+  switch (dtype) {
+    case WeightDtype::kBf16:
+      LaunchNormFor<__nv_bfloat16>(y_dtype, x, rows, in, ldx, norm_weight, eps, weight, out, y, ldy,
+                                   stream);
+      break;
+    case WeightDtype::kFp16:
+      LaunchNormFor<__half>(y_dtype, x, rows, in, ldx, norm_weight, eps, weight, out, y, ldy,
+                            stream);
+      break;
+    case WeightDtype::kFp32:
+      LaunchNormFor<float>(y_dtype, x, rows, in, ldx, norm_weight, eps, weight, out, y, ldy,
+                           stream);
+      break;
+  }
+  return CudaStatus(cudaGetLastError(), "launch of the skinny RMSNorm + linear kernel");
 }
 
 }  // namespace llive::backends::cuda

@@ -26,4 +26,15 @@ absl::Status SkinnyLinear(const void* x, int64_t rows, int64_t in, int64_t ldx, 
                           WeightDtype dtype, int64_t out, void* y, WeightDtype y_dtype, int64_t ldy,
                           float alpha, float beta, cudaStream_t stream);
 
+// RMSNorm fused in front of SkinnyLinear, so a decode step spends one launch on both:
+//   xn[r, :] = round_to_dtype(x[r, :] / sqrt(mean(x[r, :]^2) + eps) * norm_weight)
+//   y[r * ldy + o] = sum_i xn[r, i] * weight[o * in + i]
+// with x fp32 rows of stride ldx (the residual stream), the same rounding of xn as an
+// unfused RMSNorm writing `dtype` followed by SkinnyLinear. Conditions as SkinnyLinear with
+// x's alignment that of fp32.
+absl::Status SkinnyNormLinear(const float* x, int64_t rows, int64_t in, int64_t ldx,
+                              const float* norm_weight, float eps, const void* weight,
+                              WeightDtype dtype, int64_t out, void* y, WeightDtype y_dtype,
+                              int64_t ldy, cudaStream_t stream);
+
 }  // namespace llive::backends::cuda
