@@ -380,6 +380,7 @@ absl::Status Stream(MambaCudaModel& model, std::mt19937_64& random, bool quick,
 }
 
 absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options) {
+  namespace kernels = backends::cuda::mamba;
   native::MambaConfig config;
   config.d_model = 768;
   config.n_layer = 24;
@@ -412,6 +413,16 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
     BENCH_OK(LayerOps(batch, length, options.quick, rows));
   }
   BENCH_OK(Stream(**model, random, options.quick, rows));
+  // The same with 2 scan threads a channel instead of 4, to keep the choice measured.
+  BENCH_OK(kernels::SetScanLanes(2));
+  const size_t first_two_lane_row = rows.size();
+  BENCH_OK(Prefill(**model, random, 16, options.quick, rows));
+  for (int batch : {1, 64}) BENCH_OK(Decode(**model, random, batch, options.quick, rows));
+  for (int batch : {1, 16}) BENCH_OK(Scan(batch, options.quick, rows));
+  BENCH_OK(kernels::SetScanLanes(4));
+  for (size_t i = first_two_lane_row; i < rows.size(); ++i) {
+    rows[i].note = absl::StrCat("scan 2 threads a channel; ", rows[i].note);
+  }
   return rows;
 }
 

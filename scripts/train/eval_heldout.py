@@ -6,7 +6,8 @@ numbers differ only by the model code: this script runs train.py's PyTorch modul
 model was trained with) on the weights of backends/models/NAME, in float32 on the CPU, with the
 same windows (train.py heldout_loss: consecutive windows from an empty state).
 
-Usage: eval_heldout.py MODEL_DIR TOKENS_FILE [--window 512] [--max-tokens N]
+Usage: eval_heldout.py MODEL_DIR TOKENS_FILE [--window 512] [--max-tokens N] [--device cuda]
+       [--bf16]  (float32 unless --bf16, which autocasts the products as training did)
 Prints one JSON object: windows, tokens, cross_entropy, seconds.
 Needs python3-torch (Debian) or any PyTorch >= 1.13; no other package.
 """
@@ -48,6 +49,8 @@ def main():
     ap.add_argument("tokens_file")
     ap.add_argument("--window", type=int, default=512)
     ap.add_argument("--max-tokens", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast (GPU only), as in training")
     args = ap.parse_args()
     with open(os.path.join(args.model_dir, "config.json")) as f:
         config = json.load(f)
@@ -60,17 +63,18 @@ def main():
     # The tied Mamba head is the embedding (not stored); nothing else may be missing.
     if unexpected or any(not k.endswith("lm_head.weight") for k in missing):
         sys.exit(f"weights do not match the model: missing {missing}, unexpected {unexpected}")
-    model.float().eval()
+    model.float().to(args.device).eval()
     with open(args.tokens_file) as f:
         ids = torch.tensor([int(line) for line in f if line.strip()], dtype=torch.long)
     torch.manual_seed(0)
     start = time.time()
-    loss = train.heldout_loss(model, ids, args.window, "cpu", batch=8,
-                              max_tokens=args.max_tokens or None)
+    loss = train.heldout_loss(model, ids, args.window, args.device, batch=8,
+                              max_tokens=args.max_tokens or None, mixed=args.bf16)
     windows = (len(ids) - 1) // args.window
     if args.max_tokens:
         windows = min(windows, args.max_tokens // args.window)
-    print(json.dumps({"model": args.model_dir, "torch": torch.__version__, "windows": windows,
+    print(json.dumps({"model": args.model_dir, "torch": torch.__version__, "device": args.device,
+                      "precision": "bf16" if args.bf16 else "fp32", "windows": windows,
                       "tokens": windows * args.window, "cross_entropy": loss,
                       "seconds": round(time.time() - start, 1)}))
 

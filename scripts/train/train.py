@@ -405,9 +405,9 @@ def save_safetensors(tensors, path):
 
 
 @torch.no_grad()
-def heldout_loss(model, held, window, device, batch=16, max_tokens=None):
+def heldout_loss(model, held, window, device, batch=16, max_tokens=None, mixed=True):
     """Mean cross-entropy over consecutive windows of the held-out stream, each from an empty
-    state (the protocol llive's own evaluation repeats)."""
+    state (the protocol llive's own evaluation repeats). mixed=False keeps float32 on the GPU."""
     model.eval()
     n = (len(held) - 1) // window
     if max_tokens:
@@ -416,7 +416,7 @@ def heldout_loss(model, held, window, device, batch=16, max_tokens=None):
     for s in range(0, n, batch):
         rows = torch.stack([held[i * window:(i + 1) * window + 1] for i in range(s, min(n, s + batch))])
         rows = rows.to(device)
-        with mixed_precision(device):
+        with mixed_precision(device) if mixed else contextlib.nullcontext():
             logits = model(rows[:, :-1])
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1),
                                reduction="sum")
@@ -460,7 +460,7 @@ def train_model(name, vocab, train_ids, held_ids, seconds, device, ckpt_dir, log
             group["lr"] = lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         starts = torch.randint(0, len(train_ids) - seq_len - 1, (batch,), generator=g)
         rows = torch.stack([train_ids[s:s + seq_len + 1] for s in starts.tolist()]).to(device)
-        with mixed_precision(device):
+        with mixed_precision(device) if mixed else contextlib.nullcontext():
             logits = model(rows[:, :-1])
         loss = F.cross_entropy(logits.float().reshape(-1, vocab), rows[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)

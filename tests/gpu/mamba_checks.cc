@@ -197,101 +197,113 @@ struct ScanShape {
 
 absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
-  for (const ScanShape& s :
-       {ScanShape{1, 1, 1536, 16, 48, 0}, ScanShape{8, 1, 1536, 16, 48, 0},
-        ScanShape{1, 2048, 1536, 16, 48, 0}, ScanShape{2, 1000, 1536, 16, 48, 0},
-        ScanShape{2, 333, 200, 16, 48, 64}, ScanShape{3, 257, 96, 8, 6, 50},
-        ScanShape{1, 100, 64, 4, 4, 7}, ScanShape{1, 129, 40, 32, 20, 32}}) {
-    for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
-      const int64_t r = s.batch * s.length, ld_uz = 2 * s.di;
-      const int64_t xdbc = s.dt_rank + 2 * s.ds;
-      std::vector<float> dbc = Normal(random, r * xdbc, 1.0f);
-      std::vector<float> u = Normal(random, r * s.di, 1.0f);
-      std::vector<float> uz = Normal(random, r * ld_uz, 1.0f);
-      std::vector<float> dt_proj = Normal(random, s.di * s.dt_rank, 0.5f / std::sqrt(s.dt_rank));
-      std::vector<float> dt_bias = Normal(random, s.di, 1.0f, -4.0f);
-      std::vector<float> a(s.di * s.ds), d = Normal(random, s.di, 0.1f, 1.0f);
-      for (int64_t i = 0; i < s.di * s.ds; ++i) a[i] = -static_cast<float>(i % s.ds + 1);
-      const int64_t stride = s.di * s.ds;
-      std::vector<int32_t> slots(s.batch);
-      for (int64_t b = 0; b < s.batch; ++b) slots[b] = static_cast<int32_t>(s.batch - b);
-      std::vector<float> states = Normal(random, (s.batch + 1) * stride, 1.0f);
-      // u and z reach the scan in the GEMM type: the CPU gets the same rounded values.
-      auto d_u = DeviceTensor::Upload(u.data(), u.size(), dtype);
-      auto d_uz = DeviceTensor::Upload(uz.data(), uz.size(), dtype);
-      if (!d_u.ok() || !d_uz.ok()) return absl::ResourceExhaustedError("scan inputs");
-      absl::StatusOr<std::vector<float>> u_rounded = d_u->Download(), uz_rounded = d_uz->Download();
-      if (!u_rounded.ok() || !uz_rounded.ok()) return absl::UnavailableError("scan inputs");
-      u = *u_rounded;
-      uz = *uz_rounded;
-      std::vector<float> cpu_states = states, cpu_y(r * s.di);
-      // The scan of MambaModel::Block with the dt_proj GEMM and softplus before it.
-      const double cpu_us = TimeCpu([&] {
-        for (int64_t b = 0; b < s.batch; ++b) {
-          for (int64_t ch = 0; ch < s.di; ++ch) {
-            float* h = &cpu_states[slots[b] * stride + ch * s.ds];
-            for (int64_t t = 0; t < s.length; ++t) {
-              const int64_t row = b * s.length + t;
-              float raw = dt_bias[ch];
-              for (int64_t k = 0; k < s.dt_rank; ++k) {
-                raw += dbc[row * xdbc + k] * dt_proj[ch * s.dt_rank + k];
+  // Both thread layouts; decode batches of 64 and 256 share blocks between sequences (64 does
+  // not divide into the groups evenly), dt_rank 160 needs more than 48 KB of shared memory.
+  for (int lanes : {4, 2}) {
+    CHECK_OK(kernels::SetScanLanes(lanes));
+    for (const ScanShape& s :
+         {ScanShape{1, 1, 1536, 16, 48, 0}, ScanShape{8, 1, 1536, 16, 48, 0},
+          ScanShape{64, 1, 1536, 16, 48, 0}, ScanShape{256, 1, 512, 16, 32, 0},
+          ScanShape{1, 2048, 1536, 16, 48, 0}, ScanShape{2, 1000, 1536, 16, 48, 0},
+          ScanShape{2, 333, 200, 16, 48, 64}, ScanShape{3, 257, 96, 8, 6, 50},
+          ScanShape{2, 300, 320, 16, 160, 0}, ScanShape{1, 100, 64, 4, 4, 7},
+          ScanShape{1, 129, 40, 32, 20, 32}}) {
+      for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
+        const int64_t r = s.batch * s.length, ld_uz = 2 * s.di;
+        const int64_t xdbc = s.dt_rank + 2 * s.ds;
+        std::vector<float> dbc = Normal(random, r * xdbc, 1.0f);
+        std::vector<float> u = Normal(random, r * s.di, 1.0f);
+        std::vector<float> uz = Normal(random, r * ld_uz, 1.0f);
+        std::vector<float> dt_proj = Normal(random, s.di * s.dt_rank, 0.5f / std::sqrt(s.dt_rank));
+        std::vector<float> dt_bias = Normal(random, s.di, 1.0f, -4.0f);
+        std::vector<float> a(s.di * s.ds), d = Normal(random, s.di, 0.1f, 1.0f);
+        for (int64_t i = 0; i < s.di * s.ds; ++i) a[i] = -static_cast<float>(i % s.ds + 1);
+        const int64_t stride = s.di * s.ds;
+        std::vector<int32_t> slots(s.batch);
+        for (int64_t b = 0; b < s.batch; ++b) slots[b] = static_cast<int32_t>(s.batch - b);
+        std::vector<float> states = Normal(random, (s.batch + 1) * stride, 1.0f);
+        // u and z reach the scan in the GEMM type: the CPU gets the same rounded values.
+        auto d_u = DeviceTensor::Upload(u.data(), u.size(), dtype);
+        auto d_uz = DeviceTensor::Upload(uz.data(), uz.size(), dtype);
+        if (!d_u.ok() || !d_uz.ok()) return absl::ResourceExhaustedError("scan inputs");
+        absl::StatusOr<std::vector<float>> u_rounded = d_u->Download(),
+                                           uz_rounded = d_uz->Download();
+        if (!u_rounded.ok() || !uz_rounded.ok()) return absl::UnavailableError("scan inputs");
+        u = *u_rounded;
+        uz = *uz_rounded;
+        std::vector<float> cpu_states = states, cpu_y(r * s.di);
+        // The scan of MambaModel::Block with the dt_proj GEMM and softplus before it.
+        const double cpu_us = TimeCpu([&] {
+          for (int64_t b = 0; b < s.batch; ++b) {
+            for (int64_t ch = 0; ch < s.di; ++ch) {
+              float* h = &cpu_states[slots[b] * stride + ch * s.ds];
+              for (int64_t t = 0; t < s.length; ++t) {
+                const int64_t row = b * s.length + t;
+                float raw = dt_bias[ch];
+                for (int64_t k = 0; k < s.dt_rank; ++k) {
+                  raw += dbc[row * xdbc + k] * dt_proj[ch * s.dt_rank + k];
+                }
+                const float delta = cpu::Softplus(raw), input = u[row * s.di + ch];
+                float y = 0;
+                for (int64_t n = 0; n < s.ds; ++n) {
+                  h[n] = std::exp(delta * a[ch * s.ds + n]) * h[n] +
+                         delta * input * dbc[row * xdbc + s.dt_rank + n];
+                  y += h[n] * dbc[row * xdbc + s.dt_rank + s.ds + n];
+                }
+                cpu_y[row * s.di + ch] =
+                    (y + d[ch] * input) * cpu::Silu(uz[row * ld_uz + s.di + ch]);
               }
-              const float delta = cpu::Softplus(raw), input = u[row * s.di + ch];
-              float y = 0;
-              for (int64_t n = 0; n < s.ds; ++n) {
-                h[n] = std::exp(delta * a[ch * s.ds + n]) * h[n] +
-                       delta * input * dbc[row * xdbc + s.dt_rank + n];
-                y += h[n] * dbc[row * xdbc + s.dt_rank + s.ds + n];
-              }
-              cpu_y[row * s.di + ch] = (y + d[ch] * input) * cpu::Silu(uz[row * ld_uz + s.di + ch]);
             }
           }
+        });
+        auto d_dbc = ToDevice(dbc);
+        auto d_dt = ToDevice(dt_proj);
+        auto d_dt_bias = ToDevice(dt_bias);
+        auto d_a = ToDevice(a);
+        auto d_d = ToDevice(d);
+        auto d_slots = ToDevice(slots);
+        auto d_states = ToDevice(states);
+        const int64_t scratch_floats =
+            kernels::ScanScratchFloats(s.batch, s.length, s.di, s.ds, s.chunk);
+        auto d_scratch = DeviceBuffer<float>::Allocate(std::max<int64_t>(scratch_floats, 1));
+        auto d_y = DeviceTensor::Allocate(dtype, r * s.di);
+        if (!d_dbc.ok() || !d_dt.ok() || !d_dt_bias.ok() || !d_a.ok() || !d_d.ok() ||
+            !d_slots.ok() || !d_states.ok() || !d_scratch.ok() || !d_y.ok()) {
+          return absl::ResourceExhaustedError("scan check buffers");
         }
-      });
-      auto d_dbc = ToDevice(dbc);
-      auto d_dt = ToDevice(dt_proj);
-      auto d_dt_bias = ToDevice(dt_bias);
-      auto d_a = ToDevice(a);
-      auto d_d = ToDevice(d);
-      auto d_slots = ToDevice(slots);
-      auto d_states = ToDevice(states);
-      const int64_t scratch_floats =
-          kernels::ScanScratchFloats(s.batch, s.length, s.di, s.ds, s.chunk);
-      auto d_scratch = DeviceBuffer<float>::Allocate(std::max<int64_t>(scratch_floats, 1));
-      auto d_y = DeviceTensor::Allocate(dtype, r * s.di);
-      if (!d_dbc.ok() || !d_dt.ok() || !d_dt_bias.ok() || !d_a.ok() || !d_d.ok() || !d_slots.ok() ||
-          !d_states.ok() || !d_scratch.ok() || !d_y.ok()) {
-        return absl::ResourceExhaustedError("scan check buffers");
+        const kernels::ScanWeights weights{d_dt->data(), d_dt_bias->data(), d_a->data(),
+                                           d_d->data()};
+        auto launch = [&] {
+          return kernels::SelectiveScan(d_dbc->data(), xdbc, s.dt_rank, d_u->data(), d_uz->data(),
+                                        ld_uz, s.batch, s.length, s.di, s.ds, weights,
+                                        d_slots->data(), d_states->data(), stride, s.chunk,
+                                        d_scratch->data(), d_y->data(), dtype, nullptr);
+        };
+        CHECK_OK(launch());
+        auto gpu_y = d_y->Download();
+        auto gpu_states = ToHost(*d_states);
+        if (!gpu_y.ok()) return gpu_y.status();
+        if (!gpu_states.ok()) return gpu_states.status();
+        const int64_t chunk =
+            s.chunk > 0 ? s.chunk : kernels::AutoScanChunk(s.batch, s.length, s.di, s.ds);
+        const std::string shape =
+            absl::StrCat("b=", s.batch, " t=", s.length, " d=", s.di, " n=", s.ds, " r=", s.dt_rank,
+                         " chunk=", chunk, " L=", lanes);
+        absl::StatusOr<double> gpu_us = TimeGpu(launch);
+        if (!gpu_us.ok()) return gpu_us.status();
+        // Bytes the scan must move once: u, z, y, the dt/B/C rows, and the state in and out.
+        const double bytes =
+            r * (s.di * 3.0 * WeightDtypeBytes(dtype) + xdbc * 4.0) + 2.0 * s.batch * stride * 4;
+        rows.push_back({s.length == 1 ? "mamba.ssm step" : "mamba.selective_scan", shape,
+                        WeightDtypeName(dtype), RelativeError(*gpu_y, cpu_y), Tolerance(dtype),
+                        *gpu_us, cpu_us,
+                        absl::StrCat(static_cast<int>(bytes / (*gpu_us * 1e-6) / 1e9), " GB/s")});
+        rows.push_back({"mamba.scan state", shape, WeightDtypeName(dtype),
+                        RelativeError(*gpu_states, cpu_states), 1e-5, 0, 0, "fp32 state"});
       }
-      const kernels::ScanWeights weights{d_dt->data(), d_dt_bias->data(), d_a->data(), d_d->data()};
-      auto launch = [&] {
-        return kernels::SelectiveScan(d_dbc->data(), xdbc, s.dt_rank, d_u->data(), d_uz->data(),
-                                      ld_uz, s.batch, s.length, s.di, s.ds, weights,
-                                      d_slots->data(), d_states->data(), stride, s.chunk,
-                                      d_scratch->data(), d_y->data(), dtype, nullptr);
-      };
-      CHECK_OK(launch());
-      auto gpu_y = d_y->Download();
-      auto gpu_states = ToHost(*d_states);
-      if (!gpu_y.ok()) return gpu_y.status();
-      if (!gpu_states.ok()) return gpu_states.status();
-      const int64_t chunk =
-          s.chunk > 0 ? s.chunk : kernels::AutoScanChunk(s.batch, s.length, s.di, s.ds);
-      const std::string shape =
-          absl::StrCat("b=", s.batch, " t=", s.length, " d=", s.di, " n=", s.ds, " chunk=", chunk);
-      absl::StatusOr<double> gpu_us = TimeGpu(launch);
-      if (!gpu_us.ok()) return gpu_us.status();
-      // Bytes the scan must move once: u, z, y, the dt/B/C rows, and the state in and out.
-      const double bytes =
-          r * (s.di * 3.0 * WeightDtypeBytes(dtype) + xdbc * 4.0) + 2.0 * s.batch * stride * 4;
-      rows.push_back({s.length == 1 ? "mamba.ssm step" : "mamba.selective_scan", shape,
-                      WeightDtypeName(dtype), RelativeError(*gpu_y, cpu_y), Tolerance(dtype),
-                      *gpu_us, cpu_us,
-                      absl::StrCat(static_cast<int>(bytes / (*gpu_us * 1e-6) / 1e9), " GB/s")});
-      rows.push_back({"mamba.scan state", shape, WeightDtypeName(dtype),
-                      RelativeError(*gpu_states, cpu_states), 1e-5, 0, 0, "fp32 state"});
     }
   }
+  CHECK_OK(kernels::SetScanLanes(4));
   return rows;
 }
 

@@ -99,27 +99,56 @@ __global__ void RmsNormKernel(const float* x, int64_t row_step, int64_t row_offs
   }
 }
 
-// Grid (channel blocks, rows): no 64-bit division per element (it is emulated, and cost this
-// kernel most of its time when every thread did two).
+// Time steps one convolution thread produces: it slides its window over them, so each input
+// is read once rather than d_conv times, and issues all their loads before the arithmetic.
+constexpr int kConvRows = 16;
+
+// Grid (channel blocks, sequences x groups of kConvRows steps; grid-stride in y). The weights
+// sit right-aligned in a kMaxConv window (zeros in front) so that every index is static and
+// the window stays in registers whatever d_conv is.
 template <typename T>
-__global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t row_base, int length,
-                           int64_t d_inner, int dc, const float* weight, const float* bias,
-                           const int32_t* slots, const float* conv_states, int64_t conv_slot_stride,
-                           T* u) {
+__global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t batch, int length, int64_t d_inner,
+                           int dc, const float* weight, const float* bias, const int32_t* slots,
+                           const float* conv_states, int64_t conv_slot_stride, T* u) {
   const int64_t ch = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (ch >= d_inner) return;
-  const int r = static_cast<int>(row_base + blockIdx.y);
-  const int b = r / length, t = r % length;
-  const float* history = conv_states + slots[b] * conv_slot_stride + ch * (dc - 1);
-  float sum = bias[ch];
-  for (int k = 0; k < dc; ++k) {
-    const int source = t - (dc - 1) + k;
-    const float input = source < 0
-                            ? history[dc - 1 + source]
-                            : ToFloat(uz[(static_cast<int64_t>(b) * length + source) * ld_uz + ch]);
-    sum += weight[ch * dc + k] * input;
+  float w[kMaxConv];
+#pragma unroll
+  for (int j = 0; j < kMaxConv; ++j) {
+    const int k = j - (kMaxConv - dc);
+    w[j] = k >= 0 ? weight[ch * dc + k] : 0.0f;
   }
-  u[static_cast<int64_t>(r) * d_inner + ch] = FromFloat<T>(Silu(sum));
+  const float bias_c = bias[ch];
+  const int groups = (length + kConvRows - 1) / kConvRows;
+  for (int64_t y = blockIdx.y; y < batch * groups; y += gridDim.y) {
+    const int64_t b = y / groups;
+    const int t0 = static_cast<int>(y % groups) * kConvRows;
+    const T* column = uz + b * length * ld_uz + ch;
+    const float* history = conv_states + slots[b] * conv_slot_stride + ch * (dc - 1);
+    float window[kMaxConv];  // window[kMaxConv - 1] is the newest input
+#pragma unroll
+    for (int j = 0; j < kMaxConv - 1; ++j) {
+      const int source = t0 - (kMaxConv - 1) + j;
+      const int k = source + (dc - 1);  // index into the history when source < 0
+      window[j] = source >= 0 ? ToFloat(column[source * ld_uz]) : (k >= 0 ? history[k] : 0.0f);
+    }
+    float in[kConvRows];
+#pragma unroll
+    for (int i = 0; i < kConvRows; ++i) {
+      in[i] = t0 + i < length ? ToFloat(column[(t0 + i) * ld_uz]) : 0.0f;
+    }
+    T* out = u + (b * length + t0) * d_inner + ch;
+#pragma unroll
+    for (int i = 0; i < kConvRows; ++i) {
+      window[kMaxConv - 1] = in[i];
+      float sum = bias_c;
+#pragma unroll
+      for (int j = 0; j < kMaxConv; ++j) sum += w[j] * window[j];
+      if (t0 + i < length) out[i * d_inner] = FromFloat<T>(Silu(sum));
+#pragma unroll
+      for (int j = 0; j < kMaxConv - 1; ++j) window[j] = window[j + 1];
+    }
+  }
 }
 
 template <typename T>
@@ -154,13 +183,15 @@ __global__ void ConvStepKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_
   u[index] = FromFloat<T>(Silu(sum));
 }
 
-// The scan's thread layout: kLanes threads per channel, each holding S / kLanes states.
+// The scan's thread layout: L threads per channel (L = ScanLanes()), each holding S / L states.
 constexpr int kScanThreads = 128;
-constexpr int kLanes = 2;
-constexpr int kChannelsPerBlock = kScanThreads / kLanes;
-// Sequences one block steps in turn when length == 1 (decode), so that a channel's dt_proj
-// row and A are read once for all of them.
-constexpr int kDecodeSequencesPerBlock = 8;
+constexpr int kScanTile = 32;  // time steps staged in shared memory at once
+// Below this many blocks a decode step gives each block one sequence; above, up to
+// kMaxSequencesPerBlock in turn, so that a channel's dt_proj row and A are read once for them.
+constexpr int64_t kDecodeBlocksBeforeSharing = 1024;
+constexpr int kMaxSequencesPerBlock = 8;
+
+int default_scan_lanes = 4;
 
 // The arguments every scan pass shares.
 template <typename T>
@@ -168,6 +199,7 @@ struct ScanArgs {
   const float* dbc;
   int64_t ld_dbc;
   int dt_rank;
+  int row_pad;  // dbc row length in shared memory: dt_rank + 2 * d_state rounded up to 4
   const T* u;
   const T* uz;
   int64_t ld_uz;
@@ -182,37 +214,48 @@ struct ScanArgs {
   T* y;
 };
 
+// Shared memory of one scan block, in floats: the block's dt_proj rows transposed [dt_rank][C],
+// then per tile the dt/B/C rows [tile][row_pad] and dt, u, z [tile][C] (C channels a block).
+int64_t ScanSharedFloats(int dt_rank, int row_pad, int channels) {
+  return int64_t{dt_rank} * channels + kScanTile * (row_pad + 3 * int64_t{channels});
+}
+
 // Grid (channel blocks, chunks, groups of sequences). Per tile of time the block stages the
-// dt/B/C rows, u and z in shared memory, computes dt = softplus(dt_proj . dt_low + bias) for
-// every (row, channel) of the tile once (independent rows: no serial dependency), then runs
-// the recurrence, whose only serial dependency is h itself.
+// dt/B/C rows, u and z in shared memory and computes dt = softplus(dt_proj . dt_low + bias) for
+// every (row, channel) of the tile once (independent rows: no serial dependency; the dt_proj
+// rows come from shared memory, so that registers hold only the states), then runs the
+// recurrence, whose only serial dependency is h itself.
 // Pass 0 (chunked only): scan the chunk from zero (chunk 0 from the true state, which it
 // also saves to h_start), store the end state and exp(A * sum dt). Pass 1: rescan from the
-// exact entry state with outputs; the last chunk writes the state back. DT bounds dt_rank.
-template <int S, int DT, int kPass, typename T>
+// exact entry state with outputs; the last chunk writes the state back.
+template <int S, int L, int kPass, typename T>
 __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
-  constexpr int kStates = S / kLanes;       // states per thread
-  constexpr int kMaxRow = DT + 2 * S;       // dbc row length bound, a multiple of 4
-  constexpr int kTile = DT > 64 ? 16 : 32;  // time steps staged at once (shared memory < 48 KB)
-  __shared__ __align__(16) float s_dbc[kTile][kMaxRow];
-  __shared__ float s_dt[kTile][kChannelsPerBlock];
-  __shared__ float s_u[kTile][kChannelsPerBlock];
-  __shared__ float s_z[kPass == 1 ? kTile : 1][kChannelsPerBlock];
+  constexpr int kStates = S / L;               // states per thread
+  constexpr int kChannels = kScanThreads / L;  // channels per block
+  extern __shared__ __align__(16) float shared[];
+  const int dt_rank = args.dt_rank;
+  const int row_pad = args.row_pad;
+  float* s_wdt = shared;                       // [dt_rank][kChannels]
+  float* s_dbc = s_wdt + dt_rank * kChannels;  // [kScanTile][row_pad]
+  float* s_dt = s_dbc + kScanTile * row_pad;   // [kScanTile][kChannels]
+  float* s_u = s_dt + kScanTile * kChannels;   // [kScanTile][kChannels]
+  float* s_z = s_u + kScanTile * kChannels;    // [kScanTile][kChannels]
 
-  const int lane = threadIdx.x % kLanes;
-  const int local = threadIdx.x / kLanes;
-  const int64_t ch0 = int64_t{blockIdx.x} * kChannelsPerBlock;
+  const int lane = threadIdx.x % L;
+  const int local = threadIdx.x / L;
+  const int64_t ch0 = int64_t{blockIdx.x} * kChannels;
   const int64_t di = args.d_inner;
   const bool active = ch0 + local < di;
   const int64_t c = active ? ch0 + local : di - 1;  // inactive threads compute on a copy
   const int64_t chunk = blockIdx.y;
-  const int dt_rank = args.dt_rank;
-  const int row_length = dt_rank + 2 * S;
 
-  float w_dt[DT];
-#pragma unroll
-  for (int k = 0; k < DT; ++k) w_dt[k] = k < dt_rank ? args.weights.dt_proj[c * dt_rank + k] : 0.0f;
-  const float dt_bias = args.weights.dt_proj_bias[c];
+  for (int i = threadIdx.x; i < dt_rank * kChannels; i += kScanThreads) {
+    const int k = i / kChannels, col = i % kChannels;
+    s_wdt[i] = args.weights.dt_proj[min(ch0 + col, di - 1) * dt_rank + k];
+  }
+  // The thread's channel for the dt phase: consecutive threads take consecutive channels.
+  const int dt_col = threadIdx.x % kChannels;
+  const float dt_bias = args.weights.dt_proj_bias[min(ch0 + dt_col, di - 1)];
   const float d = args.weights.d[c];
   constexpr float kLog2e = 1.4426950408889634f;
   const int first_state = lane * kStates;
@@ -220,6 +263,7 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
 #pragma unroll
   for (int j = 0; j < kStates; ++j) a2[j] = args.weights.a[c * S + first_state + j] * kLog2e;
   const int64_t per_chunk = di * S;
+  const int row_length = dt_rank + 2 * S;
 
   const int64_t b_begin = int64_t{blockIdx.z} * args.sequences_per_block;
   const int64_t b_end = min(args.batch, b_begin + args.sequences_per_block);
@@ -255,44 +299,45 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
     const int64_t t0 = chunk * args.chunk_length;
     const int64_t t1 = min(args.length, t0 + args.chunk_length);
     float dt_sum = 0.0f;
-    for (int64_t tile = t0; tile < t1; tile += kTile) {
-      const int n = static_cast<int>(min(int64_t{kTile}, t1 - tile));
+    for (int64_t tile = t0; tile < t1; tile += kScanTile) {
+      const int n = static_cast<int>(min(int64_t{kScanTile}, t1 - tile));
       const int64_t row0 = b * args.length + tile;
-      __syncthreads();  // the previous tile is consumed
+      __syncthreads();  // the previous tile is consumed (and s_wdt written, the first time)
       for (int i = threadIdx.x; i < n * row_length; i += kScanThreads) {
         const int r = i / row_length, col = i % row_length;
-        s_dbc[r][col] = args.dbc[(row0 + r) * args.ld_dbc + col];
+        s_dbc[r * row_pad + col] = args.dbc[(row0 + r) * args.ld_dbc + col];
       }
-      for (int i = threadIdx.x; i < n * kChannelsPerBlock; i += kScanThreads) {
-        const int r = i / kChannelsPerBlock, col = i % kChannelsPerBlock;
+      for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
+        const int r = i / kChannels, col = i % kChannels;
         const int64_t ch = min(ch0 + col, di - 1);
-        s_u[r][col] = ToFloat(args.u[(row0 + r) * di + ch]);
-        if (kPass == 1) s_z[r][col] = ToFloat(args.uz[(row0 + r) * args.ld_uz + di + ch]);
+        s_u[i] = ToFloat(args.u[(row0 + r) * di + ch]);
+        if (kPass == 1) s_z[i] = ToFloat(args.uz[(row0 + r) * args.ld_uz + di + ch]);
       }
       __syncthreads();
-      // dt for rows lane, lane + kLanes, ... of this thread's channel. Weights past dt_rank
-      // are zero, so reading past dt_rank (into B, finite) adds nothing.
-      for (int r = lane; r < n; r += kLanes) {
-        const float* row = s_dbc[r];
+      // dt for every (row, channel) of the tile: a warp shares its row (a broadcast read) and
+      // reads consecutive channels of s_wdt (no bank conflicts).
+      for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
+        const float* row = s_dbc + (i / kChannels) * row_pad;
         float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-#pragma unroll
-        for (int k = 0; k < DT; k += 4) {
-          if (k < dt_rank) {
-            const float4 v = *reinterpret_cast<const float4*>(row + k);
-            acc[0] += v.x * w_dt[k];
-            acc[1] += v.y * w_dt[k + 1];
-            acc[2] += v.z * w_dt[k + 2];
-            acc[3] += v.w * w_dt[k + 3];
-          }
+        int k = 0;
+        for (; k + 4 <= dt_rank; k += 4) {
+          acc[0] += row[k] * s_wdt[k * kChannels + dt_col];
+          acc[1] += row[k + 1] * s_wdt[(k + 1) * kChannels + dt_col];
+          acc[2] += row[k + 2] * s_wdt[(k + 2) * kChannels + dt_col];
+          acc[3] += row[k + 3] * s_wdt[(k + 3) * kChannels + dt_col];
         }
-        s_dt[r][local] = Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
+        for (; k < dt_rank; ++k) acc[0] += row[k] * s_wdt[k * kChannels + dt_col];
+        s_dt[i] = Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
       }
       __syncthreads();
+      // Unrolled so that the exponentials of later steps (independent of h) overlap the
+      // state updates of earlier ones.
+#pragma unroll 4
       for (int r = 0; r < n; ++r) {
-        const float dt = s_dt[r][local];
-        const float input = s_u[r][local];
+        const float dt = s_dt[r * kChannels + local];
+        const float input = s_u[r * kChannels + local];
         const float dt_input = dt * input;
-        const float* bs = s_dbc[r] + dt_rank + first_state;
+        const float* bs = s_dbc + r * row_pad + dt_rank + first_state;
         const float* cs = bs + S;
         float out = 0.0f;
 #pragma unroll
@@ -303,9 +348,13 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
         if (kPass == 0) {
           dt_sum += dt;
         } else {
-          out += __shfl_xor_sync(0xffffffffu, out, 1);
+#pragma unroll
+          for (int offset = 1; offset < L; offset *= 2) {
+            out += __shfl_xor_sync(0xffffffffu, out, offset);
+          }
           if (lane == 0 && active) {
-            args.y[(row0 + r) * di + c] = FromFloat<T>((out + d * input) * Silu(s_z[r][local]));
+            args.y[(row0 + r) * di + c] =
+                FromFloat<T>((out + d * input) * Silu(s_z[r * kChannels + local]));
           }
         }
       }
@@ -323,32 +372,53 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
   }
 }
 
-template <int S, int DT, typename T>
-absl::Status LaunchScan(const ScanArgs<T>& args, cudaStream_t stream) {
-  const dim3 grid(
-      static_cast<unsigned int>((args.d_inner + kChannelsPerBlock - 1) / kChannelsPerBlock),
-      static_cast<unsigned int>(args.chunks),
-      static_cast<unsigned int>((args.batch + args.sequences_per_block - 1) /
-                                args.sequences_per_block));
-  if (args.chunks > 1) {
-    ScanKernel<S, DT, 0, T><<<grid, kScanThreads, 0, stream>>>(args);
-    if (absl::Status s = Launched("selective scan (chunk states)"); !s.ok()) return s;
+template <int S, int L, int kPass, typename T>
+absl::Status LaunchScanPass(const ScanArgs<T>& args, const dim3& grid, cudaStream_t stream,
+                            const char* name) {
+  const int64_t bytes =
+      ScanSharedFloats(args.dt_rank, args.row_pad, kScanThreads / L) * int64_t{sizeof(float)};
+  if (bytes > 48 * 1024) {
+    if (absl::Status s =
+            CudaStatus(cudaFuncSetAttribute(ScanKernel<S, L, kPass, T>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(bytes)),
+                       "raising the selective scan's shared memory");
+        !s.ok()) {
+      return s;
+    }
   }
-  ScanKernel<S, DT, 1, T><<<grid, kScanThreads, 0, stream>>>(args);
-  return Launched("selective scan");
+  ScanKernel<S, L, kPass, T><<<grid, kScanThreads, static_cast<size_t>(bytes), stream>>>(args);
+  return Launched(name);
 }
 
-template <int DT, typename T>
+template <int S, int L, typename T>
+absl::Status LaunchScan(const ScanArgs<T>& args, cudaStream_t stream) {
+  constexpr int kChannels = kScanThreads / L;
+  const dim3 grid(static_cast<unsigned int>((args.d_inner + kChannels - 1) / kChannels),
+                  static_cast<unsigned int>(args.chunks),
+                  static_cast<unsigned int>((args.batch + args.sequences_per_block - 1) /
+                                            args.sequences_per_block));
+  if (args.chunks > 1) {
+    if (absl::Status s =
+            LaunchScanPass<S, L, 0>(args, grid, stream, "selective scan (chunk states)");
+        !s.ok()) {
+      return s;
+    }
+  }
+  return LaunchScanPass<S, L, 1>(args, grid, stream, "selective scan");
+}
+
+template <int L, typename T>
 absl::Status LaunchScanForStates(int64_t d_state, const ScanArgs<T>& args, cudaStream_t stream) {
   switch (d_state) {
     case 4:
-      return LaunchScan<4, DT>(args, stream);
+      return LaunchScan<4, L>(args, stream);
     case 8:
-      return LaunchScan<8, DT>(args, stream);
+      return LaunchScan<8, L>(args, stream);
     case 16:
-      return LaunchScan<16, DT>(args, stream);
+      return LaunchScan<16, L>(args, stream);
     default:
-      return LaunchScan<32, DT>(args, stream);
+      return LaunchScan<32, L>(args, stream);
   }
 }
 
@@ -419,6 +489,17 @@ __global__ void AdvanceKernel(const int32_t* sampled, int64_t rows, int32_t* nex
 
 }  // namespace
 
+absl::Status SetScanLanes(int lanes) {
+  if (lanes != 2 && lanes != 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the selective scan runs 2 or 4 threads a channel, not ", lanes));
+  }
+  default_scan_lanes = lanes;
+  return absl::OkStatus();
+}
+
+int ScanLanes() { return default_scan_lanes; }
+
 absl::Status EmbeddingGather(const int32_t* tokens, int64_t rows, const void* embedding,
                              WeightDtype dtype, int64_t d_model, float* x, cudaStream_t stream) {
   if (rows == 0) return absl::OkStatus();
@@ -462,15 +543,11 @@ absl::Status CausalConv1d(const void* uz, int64_t ld_uz, int64_t batch, int64_t 
           in, ld_uz, batch, d_inner, dc, weight, bias, slots, conv_states, conv_slot_stride, out);
       return Launched("conv1d step");
     }
-    // At most 65535 rows per launch (the grid's y limit).
-    const int64_t rows = batch * length;
-    for (int64_t row_base = 0; row_base < rows; row_base += 65535) {
-      const dim3 grid(Blocks(d_inner, 256),
-                      static_cast<unsigned int>(std::min<int64_t>(65535, rows - row_base)));
-      ConvKernel<<<grid, 256, 0, stream>>>(in, ld_uz, row_base, static_cast<int>(length), d_inner,
-                                           dc, weight, bias, slots, conv_states, conv_slot_stride,
-                                           out);
-    }
+    const int64_t groups = batch * ((length + kConvRows - 1) / kConvRows);
+    const dim3 grid(Blocks(d_inner, 128),
+                    static_cast<unsigned int>(std::min<int64_t>(65535, groups)));
+    ConvKernel<<<grid, 128, 0, stream>>>(in, ld_uz, batch, static_cast<int>(length), d_inner, dc,
+                                         weight, bias, slots, conv_states, conv_slot_stride, out);
     if (absl::Status s = Launched("conv1d"); !s.ok()) return s;
     ConvStateKernel<<<Blocks(batch * d_inner, 256), 256, 0, stream>>>(
         in, ld_uz, batch, length, d_inner, dc, slots, conv_states, conv_slot_stride);
@@ -484,7 +561,7 @@ int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_
   // second pass over its tokens and a composition of its predecessors' states).
   constexpr int64_t kTargetThreads = 65536;
   constexpr int64_t kMinChunk = 32;
-  const int64_t threads = std::max<int64_t>(1, batch * d_inner * kLanes);
+  const int64_t threads = std::max<int64_t>(1, batch * d_inner * default_scan_lanes);
   if (threads >= kTargetThreads / 2 || length <= kMinChunk) return std::max<int64_t>(length, 1);
   int64_t chunks = (kTargetThreads + threads - 1) / threads;
   chunks = std::min(chunks, (length + kMinChunk - 1) / kMinChunk);
@@ -509,9 +586,9 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
     return absl::InvalidArgumentError(
         absl::StrCat("the GPU selective scan supports d_state 4, 8, 16 or 32, not ", d_state));
   }
-  if (dt_rank < 1 || dt_rank > 160) {
+  if (dt_rank < 1 || dt_rank > 256) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the GPU selective scan supports dt_rank 1..160, not ", dt_rank));
+        absl::StrCat("the GPU selective scan supports dt_rank 1..256, not ", dt_rank));
   }
   if (batch == 0 || length == 0) return absl::OkStatus();
   if (chunk_length <= 0) chunk_length = AutoScanChunk(batch, length, d_inner, d_state);
@@ -519,11 +596,20 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
   if (chunks > 1 && scratch == nullptr) {
     return absl::InvalidArgumentError("the chunked selective scan needs scratch memory");
   }
+  const int lanes = default_scan_lanes;
+  // Decode: one sequence a block while that leaves fewer than kDecodeBlocksBeforeSharing blocks.
+  const int64_t channel_blocks = (d_inner + kScanThreads / lanes - 1) / (kScanThreads / lanes);
+  const int sequences_per_block =
+      length > 1
+          ? 1
+          : static_cast<int>(std::clamp<int64_t>(
+                batch * channel_blocks / kDecodeBlocksBeforeSharing, 1, kMaxSequencesPerBlock));
   return Dispatch(gemm_dtype, [&](auto zero) {
     using T = decltype(zero);
     const ScanArgs<T> args{dbc,
                            ld_dbc,
                            static_cast<int>(dt_rank),
+                           static_cast<int>((dt_rank + 2 * d_state + 3) / 4 * 4),
                            static_cast<const T*>(u),
                            static_cast<const T*>(uz),
                            ld_uz,
@@ -536,11 +622,11 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
                            ssm_slot_stride,
                            chunk_length,
                            chunks,
-                           length == 1 ? kDecodeSequencesPerBlock : 1,
+                           sequences_per_block,
                            scratch,
                            static_cast<T*>(y)};
-    return dt_rank <= 64 ? LaunchScanForStates<64>(d_state, args, stream)
-                         : LaunchScanForStates<160>(d_state, args, stream);
+    return lanes == 2 ? LaunchScanForStates<2>(d_state, args, stream)
+                      : LaunchScanForStates<4>(d_state, args, stream);
   });
 }
 

@@ -60,20 +60,26 @@ int64_t ScanScratchFloats(int64_t batch, int64_t length, int64_t d_inner, int64_
 // with dbc[r] = [dt_low (dt_rank), B (d_state), C (d_state)] fp32 rows of stride ld_dbc,
 // u [rows, d_inner] and z = uz[r * ld_uz + d_inner + ch] in gemm_dtype, y written in
 // gemm_dtype [rows, d_inner]; all arithmetic fp32. The state h is read from and written back
-// to the ssm slots. Two threads share a channel (half the states each) and keep its dt_proj
-// row in registers; dt/B/C, u and z rows are staged through shared memory in tiles of time.
+// to the ssm slots. ScanLanes() threads share a channel (a share of the states each); the
+// block's dt_proj rows, and dt/B/C, u and z rows in tiles of time, sit in shared memory.
 // Parallel over time: the sequence splits into chunks of `chunk_length` tokens (0 chooses:
 // one chunk when batch * d_inner already fills the GPU); each chunk first scans from a zero
 // state recording its end state and total decay, then rescans from the exact state composed
 // from its predecessors' (two launches; one when there is one chunk, which for length == 1
 // is the decode step's state update). d_state must be 4, 8, 16 or 32 and dt_rank at most
-// 160 (InvalidArgument otherwise); `scratch` may be null for one chunk.
+// 256 (InvalidArgument otherwise); `scratch` may be null for one chunk.
 absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, const void* u,
                            const void* uz, int64_t ld_uz, int64_t batch, int64_t length,
                            int64_t d_inner, int64_t d_state, const ScanWeights& weights,
                            const int32_t* slots, float* ssm_states, int64_t ssm_slot_stride,
                            int64_t chunk_length, float* scratch, void* y, WeightDtype gemm_dtype,
                            cudaStream_t stream);
+
+// Threads a channel of the selective scan: 4 (the default) or 2. A process-wide setting for
+// benchmarks that compare the two; not thread-safe against running scans. InvalidArgument for
+// another count.
+absl::Status SetScanLanes(int lanes);
+int ScanLanes();
 
 // The chunk length SelectiveScan chooses for chunk_length = 0.
 int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state);
