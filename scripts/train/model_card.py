@@ -34,8 +34,9 @@ def llive_eval_lines(folder, runs, commands):
         "",
         "llive tokenizes the held-out documents itself and scores them with the same windows "
         "(`llive model eval`); `scripts/train/eval_heldout.py` scores that very token stream "
-        "with the training code in PyTorch (float32, CPU). The training report's number above "
-        "was measured in bf16 on the GPU.",
+        "with the training code in PyTorch, on the CPU (float32) and on the GPU (float32, and bf16 "
+        "autocast as in training); `llive model eval --device cuda` is llive's GPU path (bf16 "
+        "weights). The training report's number above was measured in bf16 on the GPU.",
         "",
         "| path | tokens scored | cross-entropy | difference |",
         "|---|---|---|---|",
