@@ -96,26 +96,33 @@ __device__ __forceinline__ float RoundTo<__half>(float value) {
   return __half2float(__float2half_rn(value));
 }
 
-// Every warp normalises the (few) rows itself from L1/L2 rather than waiting for another
-// kernel: the rows are d_model floats each, the weights megabytes.
+// Each block normalises the (few) rows itself rather than waiting for another kernel (the rows
+// are d_model floats each, the weights megabytes): warp r sums row r's squares once for the
+// block's eight outputs, then every warp reads the rows in 16-byte pieces as it streams its
+// weight row.
 template <typename T, typename Y, int R>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     SkinnyNormKernel(const float* x, int rows, int64_t in, int64_t ldx, const float* norm_weight,
                      float eps, const T* weight, int64_t out, Y* y, int64_t ldy) {
+  static_assert(R <= kWarpsPerBlock, "a warp a row for the norms");
   constexpr int V = Vector<T>::kCount;
   const int lane = threadIdx.x % 32;
-  const int64_t o = int64_t{blockIdx.x} * kWarpsPerBlock + threadIdx.x / 32;
+  const int warp = threadIdx.x / 32;
+  __shared__ float shared_scale[R];
+  if (warp < R) {
+    float sum = 0.0f;
+    if (warp < rows) {
+      for (int64_t i = lane; i < in; i += 32) sum += x[warp * ldx + i] * x[warp * ldx + i];
+    }
+    for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    if (lane == 0) shared_scale[warp] = 1.0f / sqrtf(sum / static_cast<float>(in) + eps);
+  }
+  __syncthreads();
+  const int64_t o = int64_t{blockIdx.x} * kWarpsPerBlock + warp;
   if (o >= out) return;
   float scale[R];
 #pragma unroll
-  for (int r = 0; r < R; ++r) {
-    float sum = 0.0f;
-    if (r < rows) {
-      for (int64_t i = lane; i < in; i += 32) sum += x[r * ldx + i] * x[r * ldx + i];
-    }
-    for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-    scale[r] = 1.0f / sqrtf(sum / static_cast<float>(in) + eps);
-  }
+  for (int r = 0; r < R; ++r) scale[r] = shared_scale[r];
   const T* w = weight + o * in;
   float acc[R];
 #pragma unroll
@@ -128,10 +135,14 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       if (r < rows) {
+        float xs[V];
 #pragma unroll
-        for (int k = 0; k < V; ++k) {
-          acc[r] += wv.values[k] * RoundTo<T>(x[r * ldx + i + k] * scale[r] * nw[k]);
+        for (int q = 0; q < V / 4; ++q) {
+          const float4 x4 = __ldg(reinterpret_cast<const float4*>(x + r * ldx + i) + q);
+          xs[4 * q] = x4.x, xs[4 * q + 1] = x4.y, xs[4 * q + 2] = x4.z, xs[4 * q + 3] = x4.w;
         }
+#pragma unroll
+        for (int k = 0; k < V; ++k) acc[r] += wv.values[k] * RoundTo<T>(xs[k] * scale[r] * nw[k]);
       }
     }
   }
