@@ -50,6 +50,9 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   float acc[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+    // Unrolled so that several 16-byte weight loads are in flight at once: with few warps (a
+    // narrow output such as Mamba's x_proj) the loop is otherwise a chain of memory latencies.
+#pragma unroll 4
   for (int64_t i = lane * V; i < in; i += 32 * V) {
     const Vector<T> wv(w + i);
 #pragma unroll
@@ -127,6 +130,9 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   float acc[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+    // Unrolled so that several 16-byte weight loads are in flight at once: with few warps (a
+    // narrow output such as Mamba's x_proj) the loop is otherwise a chain of memory latencies.
+#pragma unroll 4
   for (int64_t i = lane * V; i < in; i += 32 * V) {
     const Vector<T> wv(w + i);
     float nw[V];
