@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/native/checkpoint.h"
+#include "backends/native/cpu_threads.h"
 #include "backends/native/cuda/device_selection.h"
 #include "backends/native/generation.h"
 #include "backends/native/rwkv7_weights.h"
@@ -270,6 +271,11 @@ void RegisterRwkv7Backend() {
         if (!device.ok()) return device.status();
         absl::StatusOr<std::unique_ptr<Rwkv7Backend>> backend = Rwkv7Backend::Open(path);
         if (!backend.ok()) return backend.status();
+        int64_t parameters = 0;
+        for (const std::vector<float>* tensor : Rwkv7Tensors((*backend)->weights())) {
+          parameters += static_cast<int64_t>(tensor->size());
+        }
+        ChooseCpuThreads(options.threads, parameters);
         if (absl::Status s = (*backend)->MoveToDevice(*device); !s.ok()) return s;
         return std::unique_ptr<StatefulBackend>(*std::move(backend));
       });
