@@ -116,6 +116,7 @@ absl::StatusOr<std::unique_ptr<LLMBackend>> CreateLLMBackend(const BackendConfig
     case BackendSpec::Kind::kRwkv7: {
       NativeBackendOptions options;
       options.device = config.device;
+      options.gpu_weights = config.gpu_weights;
       std::vector<std::string> dirs = config.model_dirs;
       for (std::string& dir : ShippedModelDirs()) dirs.push_back(std::move(dir));
       absl::StatusOr<std::string> path = LocateModel(spec->model_path, dirs);

@@ -25,6 +25,7 @@ struct BackendConfig {
   int num_ctx = 0;             // Ollama context window; 0 keeps the model's
   std::string ca_file;         // PEM CA bundle for https; empty: the system store
   std::string device = "cpu";  // native backends
+  std::string gpu_weights;     // native backends on a GPU: bf16 (empty), fp16 or fp32
   // Where a native model given by bare name (mamba:NAME) is looked for before the shipped
   // models (model_locator.h), e.g. the home's models folder.
   std::vector<std::string> model_dirs;

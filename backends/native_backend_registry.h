@@ -14,7 +14,8 @@ namespace llive::backends {
 
 struct NativeBackendOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N" (backends/device.h)
-  int threads = 0;             // CPU threads; 0 picks the hardware's count
+  int threads = 0;             // CPU threads; 0: cpu_threads.h chooses
+  std::string gpu_weights;     // weights on a GPU: "bf16" (also when empty), "fp16" or "fp32"
 };
 
 // Loads the model at `model_path` and returns the backend over it.

@@ -11,6 +11,7 @@
 #include "backends/backend_spec.h"
 #include "backends/device.h"
 #include "backends/model_locator.h"
+#include "backends/native/cuda/weight_dtype.h"
 #include "consolidation/schedule.h"
 #include "runtime/atomic_file.h"
 
@@ -56,6 +57,10 @@ std::string DeviceName(const Json& value) {
   return StatusToAllowed(backends::ParseDevice(value.get<std::string>()).status());
 }
 
+std::string GpuWeightsName(const Json& value) {
+  return StatusToAllowed(backends::cuda::ParseWeightDtype(value.get<std::string>()).status());
+}
+
 std::string ScheduleText(const Json& value) {
   return StatusToAllowed(consolidation::ParseSchedule(value.get<std::string>()).status());
 }
@@ -86,6 +91,10 @@ std::vector<ConfigKey> BuildSchema() {
        BackendName},
       {"backend.device", Type::kString, "cpu", "Where native models run: cpu, cuda or cuda:N.",
        DeviceName},
+      {"backend.gpu_weights", Type::kString, "bf16",
+       "The element type of a native model's weights on a GPU: bf16, fp16 or fp32 (the "
+       "recurrent state and the sums stay fp32).",
+       GpuWeightsName},
       {"backend.model", Type::kString, "",
        "Model name sent to HTTP backends; empty means the backend's own default "
        "(LLIVE_OPENAI_MODEL for openai).",

@@ -98,14 +98,14 @@ std::unique_ptr<Rwkv7Backend> Rwkv7Backend::FromWeights(Rwkv7Weights weights,
       new Rwkv7Backend(std::move(weights), std::move(tokenizer), std::move(name)));
 }
 
-absl::Status Rwkv7Backend::MoveToDevice(const Device& device) {
+absl::Status Rwkv7Backend::MoveToDevice(const Device& device, cuda::WeightDtype gpu_weights) {
   if (device.kind == Device::Kind::kCpu) {
     device_forward_.reset();
     device_ = device;
     return absl::OkStatus();
   }
   absl::StatusOr<std::unique_ptr<Rwkv7DeviceForward>> forward =
-      CreateRwkv7CudaForward(weights_, device.index);
+      CreateRwkv7CudaForward(weights_, device.index, gpu_weights);
   if (!forward.ok()) return forward.status();
   device_forward_ = *std::move(forward);
   device_ = device;
@@ -269,6 +269,9 @@ void RegisterRwkv7Backend() {
          const NativeBackendOptions& options) -> absl::StatusOr<std::unique_ptr<StatefulBackend>> {
         absl::StatusOr<Device> device = cuda::SelectDevice(options.device);
         if (!device.ok()) return device.status();
+        absl::StatusOr<cuda::WeightDtype> gpu_weights =
+            cuda::ParseWeightDtype(options.gpu_weights.empty() ? "bf16" : options.gpu_weights);
+        if (!gpu_weights.ok()) return gpu_weights.status();
         absl::StatusOr<std::unique_ptr<Rwkv7Backend>> backend = Rwkv7Backend::Open(path);
         if (!backend.ok()) return backend.status();
         int64_t parameters = 0;
@@ -276,7 +279,7 @@ void RegisterRwkv7Backend() {
           parameters += static_cast<int64_t>(tensor->size());
         }
         ChooseCpuThreads(options.threads, parameters);
-        if (absl::Status s = (*backend)->MoveToDevice(*device); !s.ok()) return s;
+        if (absl::Status s = (*backend)->MoveToDevice(*device, *gpu_weights); !s.ok()) return s;
         return std::unique_ptr<StatefulBackend>(*std::move(backend));
       });
 }

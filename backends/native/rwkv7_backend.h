@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "backends/device.h"
+#include "backends/native/cuda/weight_dtype.h"
 #include "backends/native/rwkv7_device_forward.h"
 #include "backends/native/rwkv7_model.h"
 #include "backends/native/tokenizer.h"
@@ -39,7 +40,8 @@ class Rwkv7Backend final : public StatefulBackend {
   // format and move to the GPU and back per call). Call before sharing the backend; not
   // thread-safe. OK and nothing changes for the CPU. FailedPrecondition in a build without
   // the CUDA part; the errors of cuda::Rwkv7CudaModel::Create otherwise.
-  absl::Status MoveToDevice(const Device& device);
+  absl::Status MoveToDevice(const Device& device,
+                            cuda::WeightDtype gpu_weights = cuda::WeightDtype::kBf16);
   const Device& device() const { return device_; }
 
   const Rwkv7Weights& weights() const { return weights_; }

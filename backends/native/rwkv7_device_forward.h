@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "backends/native/cuda/weight_dtype.h"
 #include "backends/native/rwkv7_model.h"
 
 namespace llive::backends::native {
@@ -23,10 +24,11 @@ class Rwkv7DeviceForward {
   virtual absl::Status Forward(absl::Span<const Rwkv7Segment> segments) = 0;
 };
 
-// RWKV-7 on CUDA GPU `ordinal` (already checked by cuda::SelectDevice) with bf16 weights:
+// RWKV-7 on CUDA GPU `ordinal` (already checked by cuda::SelectDevice) with weights of
+// `gpu_weights` (bf16, fp16 or fp32; the state is fp32 always):
 // backends/native/cuda/rwkv7_cuda_model.h. FailedPrecondition in a build without the CUDA part;
 // the errors of Rwkv7CudaModel::Create otherwise.
 absl::StatusOr<std::unique_ptr<Rwkv7DeviceForward>> CreateRwkv7CudaForward(
-    const Rwkv7Weights& weights, int ordinal);
+    const Rwkv7Weights& weights, int ordinal, cuda::WeightDtype gpu_weights);
 
 }  // namespace llive::backends::native

@@ -52,6 +52,9 @@ absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> OpenStatefulModel(
   if (!path.ok()) return path.status();
   spec->model_path = *std::move(path);
   if (options.device.empty()) options.device = settings->config.GetString("backend.device");
+  if (options.gpu_weights.empty()) {
+    options.gpu_weights = settings->config.GetString("backend.gpu_weights");
+  }
   return backends::CreateNativeBackend(*spec, options);
 }
 

@@ -45,6 +45,7 @@ void Run(CliContext& context, const GenerateFlags& flags) {
   backend_config.timeout_ms = static_cast<int>(config->GetInteger("backend.timeout_ms"));
   backend_config.max_retries = static_cast<int>(config->GetInteger("backend.max_retries"));
   backend_config.device = flags.device.empty() ? config->GetString("backend.device") : flags.device;
+  backend_config.gpu_weights = config->GetString("backend.gpu_weights");
   absl::StatusOr<std::unique_ptr<backends::LLMBackend>> backend =
       backends::CreateLLMBackend(backend_config);
   if (!backend.ok()) {

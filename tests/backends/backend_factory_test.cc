@@ -181,21 +181,24 @@ TEST(BackendFactoryTest, NativeBackendsGoThroughTheRegistry) {
   absl::Status missing = CreateLLMBackend(config).status();
   EXPECT_EQ(missing.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(missing.message(), HasSubstr("this build has no native rwkv7 backend"));
-  std::string seen_device;
+  std::string seen_device, seen_weights;
   RegisterNativeBackendFactory(
       BackendSpec::Kind::kRwkv7,
       [&](const std::string& path,
           const NativeBackendOptions& options) -> absl::StatusOr<std::unique_ptr<StatefulBackend>> {
         seen_device = options.device;
+        seen_weights = options.gpu_weights;
         return std::make_unique<FakeNative>(path);
       });
   config.device = "cuda:1";
+  config.gpu_weights = "fp16";
   absl::StatusOr<std::unique_ptr<LLMBackend>> backend = CreateLLMBackend(config);
   ASSERT_TRUE(backend.ok()) << backend.status();
   GenerateRequest request;
   request.prompt = "x";
   EXPECT_EQ((*backend)->Generate(request)->text, "native /models/r.gguf");
   EXPECT_EQ(seen_device, "cuda:1");
+  EXPECT_EQ(seen_weights, "fp16");
   config.llm = "mamba:/m";
   EXPECT_THAT(CreateLLMBackend(config).status().message(), HasSubstr("no native mamba backend"));
 }

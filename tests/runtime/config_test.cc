@@ -80,6 +80,7 @@ TEST(ConfigTest, BadValuesSayWhatIsAllowed) {
       {R"({"backend": {"llm": "gpt"}})", "known backends: mock|openai"},
       {R"({"backend": {"llm": "mamba:"}})", "needs a model path"},
       {R"({"backend": {"device": "gpu"}})", "use cpu, cuda or cuda:N"},
+      {R"({"backend": {"gpu_weights": "fp8"}})", "bf16"},
       {R"({"scheduler": {"schedule": "daily@25:00"}})", "HH:MM"},
       {R"({"memory": {"embedder": "word2vec"}})", "one of: hashing, openai, ollama"},
       {R"({"server": {"listen": "localhost"}})", "HOST:PORT"},

@@ -107,9 +107,9 @@ class Rwkv7CudaForward final : public Rwkv7DeviceForward {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Rwkv7DeviceForward>> CreateRwkv7CudaForward(
-    const Rwkv7Weights& weights, int ordinal) {
+    const Rwkv7Weights& weights, int ordinal, cuda::WeightDtype gpu_weights) {
   absl::StatusOr<std::unique_ptr<cuda::Rwkv7CudaModel>> model =
-      cuda::Rwkv7CudaModel::Create(weights, cuda::WeightDtype::kBf16, ordinal);
+      cuda::Rwkv7CudaModel::Create(weights, gpu_weights, ordinal);
   if (!model.ok()) return model.status();
   return std::make_unique<Rwkv7CudaForward>(*std::move(model));
 }

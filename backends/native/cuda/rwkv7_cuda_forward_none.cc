@@ -5,7 +5,8 @@
 namespace llive::backends::native {
 
 absl::StatusOr<std::unique_ptr<Rwkv7DeviceForward>> CreateRwkv7CudaForward(const Rwkv7Weights&,
-                                                                           int ordinal) {
+                                                                           int ordinal,
+                                                                           cuda::WeightDtype) {
   return absl::FailedPreconditionError(
       absl::StrCat("rwkv7 on cuda:", ordinal,
                    " needs the CUDA part, and this llive was built without it: rebuild with "

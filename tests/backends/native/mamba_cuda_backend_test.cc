@@ -5,9 +5,13 @@
 #include <cmath>
 #include <memory>
 
+#include "backends/backend_spec.h"
 #include "backends/native/cuda/cuda_runtime_check.h"
 #include "backends/native/mamba_backend.h"
 #include "backends/native/mamba_random.h"
+#include "backends/native/mamba_registration.h"
+#include "backends/native/rwkv7_backend.h"
+#include "backends/native_backend_registry.h"
 
 namespace llive::backends::native {
 namespace {
@@ -53,6 +57,30 @@ TEST(MambaCudaBackendTest, DeviceErrorsAreClear) {
         << status;
     EXPECT_EQ(backend->device(), "cpu");
   }
+}
+
+// backend.gpu_weights reaches both native factories, which refuse a type they do not know
+// before reading any weights, on any device.
+TEST(MambaCudaBackendTest, UnknownGpuWeightTypesAreRefusedByBothFactories) {
+  RegisterMambaBackend();
+  RegisterRwkv7Backend();
+  NativeBackendOptions options;
+  options.gpu_weights = "fp8";
+  for (const char* spec_text : {"mamba:" LLIVE_SOURCE_DIR "/backends/models/llive-mamba-small",
+                                "rwkv7:" LLIVE_SOURCE_DIR "/backends/models/llive-rwkv7-small"}) {
+    absl::StatusOr<BackendSpec> spec = ParseBackendSpec(spec_text);
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    absl::StatusOr<std::unique_ptr<StatefulBackend>> backend = CreateNativeBackend(*spec, options);
+    ASSERT_FALSE(backend.ok()) << spec_text;
+    EXPECT_EQ(backend.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(backend.status().message().find("use bf16, fp16 or fp32"), absl::string_view::npos)
+        << backend.status();
+  }
+  options.gpu_weights = "fp32";  // known: on the CPU it changes nothing
+  absl::StatusOr<BackendSpec> spec =
+      ParseBackendSpec("mamba:" LLIVE_SOURCE_DIR "/backends/models/llive-mamba-small");
+  ASSERT_TRUE(spec.ok());
+  EXPECT_TRUE(CreateNativeBackend(*spec, options).ok());
 }
 
 TEST(MambaCudaBackendTest, GpuMatchesCpuThroughTheBackend) {
