@@ -106,6 +106,17 @@ TEST(BridgeCliTest, FitStoresTheParametersInTheAgentsMemory) {
   EXPECT_EQ(no_persona.exit_code, 2);
   EXPECT_THAT(no_persona.err, ::testing::HasSubstr("llive bridge persona set bold"));
 
+  // The parameters and personas are part of the agent's memory: they travel with an export.
+  const std::string exported = dir.File("ana.jsonl");
+  ProcessResult exporting = with({"memory", "export", "--agent", "ana"});
+  ASSERT_EQ(exporting.exit_code, 0) << exporting.err;
+  std::ofstream(exported) << exporting.out;
+  ASSERT_EQ(with({"memory", "import", "--agent", "cy", exported}).exit_code, 0);
+  ProcessResult imported = with({"--json", "bridge", "write", "--backend", kModel, "--agent", "cy",
+                                 "--prompt", "hi", "--persona", "careful", "--max-tokens", "1"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_NEAR(nlohmann::json::parse(imported.out)["after"]["closed_loop"].get<double>(), 0.9, 1e-3);
+
   {  // One byte of the stored parameters changed behind the store's back.
     absl::StatusOr<std::unique_ptr<memory::Database>> db =
         memory::Database::Open(home + "/memory.db");
