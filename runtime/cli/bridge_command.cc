@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -141,10 +142,18 @@ nlohmann::json VectorJson(const bridge::ThoughtVector& vector) {
   return out;
 }
 
+// A greedy continuation: its text, and its readout as a text of its own (fed into a fresh
+// state), which shows whether a write changed what the model writes, not only its state.
+struct Continuation {
+  std::string text;
+  std::optional<bridge::ThoughtVector> factors;  // none for an empty continuation
+};
+
 // Greedy continuation of `state` for `count` tokens, the first one chosen from `logits`.
-absl::StatusOr<std::string> GreedyContinuation(backends::StatefulBackend& backend,
-                                               backends::ModelState& state,
-                                               std::vector<float> logits, int count) {
+absl::StatusOr<Continuation> GreedyContinuation(backends::StatefulBackend& backend,
+                                                const bridge::ThoughtBridge& bridge,
+                                                backends::ModelState& state,
+                                                std::vector<float> logits, int count) {
   std::vector<int32_t> generated;
   for (int i = 0; i < count; ++i) {
     const int32_t next =
@@ -154,7 +163,22 @@ absl::StatusOr<std::string> GreedyContinuation(backends::StatefulBackend& backen
     if (!more.ok()) return more.status();
     logits = *std::move(more);
   }
-  return backend.Detokenize(generated);
+  Continuation out;
+  absl::StatusOr<std::string> text = backend.Detokenize(generated);
+  if (!text.ok()) return text.status();
+  out.text = *std::move(text);
+  if (generated.empty()) return out;
+  absl::StatusOr<std::unique_ptr<backends::ModelState>> fresh = backend.NewState();
+  if (!fresh.ok()) return fresh.status();
+  if (absl::StatusOr<std::vector<float>> fed = backend.Feed(**fresh, generated); !fed.ok()) {
+    return fed.status();
+  }
+  absl::StatusOr<backends::StateView> view = backend.View(**fresh);
+  if (!view.ok()) return view.status();
+  absl::StatusOr<bridge::ThoughtVector> factors = bridge.Read(*view);
+  if (!factors.ok()) return factors.status();
+  out.factors = *factors;
+  return out;
 }
 
 void RunFit(CliContext& context, const BridgeFlags& flags) {
@@ -344,21 +368,24 @@ void RunWrite(CliContext& context, const BridgeFlags& flags) {
   absl::StatusOr<bridge::WriteResult> result = prompt->bridge->Write(*view, request);
   if (!result.ok()) return ReportError(context, result.status(), kExitUsage);
   const bridge::ThoughtVector after = *prompt->bridge->Read(*view);
-  absl::StatusOr<std::string> text_before =
-      GreedyContinuation(*prompt->backend, *unedited, prompt->logits, flags.max_tokens);
-  absl::StatusOr<std::string> text_after =
-      GreedyContinuation(*prompt->backend, *prompt->state, prompt->logits, flags.max_tokens);
+  absl::StatusOr<Continuation> text_before = GreedyContinuation(
+      *prompt->backend, *prompt->bridge, *unedited, prompt->logits, flags.max_tokens);
+  absl::StatusOr<Continuation> text_after = GreedyContinuation(
+      *prompt->backend, *prompt->bridge, *prompt->state, prompt->logits, flags.max_tokens);
   if (!text_before.ok()) return ReportError(context, text_before.status());
   if (!text_after.ok()) return ReportError(context, text_after.status());
   if (context.json) {
-    std::cout << nlohmann::json({{"before", VectorJson(before)},
-                                 {"after", VectorJson(after)},
-                                 {"strength", flags.strength},
-                                 {"state_change_norm", result->state_change_norm},
-                                 {"continuation_before", *text_before},
-                                 {"continuation_after", *text_after}})
-                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << "\n";
+    nlohmann::json out = {{"before", VectorJson(before)},
+                          {"after", VectorJson(after)},
+                          {"strength", flags.strength},
+                          {"state_change_norm", result->state_change_norm},
+                          {"continuation_before", text_before->text},
+                          {"continuation_after", text_after->text}};
+    if (text_before->factors && text_after->factors) {
+      out["continuation_before_factors"] = VectorJson(*text_before->factors);
+      out["continuation_after_factors"] = VectorJson(*text_after->factors);
+    }
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   std::cout << "before\n";
@@ -366,8 +393,21 @@ void RunWrite(CliContext& context, const BridgeFlags& flags) {
   std::cout << "\nafter (strength " << flags.strength << ", state change norm "
             << absl::StrFormat("%.4g", result->state_change_norm) << ")\n";
   PrintBars(after, &request.target, request.factors);
-  std::cout << "\ngreedy continuation before: " << *text_before
-            << "\ngreedy continuation after:  " << *text_after << "\n";
+  std::cout << "\ngreedy continuation before: " << text_before->text
+            << "\ngreedy continuation after:  " << text_after->text << "\n";
+  if (text_before->factors && text_after->factors) {
+    std::cout << "the continuations read on their own (written factors):";
+    for (const bridge::Factor& factor : bridge::Factors()) {
+      const bool named = request.factors.empty() ||
+                         std::find(request.factors.begin(), request.factors.end(), factor.index) !=
+                             request.factors.end();
+      if (!named) continue;
+      std::cout << absl::StrFormat(" %s %.2f -> %.2f", factor.id,
+                                   (*text_before->factors)[factor.index],
+                                   (*text_after->factors)[factor.index]);
+    }
+    std::cout << "\n";
+  }
 }
 
 // Personas live in the agent's memory, or with --params in that parameters file.

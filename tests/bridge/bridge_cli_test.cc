@@ -160,6 +160,11 @@ TEST(BridgeCliTest, ParametersFileWithOutAndParams) {
   EXPECT_NEAR(out["after"]["uncertainty"].get<double>(), 0.8, 1e-3);
   EXPECT_NEAR(out["after"]["grounding"].get<double>(), out["before"]["grounding"].get<double>(),
               1e-3);
+  // The continuations read as texts of their own: ten scores each.
+  ASSERT_TRUE(out.contains("continuation_after_factors")) << write.out;
+  EXPECT_EQ(out["continuation_before_factors"].size(), 10u);
+  const double read_after = out["continuation_after_factors"]["uncertainty"].get<double>();
+  EXPECT_TRUE(read_after >= 0.0 && read_after <= 1.0);
 
   ProcessResult persona = RunLlive({LLIVE_BINARY, "bridge", "persona", "set", "careful", "--params",
                                     params, "--target", "closed_loop=0.9"});
