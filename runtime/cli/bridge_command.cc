@@ -193,6 +193,9 @@ void RunFit(CliContext& context, const BridgeFlags& flags) {
     store = *std::move(opened);
   } else if (flags.out.empty() || !absl::IsFailedPrecondition(opened.status())) {
     return ReportError(context, opened.status(), kExitUsage);
+  } else {
+    std::cerr << "llive: note: the parameters go to " << flags.out
+              << " only, not to an agent's memory (" << opened.status().message() << ")\n";
   }
   absl::StatusOr<std::vector<bridge::Exemplar>> corpus = bridge::LoadExemplars(flags.corpus);
   if (!corpus.ok()) return ReportError(context, corpus.status());

@@ -146,6 +146,7 @@ TEST(BridgeCliTest, ParametersFileWithOutAndParams) {
   EXPECT_THAT(fit.out, ::testing::HasSubstr("| multi_perspective |"));
   EXPECT_THAT(fit.out, ::testing::HasSubstr("AUC bag of words"));
   EXPECT_THAT(fit.out, ::testing::HasSubstr("parameters file: " + params));
+  EXPECT_THAT(fit.err, ::testing::HasSubstr("not to an agent's memory"));
 
   ProcessResult read = RunLlive(
       {LLIVE_BINARY, "bridge", "read", "--backend", kModel, "--params", params, "--prompt", "hi"});
