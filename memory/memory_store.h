@@ -217,6 +217,10 @@ class MemoryStore {
   // The newest artifact of that kind and name. NotFound when none.
   absl::StatusOr<Artifact> LatestArtifact(absl::string_view agent_id, absl::string_view kind,
                                           absl::string_view name);
+  // The newest artifact of each name of that kind, in name order, each verified as above
+  // (DataLoss for the first damaged one). Empty when the agent has none of that kind.
+  absl::StatusOr<std::vector<Artifact>> LatestArtifacts(absl::string_view agent_id,
+                                                        absl::string_view kind);
 
   // ---- recall ----
   absl::StatusOr<std::vector<RecallHit>> Recall(const RecallQuery& query);

@@ -89,4 +89,25 @@ absl::StatusOr<Artifact> MemoryStore::LatestArtifact(absl::string_view agent_id,
   return Verified(ReadArtifact(**select));
 }
 
+absl::StatusOr<std::vector<Artifact>> MemoryStore::LatestArtifacts(absl::string_view agent_id,
+                                                                   absl::string_view kind) {
+  if (absl::Status s = ValidateAgentId(agent_id); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<StatementLease> select =
+      Prepared(ArtifactSelect() +
+               "WHERE id IN (SELECT MAX(id) FROM artifacts WHERE agent_id = ?1 AND kind = ?2 "
+               "GROUP BY name) ORDER BY name");
+  if (!select.ok()) return select.status();
+  (*select)->Bind(1, agent_id).Bind(2, kind);
+  std::vector<Artifact> artifacts;
+  for (;;) {
+    absl::StatusOr<bool> row = (*select)->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return artifacts;
+    absl::StatusOr<Artifact> artifact = Verified(ReadArtifact(**select));
+    if (!artifact.ok()) return artifact.status();
+    artifacts.push_back(*std::move(artifact));
+  }
+}
+
 }  // namespace llive::memory

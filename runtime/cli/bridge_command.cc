@@ -1,8 +1,12 @@
-// `llive bridge fit|read|write|persona`: fit the thought-factor bridge of a stateful model,
-// read a prompt's state as ten factors, write a target vector into it, keep persona targets.
+// `llive bridge fit|read|write|persona`: fit the thought-factor bridge of a stateful model and
+// keep it in an agent's parameter layer, read a prompt's state as ten factors, write a target
+// vector into it, keep persona targets.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -10,20 +14,24 @@
 #include "absl/strings/str_split.h"
 #include "backends/backend_spec.h"
 #include "bridge/bridge_fit.h"
+#include "bridge/bridge_store.h"
 #include "bridge/random_twin.h"
 #include "bridge/thought_bridge.h"
 #include "nlohmann/json.hpp"
 #include "runtime/atomic_file.h"
 #include "runtime/cli/cli.h"
 #include "runtime/cli/command_settings.h"
+#include "runtime/cli/home_memory.h"
 
 namespace llive::cli {
 namespace {
 
 struct BridgeFlags {
   std::string backend;
-  std::string params;  // empty: HOME/bridge/<architecture>-<fingerprint prefix>.llbridge
+  std::string agent = "default";  // whose parameter layer holds the parameters and personas
+  std::string params;             // read/write/persona: a parameters file instead of the memory
   // fit
+  std::string out;  // also write the parameters to this file
   std::string corpus = "bridge/data/exemplars.jsonl";
   std::vector<int> layers;
   std::vector<std::string> kinds;
@@ -40,27 +48,25 @@ struct BridgeFlags {
   std::string name;
 };
 
-// --params, else the model's own file in the home.
-absl::StatusOr<std::string> ParamsPath(CliContext& context, const BridgeFlags& flags,
-                                       const backends::StatefulBackend& backend) {
-  if (!flags.params.empty()) return flags.params;
+// The memory of the home, where an agent's bridge parameters and personas live.
+absl::StatusOr<std::unique_ptr<memory::MemoryStore>> OpenAgentMemory(const CliContext& context) {
   absl::StatusOr<std::string> dir = runtime::ResolveHomeDir(context.home_flag);
   if (!dir.ok()) return dir.status();
   absl::StatusOr<runtime::Home> home = runtime::OpenHome(*dir);
   if (!home.ok()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("no --params FILE and no usable home (", home.status().message(), ")"));
+        absl::StrCat("no home to keep bridge parameters in (", home.status().message(),
+                     "); run `llive init`, or use a parameters file (--out on fit, --params)"));
   }
-  return absl::StrCat(home->root, "/bridge/", backend.Info().architecture, "-",
-                      backend.Info().fingerprint.substr(0, 16), ".llbridge");
+  return OpenHomeMemory(*home);
 }
 
-absl::StatusOr<bridge::BridgeParams> LoadParams(const std::string& path) {
+absl::StatusOr<bridge::BridgeParams> LoadParamsFile(const std::string& path) {
   absl::StatusOr<std::string> bytes = runtime::ReadFile(path);
   if (!bytes.ok()) {
-    return absl::NotFoundError(absl::StrCat("cannot read bridge parameters ", path, " (",
-                                            bytes.status().message(),
-                                            "); fit them with `llive bridge fit`"));
+    return absl::NotFoundError(
+        absl::StrCat("cannot read bridge parameters ", path, " (", bytes.status().message(),
+                     "); fit them with `llive bridge fit --out ", path, "`"));
   }
   absl::StatusOr<bridge::BridgeParams> params = bridge::ParseBridgeParams(*bytes);
   if (!params.ok()) {
@@ -70,7 +76,7 @@ absl::StatusOr<bridge::BridgeParams> LoadParams(const std::string& path) {
   return params;
 }
 
-absl::Status SaveParams(const std::string& path, const bridge::BridgeParams& params) {
+absl::Status SaveParamsFile(const std::string& path, const bridge::BridgeParams& params) {
   std::error_code error;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
   return runtime::WriteFileAtomically(path, bridge::SerializeBridgeParams(params));
@@ -136,10 +142,18 @@ nlohmann::json VectorJson(const bridge::ThoughtVector& vector) {
   return out;
 }
 
+// A greedy continuation: its text, and its readout as a text of its own (fed into a fresh
+// state), which shows whether a write changed what the model writes, not only its state.
+struct Continuation {
+  std::string text;
+  std::optional<bridge::ThoughtVector> factors;  // none for an empty continuation
+};
+
 // Greedy continuation of `state` for `count` tokens, the first one chosen from `logits`.
-absl::StatusOr<std::string> GreedyContinuation(backends::StatefulBackend& backend,
-                                               backends::ModelState& state,
-                                               std::vector<float> logits, int count) {
+absl::StatusOr<Continuation> GreedyContinuation(backends::StatefulBackend& backend,
+                                                const bridge::ThoughtBridge& bridge,
+                                                backends::ModelState& state,
+                                                std::vector<float> logits, int count) {
   std::vector<int32_t> generated;
   for (int i = 0; i < count; ++i) {
     const int32_t next =
@@ -149,7 +163,22 @@ absl::StatusOr<std::string> GreedyContinuation(backends::StatefulBackend& backen
     if (!more.ok()) return more.status();
     logits = *std::move(more);
   }
-  return backend.Detokenize(generated);
+  Continuation out;
+  absl::StatusOr<std::string> text = backend.Detokenize(generated);
+  if (!text.ok()) return text.status();
+  out.text = *std::move(text);
+  if (generated.empty()) return out;
+  absl::StatusOr<std::unique_ptr<backends::ModelState>> fresh = backend.NewState();
+  if (!fresh.ok()) return fresh.status();
+  if (absl::StatusOr<std::vector<float>> fed = backend.Feed(**fresh, generated); !fed.ok()) {
+    return fed.status();
+  }
+  absl::StatusOr<backends::StateView> view = backend.View(**fresh);
+  if (!view.ok()) return view.status();
+  absl::StatusOr<bridge::ThoughtVector> factors = bridge.Read(*view);
+  if (!factors.ok()) return factors.status();
+  out.factors = *factors;
+  return out;
 }
 
 void RunFit(CliContext& context, const BridgeFlags& flags) {
@@ -157,8 +186,17 @@ void RunFit(CliContext& context, const BridgeFlags& flags) {
       OpenStatefulModel(context, flags.backend);
   if (!backend.ok()) return ReportError(context, backend.status(), kExitUsage);
   // Where the parameters go is settled before the long fit, so that a missing home fails fast.
-  absl::StatusOr<std::string> path = ParamsPath(context, flags, **backend);
-  if (!path.ok()) return ReportError(context, path.status(), kExitUsage);
+  // Without a home, --out alone is enough.
+  std::unique_ptr<memory::MemoryStore> store;
+  absl::StatusOr<std::unique_ptr<memory::MemoryStore>> opened = OpenAgentMemory(context);
+  if (opened.ok()) {
+    store = *std::move(opened);
+  } else if (flags.out.empty() || !absl::IsFailedPrecondition(opened.status())) {
+    return ReportError(context, opened.status(), kExitUsage);
+  } else {
+    std::cerr << "llive: note: the parameters go to " << flags.out
+              << " only, not to an agent's memory (" << opened.status().message() << ")\n";
+  }
   absl::StatusOr<std::vector<bridge::Exemplar>> corpus = bridge::LoadExemplars(flags.corpus);
   if (!corpus.ok()) return ReportError(context, corpus.status());
   bridge::BridgeFitOptions options;
@@ -187,15 +225,33 @@ void RunFit(CliContext& context, const BridgeFlags& flags) {
   absl::StatusOr<bridge::BridgeFitResult> fit =
       bridge::FitBridge(**backend, *corpus, options, twin.get(), progress);
   if (!fit.ok()) return ReportError(context, fit.status());
-  if (absl::Status saved = SaveParams(*path, fit->params); !saved.ok()) {
-    return ReportError(context, saved);
+  nlohmann::json stored = nlohmann::json::object();
+  std::string where;
+  if (store) {
+    absl::StatusOr<int64_t> id = bridge::StoreBridgeParams(*store, flags.agent, fit->params);
+    if (!id.ok()) return ReportError(context, id.status());
+    const std::string name =
+        bridge::BridgeParamsArtifactName(fit->params.architecture, fit->params.model_fingerprint);
+    stored["artifact"] = {{"agent", flags.agent},
+                          {"id", *id},
+                          {"kind", bridge::kBridgeParamsArtifactKind},
+                          {"name", name}};
+    where = absl::StrCat("parameters: artifact ", *id, " (", bridge::kBridgeParamsArtifactKind,
+                         " \"", name, "\") of agent \"", flags.agent, "\"\n");
+  }
+  if (!flags.out.empty()) {
+    if (absl::Status saved = SaveParamsFile(flags.out, fit->params); !saved.ok()) {
+      return ReportError(context, saved);
+    }
+    stored["file"] = flags.out;
+    absl::StrAppend(&where, "parameters file: ", flags.out, "\n");
   }
   if (context.json) {
     nlohmann::json out = nlohmann::json::parse(bridge::FitReportJson(fit->report));
-    out["params"] = *path;
+    out["params"] = stored;
     std::cout << out.dump(2) << "\n";
   } else {
-    std::cout << bridge::FormatFitReport(fit->report) << "\nparameters: " << *path << "\n";
+    std::cout << bridge::FormatFitReport(fit->report) << "\n" << where;
   }
 }
 
@@ -203,7 +259,7 @@ void RunFit(CliContext& context, const BridgeFlags& flags) {
 struct PromptState {
   std::unique_ptr<backends::StatefulBackend> backend;
   std::optional<bridge::ThoughtBridge> bridge;
-  std::string params_path;
+  std::unique_ptr<memory::MemoryStore> store;  // the agent's memory; null with --params
   std::unique_ptr<backends::ModelState> state;
   std::vector<float> logits;
 };
@@ -214,17 +270,31 @@ absl::StatusOr<PromptState> OpenPrompt(CliContext& context, const BridgeFlags& f
       OpenStatefulModel(context, flags.backend);
   if (!backend.ok()) return backend.status();
   out.backend = *std::move(backend);
-  absl::StatusOr<std::string> path = ParamsPath(context, flags, *out.backend);
-  if (!path.ok()) return path.status();
-  out.params_path = *path;
-  absl::StatusOr<bridge::BridgeParams> params = LoadParams(*path);
-  if (!params.ok()) return params.status();
-  if (params->model_fingerprint != out.backend->Info().fingerprint) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        *path, " was fitted on another model (fingerprint ",
-        params->model_fingerprint.substr(0, 16), ", this one ",
-        out.backend->Info().fingerprint.substr(0, 16), "); refit with `llive bridge fit`"));
+  const backends::ModelInfo& info = out.backend->Info();
+  absl::StatusOr<bridge::BridgeParams> params;
+  if (!flags.params.empty()) {
+    params = LoadParamsFile(flags.params);
+    if (params.ok() && params->model_fingerprint != info.fingerprint) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(flags.params, " was fitted on another model (fingerprint ",
+                       params->model_fingerprint.substr(0, 16), ", this one ",
+                       info.fingerprint.substr(0, 16), "); refit with `llive bridge fit`"));
+    }
+  } else {
+    absl::StatusOr<std::unique_ptr<memory::MemoryStore>> store = OpenAgentMemory(context);
+    if (!store.ok()) return store.status();
+    out.store = *std::move(store);
+    params = bridge::LoadBridgeParams(*out.store, flags.agent, info.architecture, info.fingerprint);
+    if (absl::IsNotFound(params.status())) {
+      return absl::NotFoundError(absl::StrCat(
+          "agent \"", flags.agent, "\" has no bridge parameters for ", out.backend->Name(),
+          " (fingerprint ", info.fingerprint.substr(0, 16),
+          ") in its memory; run `llive bridge fit "
+          "--backend ",
+          out.backend->Name(), " --agent ", flags.agent, "` first, or give --params FILE"));
+    }
   }
+  if (!params.ok()) return params.status();
   absl::StatusOr<bridge::ThoughtBridge> made = bridge::ThoughtBridge::Create(*std::move(params));
   if (!made.ok()) return made.status();
   out.bridge.emplace(*std::move(made));
@@ -254,22 +324,35 @@ void RunRead(CliContext& context, const BridgeFlags& flags) {
   PrintBars(*vector, nullptr);
 }
 
+// The persona's target: from the parameters file with --params, else from the agent's memory.
+absl::StatusOr<bridge::ThoughtVector> PersonaTarget(const PromptState& prompt,
+                                                    const BridgeFlags& flags) {
+  if (!prompt.store) {
+    const auto& personas = prompt.bridge->params().personas;
+    auto it = personas.find(flags.persona);
+    if (it == personas.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no persona \"", flags.persona, "\" in ", flags.params,
+                       "; add one with `llive bridge persona set ", flags.persona, " --params ",
+                       flags.params, " --target ...`"));
+    }
+    return it->second;
+  }
+  return bridge::LoadPersona(*prompt.store, flags.agent, flags.persona);
+}
+
 void RunWrite(CliContext& context, const BridgeFlags& flags) {
   absl::StatusOr<PromptState> prompt = OpenPrompt(context, flags);
   if (!prompt.ok()) return ReportError(context, prompt.status());
   bridge::WriteRequest request;
   request.strength = flags.strength;
   if (!flags.persona.empty()) {
-    const auto& personas = prompt->bridge->params().personas;
-    auto it = personas.find(flags.persona);
-    if (it == personas.end()) {
-      return ReportError(context,
-                         absl::NotFoundError(absl::StrCat("no persona \"", flags.persona, "\" in ",
-                                                          prompt->params_path,
-                                                          "; add one with `llive bridge persona`")),
-                         kExitUsage);
+    absl::StatusOr<bridge::ThoughtVector> target = PersonaTarget(*prompt, flags);
+    if (!target.ok()) {
+      return ReportError(context, target.status(),
+                         absl::IsNotFound(target.status()) ? kExitUsage : kExitFailure);
     }
-    request.target = it->second;
+    request.target = *target;
   }
   if (absl::Status parsed = ParseTargets(flags.targets, request.target, request.factors);
       !parsed.ok()) {
@@ -288,21 +371,24 @@ void RunWrite(CliContext& context, const BridgeFlags& flags) {
   absl::StatusOr<bridge::WriteResult> result = prompt->bridge->Write(*view, request);
   if (!result.ok()) return ReportError(context, result.status(), kExitUsage);
   const bridge::ThoughtVector after = *prompt->bridge->Read(*view);
-  absl::StatusOr<std::string> text_before =
-      GreedyContinuation(*prompt->backend, *unedited, prompt->logits, flags.max_tokens);
-  absl::StatusOr<std::string> text_after =
-      GreedyContinuation(*prompt->backend, *prompt->state, prompt->logits, flags.max_tokens);
+  absl::StatusOr<Continuation> text_before = GreedyContinuation(
+      *prompt->backend, *prompt->bridge, *unedited, prompt->logits, flags.max_tokens);
+  absl::StatusOr<Continuation> text_after = GreedyContinuation(
+      *prompt->backend, *prompt->bridge, *prompt->state, prompt->logits, flags.max_tokens);
   if (!text_before.ok()) return ReportError(context, text_before.status());
   if (!text_after.ok()) return ReportError(context, text_after.status());
   if (context.json) {
-    std::cout << nlohmann::json({{"before", VectorJson(before)},
-                                 {"after", VectorJson(after)},
-                                 {"strength", flags.strength},
-                                 {"state_change_norm", result->state_change_norm},
-                                 {"continuation_before", *text_before},
-                                 {"continuation_after", *text_after}})
-                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << "\n";
+    nlohmann::json out = {{"before", VectorJson(before)},
+                          {"after", VectorJson(after)},
+                          {"strength", flags.strength},
+                          {"state_change_norm", result->state_change_norm},
+                          {"continuation_before", text_before->text},
+                          {"continuation_after", text_after->text}};
+    if (text_before->factors && text_after->factors) {
+      out["continuation_before_factors"] = VectorJson(*text_before->factors);
+      out["continuation_after_factors"] = VectorJson(*text_after->factors);
+    }
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   std::cout << "before\n";
@@ -310,20 +396,64 @@ void RunWrite(CliContext& context, const BridgeFlags& flags) {
   std::cout << "\nafter (strength " << flags.strength << ", state change norm "
             << absl::StrFormat("%.4g", result->state_change_norm) << ")\n";
   PrintBars(after, &request.target, request.factors);
-  std::cout << "\ngreedy continuation before: " << *text_before
-            << "\ngreedy continuation after:  " << *text_after << "\n";
+  std::cout << "\ngreedy continuation before: " << text_before->text
+            << "\ngreedy continuation after:  " << text_after->text << "\n";
+  if (text_before->factors && text_after->factors) {
+    std::cout << "the continuations read on their own (written factors):";
+    for (const bridge::Factor& factor : bridge::Factors()) {
+      const bool named = request.factors.empty() ||
+                         std::find(request.factors.begin(), request.factors.end(), factor.index) !=
+                             request.factors.end();
+      if (!named) continue;
+      std::cout << absl::StrFormat(" %s %.2f -> %.2f", factor.id,
+                                   (*text_before->factors)[factor.index],
+                                   (*text_after->factors)[factor.index]);
+    }
+    std::cout << "\n";
+  }
 }
 
-void RunPersona(CliContext& context, const BridgeFlags& flags) {
-  if (flags.params.empty()) {
-    return ReportError(context, absl::InvalidArgumentError("give --params FILE"), kExitUsage);
+// Personas live in the agent's memory, or with --params in that parameters file.
+absl::StatusOr<std::map<std::string, bridge::ThoughtVector>> LoadAllPersonas(
+    const CliContext& context, const BridgeFlags& flags) {
+  if (!flags.params.empty()) {
+    absl::StatusOr<bridge::BridgeParams> params = LoadParamsFile(flags.params);
+    if (!params.ok()) return params.status();
+    return params->personas;
   }
-  absl::StatusOr<bridge::BridgeParams> params = LoadParams(flags.params);
-  if (!params.ok()) return ReportError(context, params.status());
-  if (!flags.name.empty()) {
-    bridge::ThoughtVector target{};
-    std::vector<int> named;
-    target.fill(0.5f);
+  absl::StatusOr<std::unique_ptr<memory::MemoryStore>> store = OpenAgentMemory(context);
+  if (!store.ok()) return store.status();
+  return bridge::LoadPersonas(**store, flags.agent);
+}
+
+void PrintPersonas(CliContext& context,
+                   const std::map<std::string, bridge::ThoughtVector>& personas) {
+  if (context.json) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [name, target] : personas) out[name] = VectorJson(target);
+    std::cout << nlohmann::json({{"personas", out}}).dump(2) << "\n";
+    return;
+  }
+  for (const auto& [name, target] : personas) {
+    std::cout << name << "\n";
+    PrintBars(target, nullptr);
+  }
+}
+
+void RunPersonaSet(CliContext& context, const BridgeFlags& flags) {
+  if (absl::Status s = bridge::ValidatePersonaName(flags.name); !s.ok()) {
+    return ReportError(context, s, kExitUsage);
+  }
+  if (flags.targets.empty()) {
+    return ReportError(context, absl::InvalidArgumentError("give --target factor=value,..."),
+                       kExitUsage);
+  }
+  bridge::ThoughtVector target{};
+  target.fill(0.5f);
+  std::vector<int> named;
+  if (!flags.params.empty()) {
+    absl::StatusOr<bridge::BridgeParams> params = LoadParamsFile(flags.params);
+    if (!params.ok()) return ReportError(context, params.status());
     if (auto it = params->personas.find(flags.name); it != params->personas.end()) {
       target = it->second;
     }
@@ -331,20 +461,57 @@ void RunPersona(CliContext& context, const BridgeFlags& flags) {
       return ReportError(context, parsed, kExitUsage);
     }
     params->personas[flags.name] = target;
-    if (absl::Status saved = SaveParams(flags.params, *params); !saved.ok()) {
+    if (absl::Status saved = SaveParamsFile(flags.params, *params); !saved.ok()) {
       return ReportError(context, saved);
     }
+    return PrintPersonas(context, {{flags.name, target}});
   }
-  if (context.json) {
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& [name, target] : params->personas) out[name] = VectorJson(target);
-    std::cout << nlohmann::json({{"personas", out}}).dump(2) << "\n";
-    return;
+  absl::StatusOr<std::unique_ptr<memory::MemoryStore>> store = OpenAgentMemory(context);
+  if (!store.ok()) return ReportError(context, store.status());
+  absl::StatusOr<bridge::ThoughtVector> existing =
+      bridge::LoadPersona(**store, flags.agent, flags.name);
+  if (existing.ok()) {
+    target = *existing;
+  } else if (!absl::IsNotFound(existing.status())) {
+    return ReportError(context, existing.status());
   }
-  for (const auto& [name, target] : params->personas) {
-    std::cout << name << "\n";
-    PrintBars(target, nullptr);
+  if (absl::Status parsed = ParseTargets(flags.targets, target, named); !parsed.ok()) {
+    return ReportError(context, parsed, kExitUsage);
   }
+  absl::StatusOr<int64_t> id = bridge::StorePersona(**store, flags.agent, flags.name, target);
+  if (!id.ok()) return ReportError(context, id.status());
+  PrintPersonas(context, {{flags.name, target}});
+}
+
+void RunPersonaList(CliContext& context, const BridgeFlags& flags) {
+  absl::StatusOr<std::map<std::string, bridge::ThoughtVector>> personas =
+      LoadAllPersonas(context, flags);
+  if (!personas.ok()) return ReportError(context, personas.status());
+  if (context.json) return PrintPersonas(context, *personas);
+  for (const auto& [name, target] : *personas) {
+    std::string line = name;
+    for (const bridge::Factor& factor : bridge::Factors()) {
+      absl::StrAppend(&line, absl::StrFormat(" %s=%.2f", factor.id, target[factor.index]));
+    }
+    std::cout << line << "\n";
+  }
+}
+
+void RunPersonaShow(CliContext& context, const BridgeFlags& flags) {
+  absl::StatusOr<std::map<std::string, bridge::ThoughtVector>> personas =
+      LoadAllPersonas(context, flags);
+  if (!personas.ok()) return ReportError(context, personas.status());
+  auto it = personas->find(flags.name);
+  if (it == personas->end()) {
+    return ReportError(
+        context,
+        absl::NotFoundError(absl::StrCat(
+            "no persona \"", flags.name, "\" (",
+            flags.params.empty() ? absl::StrCat("agent \"", flags.agent, "\"") : flags.params,
+            "); add one with `llive bridge persona set ", flags.name, " --target ...`")),
+        kExitUsage);
+  }
+  PrintPersonas(context, {*it});
 }
 
 }  // namespace
@@ -358,14 +525,22 @@ void RegisterBridgeCommand(CLI::App& app, CliContext& context) {
       "Stateful model: mamba:PATH|NAME or rwkv7:PATH|NAME (default: $LLIVE_LLM_BACKEND, else "
       "the home's backend.llm, else the shipped llive-mamba-small)";
   const std::string params_help =
-      "Bridge parameters file (default: HOME/bridge/<architecture>-<fingerprint>.llbridge)";
+      "Bridge parameters file to use instead of the agent's memory (written by fit --out)";
+  auto add_agent = [&flags](CLI::App* sub) {
+    sub->add_option("--agent", flags->agent,
+                    "Agent whose memory holds the bridge parameters and personas")
+        ->capture_default_str();
+  };
 
-  auto* fit =
-      command->add_subcommand("fit", "Fit the probes on the exemplar corpus; print the report");
+  auto* fit = command->add_subcommand(
+      "fit",
+      "Fit the probes on the exemplar corpus, store them in the agent's memory, print the "
+      "report");
   fit->add_option("--backend", flags->backend, backend_help);
+  add_agent(fit);
+  fit->add_option("--out", flags->out, "Also write the parameters to this file");
   fit->add_option("--corpus", flags->corpus, "Exemplar corpus (JSON Lines, docs/bridge.md)")
       ->capture_default_str();
-  fit->add_option("--params", flags->params, params_help + "; written");
   fit->add_option("--layers", flags->layers, "Layers to read (default: all)")->delimiter(',');
   fit->add_option("--kinds", flags->kinds, "State tensor kinds to read (default: ssm,wkv)")
       ->delimiter(',');
@@ -381,6 +556,7 @@ void RegisterBridgeCommand(CLI::App& app, CliContext& context) {
 
   auto* read = command->add_subcommand("read", "Show a prompt's state as ten factors (bar chart)");
   read->add_option("--backend", flags->backend, backend_help);
+  add_agent(read);
   read->add_option("--params", flags->params, params_help);
   read->add_option("--prompt", flags->prompt, "Text fed into an empty state")->required();
   read->callback([&context, flags] { RunRead(context, *flags); });
@@ -388,11 +564,12 @@ void RegisterBridgeCommand(CLI::App& app, CliContext& context) {
   auto* write = command->add_subcommand(
       "write", "Write target factors into a prompt's state; show the readout and continuation");
   write->add_option("--backend", flags->backend, backend_help);
+  add_agent(write);
   write->add_option("--params", flags->params, params_help);
   write->add_option("--prompt", flags->prompt, "Text fed into an empty state")->required();
   write->add_option("--target", flags->targets,
                     "factor=value in [0, 1] (repeat or comma-separate); others are held");
-  write->add_option("--persona", flags->persona, "A named target vector from the parameters");
+  write->add_option("--persona", flags->persona, "A persona target (`llive bridge persona`)");
   write->add_option("--strength", flags->strength, "Share of the change applied")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
@@ -402,11 +579,25 @@ void RegisterBridgeCommand(CLI::App& app, CliContext& context) {
   write->callback([&context, flags] { RunWrite(context, *flags); });
 
   auto* persona = command->add_subcommand(
-      "persona", "List persona targets, or set one with --name and --target");
-  persona->add_option("--params", flags->params, "Bridge parameters file")->required();
-  persona->add_option("--name", flags->name, "Persona to add or change (unnamed factors: 0.5)");
-  persona->add_option("--target", flags->targets, "factor=value in [0, 1]");
-  persona->callback([&context, flags] { RunPersona(context, *flags); });
+      "persona", "Named target vectors, kept in the agent's memory (or a parameters file)");
+  persona->require_subcommand(1);
+  auto* set = persona->add_subcommand(
+      "set", "Add or change a persona (factors not named keep their value, new ones 0.5)");
+  set->add_option("NAME", flags->name, "Persona name (letters, digits, - _ .)")->required();
+  set->add_option("--target", flags->targets, "factor=value in [0, 1] (repeat or comma-separate)")
+      ->required();
+  add_agent(set);
+  set->add_option("--params", flags->params, params_help);
+  set->callback([&context, flags] { RunPersonaSet(context, *flags); });
+  auto* list = persona->add_subcommand("list", "List the personas, one line each");
+  add_agent(list);
+  list->add_option("--params", flags->params, params_help);
+  list->callback([&context, flags] { RunPersonaList(context, *flags); });
+  auto* show = persona->add_subcommand("show", "Show one persona as a bar chart");
+  show->add_option("NAME", flags->name, "Persona name")->required();
+  add_agent(show);
+  show->add_option("--params", flags->params, params_help);
+  show->callback([&context, flags] { RunPersonaShow(context, *flags); });
 }
 
 }  // namespace llive::cli

@@ -230,6 +230,39 @@ TEST(ParameterTest, ArtifactsAreVerifiedOnReadAndTamperingIsDataLoss) {
   EXPECT_THAT(tampered.status().message(), HasSubstr("sha256"));
 }
 
+TEST(ParameterTest, LatestArtifactsGivesTheNewestOfEachNameOfOneKind) {
+  testing::TempDir dir;
+  std::unique_ptr<MemoryStore> store = OpenOrDie(TestOptions(dir));
+  ArtifactInput artifact;
+  artifact.kind = "bridge_persona";
+  for (const auto& [name, bytes] : std::vector<std::pair<std::string, std::string>>{
+           {"careful", "v1"}, {"bold", "b1"}, {"careful", "v2"}}) {
+    artifact.name = name;
+    artifact.bytes = bytes;
+    ASSERT_TRUE(store->PutArtifact("a", artifact).ok());
+  }
+  artifact.kind = "state_snapshot";
+  ASSERT_TRUE(store->PutArtifact("a", artifact).ok());
+  artifact.kind = "bridge_persona";
+  ASSERT_TRUE(store->PutArtifact("b", artifact).ok());
+
+  absl::StatusOr<std::vector<Artifact>> latest = store->LatestArtifacts("a", "bridge_persona");
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  ASSERT_EQ(latest->size(), 2u);
+  EXPECT_EQ((*latest)[0].name, "bold");
+  EXPECT_EQ((*latest)[0].bytes, "b1");
+  EXPECT_EQ((*latest)[1].name, "careful");
+  EXPECT_EQ((*latest)[1].bytes, "v2");
+  EXPECT_TRUE(store->LatestArtifacts("c", "bridge_persona")->empty());
+  {
+    absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(dir.File("memory.db"));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE artifacts SET bytes = X'00' WHERE name = 'bold'").ok());
+  }
+  EXPECT_EQ(store->LatestArtifacts("a", "bridge_persona").status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
 TEST(StatsTest, CountsPerAgent) {
   testing::TempDir dir;
   std::unique_ptr<MemoryStore> store = OpenOrDie(TestOptions(dir));
