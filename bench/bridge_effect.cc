@@ -43,10 +43,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "backends/backend_spec.h"
 #include "backends/native/mamba_backend.h"
 #include "backends/native/mamba_random.h"
+#include "backends/native/mamba_registration.h"
 #include "backends/native/rwkv7_backend.h"
 #include "backends/native/tokenizer_factory.h"
+#include "backends/native_backend_registry.h"
 #include "bridge/bridge_fit.h"
 #include "bridge/dense_matrix.h"
 #include "bridge/random_twin.h"
@@ -92,18 +95,16 @@ absl::StatusOr<std::unique_ptr<StatefulBackend>> OpenModel(const std::string& sp
     return std::unique_ptr<StatefulBackend>(
         native::MambaBackend::FromModel(*std::move(model), *std::move(tokenizer), spec));
   }
-  if (absl::StartsWith(spec, "mamba:")) {
-    auto backend = native::MambaBackend::Open(spec.substr(6));
-    if (!backend.ok()) return backend.status();
-    return std::unique_ptr<StatefulBackend>(*std::move(backend));
+  // mamba:PATH and rwkv7:PATH through the factories the CLI uses.
+  native::RegisterMambaBackend();
+  native::RegisterRwkv7Backend();
+  absl::StatusOr<llive::backends::BackendSpec> parsed = llive::backends::ParseBackendSpec(spec);
+  if (!parsed.ok() || (parsed->kind != llive::backends::BackendSpec::Kind::kMamba &&
+                       parsed->kind != llive::backends::BackendSpec::Kind::kRwkv7)) {
+    return absl::InvalidArgumentError(
+        "MODEL must be mamba:PATH, rwkv7:PATH or mamba-random:TOKENIZER");
   }
-  if (absl::StartsWith(spec, "rwkv7:")) {
-    auto backend = native::Rwkv7Backend::Open(spec.substr(6));
-    if (!backend.ok()) return backend.status();
-    return std::unique_ptr<StatefulBackend>(*std::move(backend));
-  }
-  return absl::InvalidArgumentError(
-      "MODEL must be mamba:PATH, rwkv7:PATH or mamba-random:TOKENIZER");
+  return llive::backends::CreateNativeBackend(*parsed);
 }
 
 std::vector<double> Softmax(const std::vector<float>& logits) {

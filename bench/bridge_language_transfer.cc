@@ -16,9 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
+#include "backends/backend_spec.h"
 #include "backends/native/mamba_backend.h"
+#include "backends/native/mamba_registration.h"
 #include "backends/native/rwkv7_backend.h"
+#include "backends/native_backend_registry.h"
 #include "bridge/bag_of_words_baseline.h"
 #include "bridge/bridge_fit.h"
 #include "bridge/probe_fit.h"
@@ -36,17 +38,15 @@ int Fail(const std::string& message) {
 }
 
 absl::StatusOr<std::unique_ptr<StatefulBackend>> OpenModel(const std::string& spec) {
-  if (absl::StartsWith(spec, "mamba:")) {
-    auto backend = native::MambaBackend::Open(spec.substr(6));
-    if (!backend.ok()) return backend.status();
-    return std::unique_ptr<StatefulBackend>(*std::move(backend));
+  // mamba:PATH and rwkv7:PATH through the factories the CLI uses.
+  native::RegisterMambaBackend();
+  native::RegisterRwkv7Backend();
+  absl::StatusOr<llive::backends::BackendSpec> parsed = llive::backends::ParseBackendSpec(spec);
+  if (!parsed.ok() || (parsed->kind != llive::backends::BackendSpec::Kind::kMamba &&
+                       parsed->kind != llive::backends::BackendSpec::Kind::kRwkv7)) {
+    return absl::InvalidArgumentError("MODEL must be mamba:PATH or rwkv7:PATH");
   }
-  if (absl::StartsWith(spec, "rwkv7:")) {
-    auto backend = native::Rwkv7Backend::Open(spec.substr(6));
-    if (!backend.ok()) return backend.status();
-    return std::unique_ptr<StatefulBackend>(*std::move(backend));
-  }
-  return absl::InvalidArgumentError("MODEL must be mamba:PATH or rwkv7:PATH");
+  return llive::backends::CreateNativeBackend(*parsed);
 }
 
 // Rows of `features` and exemplars of `corpus` whose language is `lang`.
