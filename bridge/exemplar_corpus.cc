@@ -1,6 +1,7 @@
 // JSON Lines reader for the exemplar corpus.
 #include "bridge/exemplar_corpus.h"
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -61,6 +62,21 @@ absl::StatusOr<std::vector<Exemplar>> ParseExemplars(absl::string_view contents,
     return absl::InvalidArgumentError(absl::StrCat(source, " holds no exemplars"));
   }
   return corpus;
+}
+
+std::string ShippedExemplarCorpus() {
+  std::error_code error;
+  std::vector<std::filesystem::path> candidates = {"bridge/data/exemplars.jsonl"};
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    candidates.push_back(exe.parent_path().parent_path() / "share" / "llive" / "bridge" /
+                         "exemplars.jsonl");
+  }
+  candidates.emplace_back(LLIVE_BUILTIN_EXEMPLARS);
+  for (const std::filesystem::path& candidate : candidates) {
+    if (std::filesystem::is_regular_file(candidate, error)) return candidate.string();
+  }
+  return LLIVE_BUILTIN_EXEMPLARS;
 }
 
 absl::StatusOr<std::vector<Exemplar>> LoadExemplars(const std::string& path) {

@@ -25,6 +25,12 @@ struct Exemplar {
 // empty corpus.
 absl::StatusOr<std::vector<Exemplar>> LoadExemplars(const std::string& path);
 
+// The corpus llive ships, found as the shipped models are: bridge/data/exemplars.jsonl under the
+// current folder, then the install's share/llive/bridge/exemplars.jsonl beside the executable's
+// bin/, then the source tree's. The first that exists; the source tree's path when none does
+// (so that LoadExemplars' NotFound names it).
+std::string ShippedExemplarCorpus();
+
 // Parses corpus text (the contents of a JSON Lines file); `source` names it in errors.
 absl::StatusOr<std::vector<Exemplar>> ParseExemplars(absl::string_view contents,
                                                      absl::string_view source);

@@ -15,6 +15,7 @@
 #include "backends/backend_spec.h"
 #include "bridge/bridge_fit.h"
 #include "bridge/bridge_store.h"
+#include "bridge/exemplar_corpus.h"
 #include "bridge/random_twin.h"
 #include "bridge/thought_bridge.h"
 #include "nlohmann/json.hpp"
@@ -31,8 +32,8 @@ struct BridgeFlags {
   std::string agent = "default";  // whose parameter layer holds the parameters and personas
   std::string params;             // read/write/persona: a parameters file instead of the memory
   // fit
-  std::string out;  // also write the parameters to this file
-  std::string corpus = "bridge/data/exemplars.jsonl";
+  std::string out;     // also write the parameters to this file
+  std::string corpus;  // empty: bridge::ShippedExemplarCorpus()
   std::vector<int> layers;
   std::vector<std::string> kinds;
   int64_t max_features = bridge::FeatureSpec{}.max_features;
@@ -197,7 +198,8 @@ void RunFit(CliContext& context, const BridgeFlags& flags) {
     std::cerr << "llive: note: the parameters go to " << flags.out
               << " only, not to an agent's memory (" << opened.status().message() << ")\n";
   }
-  absl::StatusOr<std::vector<bridge::Exemplar>> corpus = bridge::LoadExemplars(flags.corpus);
+  absl::StatusOr<std::vector<bridge::Exemplar>> corpus =
+      bridge::LoadExemplars(flags.corpus.empty() ? bridge::ShippedExemplarCorpus() : flags.corpus);
   if (!corpus.ok()) return ReportError(context, corpus.status());
   bridge::BridgeFitOptions options;
   options.features.layers = flags.layers;
@@ -539,8 +541,8 @@ void RegisterBridgeCommand(CLI::App& app, CliContext& context) {
   fit->add_option("--backend", flags->backend, backend_help);
   add_agent(fit);
   fit->add_option("--out", flags->out, "Also write the parameters to this file");
-  fit->add_option("--corpus", flags->corpus, "Exemplar corpus (JSON Lines, docs/bridge.md)")
-      ->capture_default_str();
+  fit->add_option("--corpus", flags->corpus,
+                  "Exemplar corpus (JSON Lines, docs/bridge.md; default: the one llive ships)");
   fit->add_option("--layers", flags->layers, "Layers to read (default: all)")->delimiter(',');
   fit->add_option("--kinds", flags->kinds, "State tensor kinds to read (default: ssm,wkv)")
       ->delimiter(',');

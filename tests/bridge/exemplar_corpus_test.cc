@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -58,6 +59,19 @@ TEST(ExemplarCorpusTest, ParseErrorsNameTheLine) {
   EXPECT_EQ(ParseExemplars("\n\n", "c.jsonl").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(LoadExemplars("/nonexistent/corpus.jsonl").status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// `llive bridge fit` without --corpus from any folder: the shipped corpus is found through the
+// source tree (or an install) when the current folder has no bridge/data.
+TEST(ExemplarCorpusTest, TheShippedCorpusIsFoundFromAnyFolder) {
+  const std::filesystem::path here = std::filesystem::current_path();
+  std::filesystem::current_path(std::filesystem::temp_directory_path());
+  const std::string found = ShippedExemplarCorpus();
+  std::filesystem::current_path(here);
+  EXPECT_TRUE(std::filesystem::is_regular_file(found)) << found;
+  absl::StatusOr<std::vector<Exemplar>> corpus = LoadExemplars(found);
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  EXPECT_GE(corpus->size(), 1200u);
 }
 
 }  // namespace
