@@ -1,8 +1,11 @@
 // The CUDA runtime probe and the first kernel: proves the CUDA build path end to end.
 #include <cuda_runtime.h>
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "backends/native/cuda/cuda_runtime_check.h"
+#include "backends/native/cuda/cuda_status.h"
 
 namespace llive::backends::cuda {
 namespace {
@@ -10,17 +13,6 @@ namespace {
 __global__ void AxpyKernel(int n, float a, const float* x, float* y) {
   int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) y[i] = a * x[i] + y[i];
-}
-
-absl::Status CudaError(cudaError_t error, const char* what) {
-  std::string message = absl::StrCat(what, ": ", cudaGetErrorString(error));
-  if (error == cudaErrorNoKernelImageForDevice || error == cudaErrorInvalidDeviceFunction) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(message,
-                     " (this build has no code for the GPU's architecture; rebuild with "
-                     "-DCMAKE_CUDA_ARCHITECTURES=<its compute capability>)"));
-  }
-  return absl::UnavailableError(message);
 }
 
 // Frees device memory when it goes out of scope.
@@ -36,13 +28,13 @@ bool BuiltWithCuda() { return true; }
 absl::StatusOr<std::vector<GpuInfo>> ListGpus() {
   int count = 0;
   if (cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess) {
-    return CudaError(e, "no usable CUDA device");
+    return CudaStatus(e, "no usable CUDA device");
   }
   std::vector<GpuInfo> gpus;
   for (int i = 0; i < count; ++i) {
     cudaDeviceProp prop;
     if (cudaError_t e = cudaGetDeviceProperties(&prop, i); e != cudaSuccess) {
-      return CudaError(e, "cannot read CUDA device properties");
+      return CudaStatus(e, "cannot read CUDA device properties");
     }
     gpus.push_back(GpuInfo{i, prop.name, prop.major, prop.minor, prop.totalGlobalMem,
                            prop.multiProcessorCount});
@@ -64,24 +56,27 @@ absl::StatusOr<std::vector<float>> AxpyOnGpu(int ordinal, float a, const std::ve
         "cuda:", ordinal, " does not exist; this machine has ", gpus->size(), " GPU(s)"));
   }
   if (cudaError_t e = cudaSetDevice(ordinal); e != cudaSuccess) {
-    return CudaError(e, "cannot select the GPU");
+    return CudaStatus(e, "cannot select the GPU");
   }
   const int n = static_cast<int>(x.size());
   const size_t bytes = x.size() * sizeof(float);
   DeviceBuffer dx, dy;
   if (cudaError_t e = cudaMalloc(&dx.data, bytes); e != cudaSuccess)
-    return CudaError(e, "cudaMalloc");
+    return CudaStatus(e, "cudaMalloc");
   if (cudaError_t e = cudaMalloc(&dy.data, bytes); e != cudaSuccess)
-    return CudaError(e, "cudaMalloc");
-  cudaMemcpy(dx.data, x.data(), bytes, cudaMemcpyHostToDevice);
-  cudaMemcpy(dy.data, y.data(), bytes, cudaMemcpyHostToDevice);
+    return CudaStatus(e, "cudaMalloc");
+  for (auto [to, from] : {std::pair{dx.data, x.data()}, std::pair{dy.data, y.data()}}) {
+    if (cudaError_t e = cudaMemcpy(to, from, bytes, cudaMemcpyHostToDevice); e != cudaSuccess) {
+      return CudaStatus(e, "copying the inputs to the GPU");
+    }
+  }
   constexpr int kThreads = 256;
   AxpyKernel<<<(n + kThreads - 1) / kThreads, kThreads>>>(n, a, dx.data, dy.data);
-  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return CudaError(e, "kernel launch");
+  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return CudaStatus(e, "kernel launch");
   std::vector<float> result(x.size());
   if (cudaError_t e = cudaMemcpy(result.data(), dy.data, bytes, cudaMemcpyDeviceToHost);
       e != cudaSuccess) {
-    return CudaError(e, "copying the result back");
+    return CudaStatus(e, "copying the result back");
   }
   return result;
 }
