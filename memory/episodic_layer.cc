@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "memory/fts_tokenizer.h"
 #include "memory/memory_store.h"
 #include "memory/provenance_json.h"
 #include "memory/store_rows.h"
@@ -129,9 +130,9 @@ absl::StatusOr<int64_t> MemoryStore::InsertEntry(absl::string_view agent_id,
   if (absl::Status s = (*insert)->Run(); !s.ok()) return s;
   const int64_t id = sqlite3_last_insert_rowid(db_->handle());
   absl::StatusOr<StatementLease> fts =
-      Prepared("INSERT INTO entries_fts(rowid, agent, content) VALUES (?1, ?2, ?3)");
+      Prepared("INSERT INTO entries_fts(rowid, content) VALUES (?1, ?2)");
   if (!fts.ok()) return fts.status();
-  (*fts)->Bind(1, id).Bind(2, AgentToken(agent_id)).Bind(3, entry.content);
+  (*fts)->Bind(1, id).Bind(2, FtsDocument(agent_id, entry.content));
   if (absl::Status s = (*fts)->Run(); !s.ok()) return s;
   return id;
 }
@@ -181,9 +182,8 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
   if (!insert.ok()) return insert.status();
   absl::StatusOr<StatementLease> fts =
-      Prepared("INSERT INTO events_fts(rowid, agent, content) VALUES (?1, ?2, ?3)");
+      Prepared("INSERT INTO events_fts(rowid, content) VALUES (?1, ?2)");
   if (!fts.ok()) return fts.status();
-  const std::string agent_token = AgentToken(agent_id);
   ids.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     const EventInput& event = events[i];
@@ -212,7 +212,7 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
     if (absl::Status s = (*insert)->Run(); !s.ok()) return s;
     const int64_t id = sqlite3_last_insert_rowid(db_->handle());
     (*fts)->Reset();
-    (*fts)->Bind(1, id).Bind(2, agent_token).Bind(3, event.content);
+    (*fts)->Bind(1, id).Bind(2, FtsDocument(agent_id, event.content));
     if (absl::Status s = (*fts)->Run(); !s.ok()) return s;
     ids.push_back(id);
     if (surprise >= options_.surprise_theta && bayesian_pass) {

@@ -13,31 +13,29 @@ namespace {
 
 constexpr double kK1 = 1.2;
 constexpr double kB = 0.75;
-constexpr int kContentColumn = 1;
 
 void Bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* result, int argc,
           sqlite3_value** argv) {
   int length = 0;
   sqlite3_int64 total = 0, rows = 0;
-  // Lengths over all columns (the agent column adds one token per row), as bm25() counts them.
+  // Lengths over all columns, as bm25() counts them.
   int rc = api->xColumnSize(fts, -1, &length);
   if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &total);
   if (rc == SQLITE_OK) rc = api->xRowCount(fts, &rows);
   const double average = rows > 0 && total > 0 ? static_cast<double>(total) / rows : 1.0;
   const double norm = kK1 * (1 - kB + kB * length / average);
   double score = 0;
-  // Each term phrase's own positions only: the agent phrase's are never loaded.
-  const int phrases = std::min(api->xPhraseCount(fts), argc + 1);
-  for (int phrase = 1; rc == SQLITE_OK && phrase < phrases; ++phrase) {
+  const int phrases = std::min(api->xPhraseCount(fts), argc);
+  for (int phrase = 0; rc == SQLITE_OK && phrase < phrases; ++phrase) {
     Fts5PhraseIter iterator;
     int column = -1, offset = 0, frequency = 0;
     rc = api->xPhraseFirst(fts, phrase, &iterator, &column, &offset);
     for (; rc == SQLITE_OK && column >= 0; api->xPhraseNext(fts, &iterator, &column, &offset)) {
-      if (column == kContentColumn) ++frequency;
+      ++frequency;
     }
     if (frequency == 0) continue;
     // FTS5's IDF, floored the same way so that very common terms still count a little.
-    const double n = sqlite3_value_double(argv[phrase - 1]);
+    const double n = sqlite3_value_double(argv[phrase]);
     const double idf = std::max(1e-6, std::log((static_cast<double>(rows) - n + 0.5) / (n + 0.5)));
     score += idf * frequency * (kK1 + 1) / (frequency + norm);
   }

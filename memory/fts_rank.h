@@ -9,13 +9,11 @@ namespace llive::memory {
 
 // Registers the FTS5 auxiliary function llive_bm25(table, df_1, ..., df_n) on `db`'s
 // connection. It scores a row with BM25 as FTS5's bm25() does (k1 1.2, b 0.75, IDF
-// log((N - df + 0.5) / (df + 0.5)) floored at 1e-6, lengths over all columns), counting
-// matches in the table's second column (content) only: phrase i of the MATCH (i from 1; phrase 0 is
-// the agent filter) is weighed by the IDF of df_i. FTS5's bm25() finds each phrase's document count
-// by walking the phrase's whole doclist on every query, the agent token's included (a quarter of
-// the store per agent); that was 30 ms of a 35 ms query at a million events (docs/benchmarks.md).
-// The store already knows each term's document frequency, so the caller passes it. Internal error
-// when the SQLite library has no FTS5.
+// log((N - df + 0.5) / (df + 0.5)) floored at 1e-6, lengths over all columns): phrase i of the
+// MATCH (from 1) is weighed by the IDF of df_i. FTS5's bm25() finds each phrase's document count
+// by walking the phrase's whole doclist on every query; at a million events that was 30 ms of a
+// 35 ms query (docs/benchmarks.md). The store already knows each term's document frequency, so
+// the caller passes it. Internal error when the SQLite library has no FTS5.
 absl::Status RegisterFtsRank(Database& db);
 
 }  // namespace llive::memory

@@ -270,7 +270,12 @@ class MemoryStore {
   absl::StatusOr<std::vector<std::pair<int64_t, double>>> TextSearch(
       Layer layer, absl::string_view agent_id, absl::string_view text, int limit,
       const RecallQuery& query) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<int64_t> DocumentFrequency(Layer layer, const std::string& term)
+  // `term`'s document count among `agent_id`'s records of `layer` (cached, loosely fresh).
+  absl::StatusOr<int64_t> DocumentFrequency(Layer layer, absl::string_view agent_id,
+                                            absl::string_view term)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How many records of `layer` `agent_id` has (cached until the layer grows by a tenth).
+  absl::StatusOr<int64_t> AgentDocuments(Layer layer, absl::string_view agent_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EraseRows(Layer layer, absl::string_view agent_id, const std::vector<int64_t>& ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -288,6 +293,11 @@ class MemoryStore {
   absl::flat_hash_map<std::string, std::unique_ptr<BayesianSurpriseGate>> gates_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int64_t> document_frequency_ ABSL_GUARDED_BY(mu_);
+  struct AgentCount {
+    int64_t documents = 0;
+    int64_t counted_at_sequence = 0;  // the layer's last id when counted; 0: never counted
+  };
+  absl::flat_hash_map<std::string, AgentCount> agent_documents_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<VectorCache> vectors_;
 };
 

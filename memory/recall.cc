@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "memory/fts_tokenizer.h"
 #include "memory/memory_store.h"
 #include "memory/provenance_json.h"
 #include "memory/store_rows.h"
@@ -68,8 +69,10 @@ struct Candidate {
 
 }  // namespace
 
-absl::StatusOr<int64_t> MemoryStore::DocumentFrequency(Layer layer, const std::string& term) {
-  const std::string key = absl::StrCat(LayerName(layer), ":", term);
+absl::StatusOr<int64_t> MemoryStore::DocumentFrequency(Layer layer, absl::string_view agent_id,
+                                                       absl::string_view term) {
+  const std::string indexed = FtsAgentTerm(agent_id, term);
+  const std::string key = absl::StrCat(LayerName(layer), ":", indexed);
   if (auto it = document_frequency_.find(key); it != document_frequency_.end()) return it->second;
   // Counts go stale as memory grows; they only steer which terms a query keeps.
   if (document_frequency_.size() > 100000) document_frequency_.clear();
@@ -77,12 +80,41 @@ absl::StatusOr<int64_t> MemoryStore::DocumentFrequency(Layer layer, const std::s
       Prepared(layer == Layer::kSemantic ? "SELECT doc FROM temp.entries_vocab WHERE term = ?1"
                                          : "SELECT doc FROM temp.events_vocab WHERE term = ?1");
   if (!count.ok()) return count.status();
-  (*count)->Bind(1, term);
+  (*count)->Bind(1, indexed);
   absl::StatusOr<bool> row = (*count)->Step();
   if (!row.ok()) return row.status();
   const int64_t frequency = *row ? (*count)->ColumnInt(0) : 0;
   document_frequency_[key] = frequency;
   return frequency;
+}
+
+absl::StatusOr<int64_t> MemoryStore::AgentDocuments(Layer layer, absl::string_view agent_id) {
+  // The count only sets which share of the agent's records makes a term too common to search
+  // for, so it is counted again only once the layer has grown by a tenth since.
+  int64_t sequence = 0;
+  {
+    absl::StatusOr<StatementLease> last =
+        Prepared("SELECT coalesce(seq, 0) FROM sqlite_sequence WHERE name = ?1");
+    if (!last.ok()) return last.status();
+    (*last)->Bind(1, absl::string_view(VectorTable(layer)));
+    absl::StatusOr<bool> row = (*last)->Step();
+    if (!row.ok()) return row.status();
+    sequence = *row ? (*last)->ColumnInt(0) : 0;
+  }
+  AgentCount& cached = agent_documents_[absl::StrCat(LayerName(layer), ":", agent_id)];
+  if (cached.counted_at_sequence > 0 && sequence <= cached.counted_at_sequence * 11 / 10 + 100) {
+    return cached.documents;
+  }
+  absl::StatusOr<StatementLease> count =
+      Prepared(layer == Layer::kSemantic ? "SELECT count(*) FROM entries WHERE agent_id = ?1"
+                                         : "SELECT count(*) FROM events WHERE agent_id = ?1");
+  if (!count.ok()) return count.status();
+  (*count)->Bind(1, agent_id);
+  absl::StatusOr<bool> row = (*count)->Step();
+  if (!row.ok()) return row.status();
+  cached.documents = *row ? (*count)->ColumnInt(0) : 0;
+  cached.counted_at_sequence = std::max<int64_t>(sequence, 1);
+  return cached.documents;
 }
 
 absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
@@ -106,7 +138,7 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
       continue;
     }
     if (!seen.insert(token).second) continue;
-    absl::StatusOr<int64_t> frequency = DocumentFrequency(layer, token);
+    absl::StatusOr<int64_t> frequency = DocumentFrequency(layer, agent_id, token);
     if (!frequency.ok()) return frequency.status();
     if (*frequency > 0) terms.emplace_back(*frequency, token);
   }
@@ -114,24 +146,16 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
     // A question made only of stop words still searches for them.
     for (const std::string& token : tokens) {
       if (!seen.insert(token).second) continue;
-      absl::StatusOr<int64_t> frequency = DocumentFrequency(layer, token);
+      absl::StatusOr<int64_t> frequency = DocumentFrequency(layer, agent_id, token);
       if (!frequency.ok()) return frequency.status();
       if (*frequency > 0) terms.emplace_back(*frequency, token);
     }
   }
   if (terms.empty()) return hits;
   std::sort(terms.begin(), terms.end());
-  int64_t documents = 0;
-  {
-    absl::StatusOr<StatementLease> count =
-        Prepared("SELECT coalesce(seq, 0) FROM sqlite_sequence WHERE name = ?1");
-    if (!count.ok()) return count.status();
-    (*count)->Bind(1, absl::string_view(VectorTable(layer)));
-    absl::StatusOr<bool> row = (*count)->Step();
-    if (!row.ok()) return row.status();
-    documents = *row ? (*count)->ColumnInt(0) : 0;
-  }
-  const double max_frequency = std::max(100.0, kMaxDocumentShare * documents);
+  absl::StatusOr<int64_t> documents = AgentDocuments(layer, agent_id);
+  if (!documents.ok()) return documents.status();
+  const double max_frequency = std::max(100.0, kMaxDocumentShare * static_cast<double>(*documents));
   size_t keep = 0;
   int64_t postings = 0;
   while (keep < terms.size() && keep < kMaxQueryTerms &&
@@ -142,7 +166,7 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
   }
   terms.resize(keep);
   std::vector<std::string> quoted;
-  for (const auto& term : terms) quoted.push_back(Quote(term.second));
+  for (const auto& term : terms) quoted.push_back(Quote(FtsDocument(agent_id, term.second)));
   // llive_bm25 (fts_rank.h) takes each term's document frequency, in the MATCH's order, as
   // parameters from `first` on (so that one prepared statement serves each term count).
   auto frequencies = [&](int first) {
@@ -151,8 +175,8 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
       absl::StrAppend(&list, ", ?", first + static_cast<int>(i));
     return list;
   };
-  const std::string match = absl::StrCat("agent : ", Quote(AgentToken(agent_id)), " AND (",
-                                         absl::StrJoin(quoted, " OR "), ")");
+  // Each term is the agent's own (fts_tokenizer.h): the MATCH itself keeps to the agent.
+  const std::string match = absl::StrJoin(quoted, " OR ");
   const bool filtered = query.phases.size() < 4 ||
                         query.from_ms != std::numeric_limits<int64_t>::min() ||
                         query.to_ms != std::numeric_limits<int64_t>::max();

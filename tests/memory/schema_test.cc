@@ -80,6 +80,16 @@ TEST(SchemaTest, CommittedVersion1DatabaseOpensAndIsSearchable) {
   ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
   query.text = "日本語";
   ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
+  // Version 2 re-indexed the text with agent-scoped terms: another agent's search with the same
+  // words finds only its own record, and the fixture agent's still finds only its own.
+  ASSERT_TRUE(store->AppendEvent("other", Message("Other agent also went to Osaka")).ok());
+  RecallQuery other = Query("other", "Osaka");
+  other.mode = RecallQuery::Mode::kText;
+  ASSERT_EQ(RecallOrFail(*store, other).size(), 1u);
+  EXPECT_EQ(RecallOrFail(*store, other)[0].content, "Other agent also went to Osaka");
+  query.text = "Osaka";
+  ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
+  EXPECT_EQ(RecallOrFail(*store, query)[0].content, "Schema v1 fixture: Hana moved to Osaka");
   // The fixture's vectors come from hashing@1; this build's embedder re-tags new ones.
   EXPECT_TRUE(store->AppendEvent("fixture", Message("written after the upgrade")).ok());
 }
