@@ -19,6 +19,7 @@
 #include "absl/types/span.h"
 #include "memory/database.h"
 #include "memory/embedder.h"
+#include "memory/fts_rank.h"
 #include "memory/phases.h"
 #include "memory/records.h"
 #include "memory/statement.h"
@@ -253,7 +254,8 @@ class MemoryStore {
   const std::string& path() const { return options_.database_path; }
 
  private:
-  MemoryStore(StoreOptions options, std::unique_ptr<Database> db);
+  MemoryStore(StoreOptions options, std::unique_ptr<Database> db,
+              std::unique_ptr<FtsLengths> fts_lengths);
   int64_t Now() const;
   // A prepared statement for `sql`, prepared once per store and reset for reuse.
   absl::StatusOr<StatementLease> Prepared(absl::string_view sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -283,7 +285,12 @@ class MemoryStore {
   absl::StatusOr<bool> PageBelongs(absl::string_view agent_id, int64_t page)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Memoises the FTS rows' lengths for ranking (before db_: the connection refers to it).
+  absl::StatusOr<int> FtsLengthSlot(Layer layer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   StoreOptions options_;
+  std::unique_ptr<FtsLengths> fts_lengths_;
+  int64_t fts_lengths_data_version_ = -1;
   absl::Mutex mu_;
   std::unique_ptr<Database> db_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Statement>> statements_ ABSL_GUARDED_BY(mu_);

@@ -117,6 +117,28 @@ absl::StatusOr<int64_t> MemoryStore::AgentDocuments(Layer layer, absl::string_vi
   return cached.documents;
 }
 
+absl::StatusOr<int> MemoryStore::FtsLengthSlot(Layer layer) {
+  // Event texts never change, and ids are never reused, so their memo stays valid; an entry's
+  // text can be rewritten (UpdateEntry forgets its memo), by another process too: the entries'
+  // memo is dropped whenever another connection has written.
+  absl::StatusOr<StatementLease> version = Prepared("PRAGMA data_version");
+  if (!version.ok()) return version.status();
+  absl::StatusOr<bool> row = (*version)->Step();
+  if (!row.ok()) return row.status();
+  const int64_t data_version = *row ? (*version)->ColumnInt(0) : 0;
+  const int slot = layer == Layer::kSemantic ? 1 : 0;
+  if (data_version != fts_lengths_data_version_) {
+    fts_lengths_data_version_ = data_version;
+    fts_lengths_->Clear(1);
+  }
+  if (fts_lengths_->empty(slot)) {
+    if (absl::Status s = LoadFtsLengths(*db_, FtsTable(layer), slot, *fts_lengths_); !s.ok()) {
+      return s;
+    }
+  }
+  return slot;
+}
+
 absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
     Layer layer, absl::string_view agent_id, absl::string_view text, int limit,
     const RecallQuery& query) {
@@ -180,14 +202,17 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
   const bool filtered = query.phases.size() < 4 ||
                         query.from_ms != std::numeric_limits<int64_t>::min() ||
                         query.to_ms != std::numeric_limits<int64_t>::max();
+  absl::StatusOr<int> slot = FtsLengthSlot(layer);
+  if (!slot.ok()) return slot.status();
   const char* table = FtsTable(layer);
+  const std::string rank = absl::StrCat("llive_bm25(", table, ", ", *slot);
   const char* time_column = layer == Layer::kSemantic ? "created_ms" : "ts_ms";
   // Ranked from the FTS index alone; when filters apply, a few times more are fetched and
   // checked against the rows, and only when that is not enough does the join run.
   {
-    absl::StatusOr<StatementLease> ranked = Prepared(
-        absl::StrCat("SELECT rowid, llive_bm25(", table, frequencies(3), ") AS score FROM ", table,
-                     " WHERE ", table, " MATCH ?1 ORDER BY score DESC LIMIT ?2"));
+    absl::StatusOr<StatementLease> ranked =
+        Prepared(absl::StrCat("SELECT rowid, ", rank, frequencies(3), ") AS score FROM ", table,
+                              " WHERE ", table, " MATCH ?1 ORDER BY score DESC LIMIT ?2"));
     if (!ranked.ok()) return ranked.status();
     const int64_t fetch = filtered ? int64_t{limit} * 4 : int64_t{limit};
     (*ranked)->Bind(1, match).Bind(2, fetch);
@@ -220,11 +245,11 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
     if (static_cast<int>(kept.size()) >= limit || exhausted) return kept;
   }
   hits.clear();
-  absl::StatusOr<StatementLease> joined = Prepared(
-      absl::StrCat("SELECT f.rowid, llive_bm25(", table, frequencies(6), ") AS score FROM ", table,
-                   " f JOIN ", VectorTable(layer), " r ON r.id = f.rowid WHERE ", table,
-                   " MATCH ?1 AND instr(?2, ',' || r.phase || ',') > 0 AND r.", time_column,
-                   " BETWEEN ?3 AND ?4 ORDER BY score DESC LIMIT ?5"));
+  absl::StatusOr<StatementLease> joined =
+      Prepared(absl::StrCat("SELECT f.rowid, ", rank, frequencies(6), ") AS score FROM ", table,
+                            " f JOIN ", VectorTable(layer), " r ON r.id = f.rowid WHERE ", table,
+                            " MATCH ?1 AND instr(?2, ',' || r.phase || ',') > 0 AND r.",
+                            time_column, " BETWEEN ?3 AND ?4 ORDER BY score DESC LIMIT ?5"));
   if (!joined.ok()) return joined.status();
   (*joined)
       ->Bind(1, match)

@@ -97,6 +97,7 @@ absl::Status MemoryStore::UpdateEntry(absl::string_view agent_id, int64_t id,
         Prepared("INSERT INTO entries_fts(entries_fts, rowid, content) VALUES ('delete', ?1, ?2)");
     if (!remove.ok()) return remove.status();
     (*remove)->Bind(1, id).Bind(2, FtsDocument(agent_id, old_content));
+    fts_lengths_->Forget(1, id);
     if (absl::Status s = (*remove)->Run(); !s.ok()) return s;
   }
   {
