@@ -66,6 +66,11 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path
   if (!options.read_only) {
     // Checkpoints every 32 MiB of WAL rather than 4 MiB: a batch of 1,000 events writes about
     // 1,000 pages, so the default checkpointed, and synced, after nearly every batch.
+    // Only takes effect while the file is still empty (before WAL mode writes its header).
+    if (absl::Status s = db->Exec(absl::StrCat("PRAGMA page_size = ", options.new_page_size));
+        !s.ok()) {
+      return s;
+    }
     if (absl::Status s = db->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
                                   "PRAGMA wal_autocheckpoint = 8192;");
         !s.ok()) {

@@ -40,36 +40,50 @@ absl::StatusOr<std::vector<Event>> CollectEvents(Statement& statement) {
   }
 }
 
-// Embeds every event's content, a large batch on this thread and one helper thread: the
-// embedder is thread-safe (embedder.h), and embedding was a fifth of an append's CPU time.
-// The first failure, in event order, is returned.
-absl::StatusOr<std::vector<std::vector<float>>> EmbedContents(const Embedder& embedder,
-                                                              absl::Span<const EventInput> events) {
+// What an event's row and FTS text need besides the event itself, computed before the write
+// transaction.
+struct PreparedEvent {
+  std::vector<float> vector;
+  std::string provenance;    // JSON
+  std::string fts_document;  // FtsDocument(agent, content)
+};
+
+// Embeds every event's content and renders its provenance and FTS text, a large batch on this
+// thread and one helper thread: the embedder is thread-safe (embedder.h), and this was a third
+// of an append's CPU time. The first failure, in event order, is returned.
+absl::StatusOr<std::vector<PreparedEvent>> PrepareEvents(const Embedder& embedder,
+                                                         absl::string_view agent_id,
+                                                         absl::Span<const EventInput> events,
+                                                         int64_t now) {
   constexpr size_t kParallelFrom = 64;
-  std::vector<std::vector<float>> vectors(events.size());
+  std::vector<PreparedEvent> prepared(events.size());
   std::vector<absl::Status> errors(events.size());
-  auto embed_range = [&](size_t from, size_t to) {
+  auto prepare_range = [&](size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) {
       absl::StatusOr<std::vector<float>> vector = embedder.Embed(events[i].content);
-      if (vector.ok()) {
-        vectors[i] = *std::move(vector);
-      } else {
+      if (!vector.ok()) {
         errors[i] = vector.status();
+        continue;
       }
+      prepared[i].vector = *std::move(vector);
+      Provenance provenance = events[i].provenance;
+      if (provenance.created_at_ms == 0) provenance.created_at_ms = now;
+      prepared[i].provenance = ProvenanceToJson(provenance).dump();
+      prepared[i].fts_document = FtsDocument(agent_id, events[i].content);
     }
   };
   if (events.size() < kParallelFrom) {
-    embed_range(0, events.size());
+    prepare_range(0, events.size());
   } else {
     const size_t half = events.size() / 2;
-    std::thread helper(embed_range, half, events.size());
-    embed_range(0, half);
+    std::thread helper(prepare_range, half, events.size());
+    prepare_range(0, half);
     helper.join();
   }
   for (absl::Status& error : errors) {
     if (!error.ok()) return error;
   }
-  return vectors;
+  return prepared;
 }
 
 const std::string& EventSelect() {
@@ -157,10 +171,12 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
   }
   std::vector<int64_t> ids;
   if (events.empty()) return ids;
-  absl::StatusOr<std::vector<std::vector<float>>> embedded =
-      EmbedContents(*options_.embedder, events);
-  if (!embedded.ok()) return embedded.status();
-  std::vector<std::vector<float>> vectors = *std::move(embedded);
+  const int64_t now = Now();
+  absl::StatusOr<std::vector<PreparedEvent>> prepared =
+      PrepareEvents(*options_.embedder, agent_id, events, now);
+  if (!prepared.ok()) return prepared.status();
+  std::vector<std::vector<float>> vectors(events.size());
+  for (size_t i = 0; i < events.size(); ++i) vectors[i] = std::move((*prepared)[i].vector);
 
   absl::MutexLock lock(&mu_);
   absl::StatusOr<SurpriseWindow*> live_window = WindowFor(agent_id);
@@ -168,10 +184,9 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
   auto& live_gate = gates_[agent_id];
   if (live_gate == nullptr)
     live_gate = std::make_unique<BayesianSurpriseGate>(options_.bayesian_gate);
-  // The gates change only when the transaction commits.
-  SurpriseWindow window = **live_window;
+  // The window and the gate change only when the transaction commits.
+  const std::vector<double> surprises = (*live_window)->BatchSurprise(vectors);
   BayesianSurpriseGate gate = *live_gate;
-  const int64_t now = Now();
   bool promoted_any = false;
 
   absl::StatusOr<Transaction> transaction = Transaction::Begin(*db_);
@@ -187,12 +202,9 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
   ids.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     const EventInput& event = events[i];
-    const double surprise = window.Surprise(vectors[i]);
-    window.Remember(vectors[i]);
+    const double surprise = surprises[i];
     const bool bayesian_pass = gate.Observe(surprise);
     const int64_t ts = event.ts_ms != 0 ? event.ts_ms : now;
-    Provenance provenance = event.provenance;
-    if (provenance.created_at_ms == 0) provenance.created_at_ms = now;
     const std::string uid = NewUid();
     (*insert)->Reset();
     (*insert)
@@ -203,7 +215,7 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
         .Bind(5, event.content)
         .Bind(6, event.metadata)
         .Bind(7, PrivacyName(event.privacy))
-        .Bind(8, ProvenanceToJson(provenance).dump())
+        .Bind(8, (*prepared)[i].provenance)
         .Bind(9, surprise)
         .Bind(10, event.importance)
         .Bind(11, now)
@@ -212,7 +224,7 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
     if (absl::Status s = (*insert)->Run(); !s.ok()) return s;
     const int64_t id = sqlite3_last_insert_rowid(db_->handle());
     (*fts)->Reset();
-    (*fts)->Bind(1, id).Bind(2, FtsDocument(agent_id, event.content));
+    (*fts)->Bind(1, id).Bind(2, (*prepared)[i].fts_document);
     if (absl::Status s = (*fts)->Run(); !s.ok()) return s;
     ids.push_back(id);
     if (surprise >= options_.surprise_theta && bayesian_pass) {
@@ -231,7 +243,7 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
     }
   }
   if (absl::Status s = transaction->Commit(); !s.ok()) return s;
-  **live_window = std::move(window);
+  (*live_window)->RememberBatch(vectors);
   *live_gate = gate;
   if (absl::Status s = vectors_->CatchUp(*db_, Layer::kEpisodic, agent_id); !s.ok()) return s;
   if (promoted_any) {

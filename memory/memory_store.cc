@@ -158,7 +158,17 @@ absl::Status MemoryStore::RecordVectorChange(Layer layer, absl::string_view agen
 
 absl::Status MemoryStore::Backup(const std::string& path) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<std::unique_ptr<Database>> target = Database::Open(path);
+  // A WAL database's page size is fixed, and a backup copies pages: the copy gets this one's.
+  int page_size = 0;
+  {
+    absl::StatusOr<StatementLease> size = Prepared("PRAGMA page_size");
+    if (!size.ok()) return size.status();
+    absl::StatusOr<bool> row = (*size)->Step();
+    if (!row.ok()) return row.status();
+    page_size = static_cast<int>((*size)->ColumnInt(0));
+  }
+  absl::StatusOr<std::unique_ptr<Database>> target =
+      Database::Open(path, {.new_page_size = page_size});
   if (!target.ok()) return target.status();
   sqlite3_backup* backup = sqlite3_backup_init((*target)->handle(), "main", db_->handle(), "main");
   if (backup == nullptr) return (*target)->Error(SQLITE_ERROR, "cannot start the backup");

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "memory/vector_math.h"
 
@@ -22,6 +23,47 @@ void SurpriseWindow::Remember(absl::Span<const float> vector) {
   if (window_ <= 0) return;
   if (static_cast<int>(recent_.size()) >= window_) recent_.pop_front();
   recent_.emplace_back(vector.begin(), vector.end());
+}
+
+std::vector<double> SurpriseWindow::BatchSurprise(
+    absl::Span<const std::vector<float>> batch) const {
+  std::vector<double> surprises(batch.size(), 1.0);
+  if (window_ <= 0) return surprises;
+  // The window as the batch goes: recent_, then the batch; vector i sees the `window_` before it.
+  std::vector<const std::vector<float>*> all;
+  all.reserve(recent_.size() + batch.size());
+  for (const std::vector<float>& v : recent_) all.push_back(&v);
+  for (const std::vector<float>& v : batch) all.push_back(&v);
+  const size_t before = recent_.size();
+  auto score = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      const size_t end = before + i;
+      const size_t begin = end > static_cast<size_t>(window_) ? end - window_ : 0;
+      if (begin == end) continue;  // nothing remembered yet: 1
+      float best = -1.0f;
+      for (size_t j = begin; j < end; ++j) {
+        if (all[j]->size() != batch[i].size()) continue;
+        best = std::max(best, DotProduct(batch[i].data(), all[j]->data(), batch[i].size()));
+      }
+      surprises[i] = std::clamp(1.0 - static_cast<double>(best), 0.0, 1.0);
+    }
+  };
+  constexpr size_t kParallelFrom = 64;
+  if (batch.size() < kParallelFrom) {
+    score(0, batch.size());
+  } else {
+    const size_t half = batch.size() / 2;
+    std::thread helper(score, half, batch.size());
+    score(0, half);
+    helper.join();
+  }
+  return surprises;
+}
+
+void SurpriseWindow::RememberBatch(absl::Span<const std::vector<float>> batch) {
+  if (window_ <= 0) return;
+  const size_t keep = std::min(batch.size(), static_cast<size_t>(window_));
+  for (size_t i = batch.size() - keep; i < batch.size(); ++i) Remember(batch[i]);
 }
 
 bool BayesianSurpriseGate::Observe(double surprise) {

@@ -31,6 +31,10 @@ TEST(SchemaTest, FreshStoreIsAtTheCurrentVersionWithWalAndForeignKeys) {
   ASSERT_TRUE(mode.ok());
   ASSERT_TRUE(*mode->Step());
   EXPECT_EQ(mode->ColumnText(0), "wal");
+  absl::StatusOr<Statement> page_size = Statement::Prepare(**db, "PRAGMA page_size");
+  ASSERT_TRUE(page_size.ok());
+  ASSERT_TRUE(*page_size->Step());
+  EXPECT_EQ(page_size->ColumnInt(0), 16384);
   // Reopening migrates nothing and keeps the data.
   ASSERT_TRUE(MigrateSchema(**db).ok());
   EXPECT_EQ(*(*db)->UserVersion(), kSchemaVersion);
@@ -92,6 +96,14 @@ TEST(SchemaTest, CommittedVersion1DatabaseOpensAndIsSearchable) {
   EXPECT_EQ(RecallOrFail(*store, query)[0].content, "Schema v1 fixture: Hana moved to Osaka");
   // The fixture's vectors come from hashing@1; this build's embedder re-tags new ones.
   EXPECT_TRUE(store->AppendEvent("fixture", Message("written after the upgrade")).ok());
+  // Its 4 KiB pages (new stores have 16 KiB) go into a backup unchanged.
+  ASSERT_TRUE(store->Backup(dir.File("backup.db")).ok());
+  absl::StatusOr<std::unique_ptr<Database>> backup = Database::Open(dir.File("backup.db"));
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  absl::StatusOr<Statement> count = Statement::Prepare(**backup, "SELECT count(*) FROM events");
+  ASSERT_TRUE(count.ok());
+  ASSERT_TRUE(*count->Step());
+  EXPECT_EQ(count->ColumnInt(0), 4);
 }
 
 TEST(SchemaTest, NotADatabaseIsDataLoss) {
