@@ -2,6 +2,7 @@
 // importance (see Fusion in memory_store.h).
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -14,6 +15,7 @@
 #include "memory/store_rows.h"
 #include "memory/text_segmenter.h"
 #include "memory/vector_cache.h"
+#include "memory/vector_index.h"
 
 namespace llive::memory {
 namespace {
@@ -290,32 +292,69 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
     if (inserted) candidates.push_back(Candidate{layer, id});
     return candidates[it->second];
   };
+  // Phase and time filters apply after the vector search: fetch deeper to make up. Each hit
+  // costs a row read below, so without filters the depth stays as for text.
+  const bool filtered = query.phases.size() < 4 ||
+                        query.from_ms != std::numeric_limits<int64_t>::min() ||
+                        query.to_ms != std::numeric_limits<int64_t>::max();
+  const int vector_depth = filtered ? depth * 2 : depth;
+  const bool text_mode = query.mode != RecallQuery::Mode::kVector;
+  const bool vector_mode = query.mode != RecallQuery::Mode::kText;
+  std::vector<Layer> layers;
   for (Layer layer : query.layers) {
-    if (layer != Layer::kEpisodic && layer != Layer::kSemantic) continue;
-    if (query.mode != RecallQuery::Mode::kVector) {
-      absl::StatusOr<std::vector<std::pair<int64_t, double>>> text =
-          TextSearch(layer, query.agent_id, query.text, depth, query);
-      if (!text.ok()) return text.status();
-      for (size_t i = 0; i < text->size(); ++i) {
-        Candidate& c = candidate(layer, (*text)[i].first);
-        c.text_rank = static_cast<int>(i) + 1;
-        c.bm25 = (*text)[i].second;
+    if (layer == Layer::kEpisodic || layer == Layer::kSemantic) layers.push_back(layer);
+  }
+  std::vector<std::vector<std::pair<int64_t, double>>> text(layers.size());
+  std::vector<std::vector<std::pair<int64_t, float>>> nearest(layers.size());
+  // In hybrid recall the built vector indexes are searched on a helper thread while this one
+  // runs the text searches: the two share nothing (the indexes are caught up with SQLite first,
+  // and searching them needs no connection). Indexes still building are searched after.
+  std::vector<const VectorIndex*> ready(layers.size(), nullptr);
+  if (text_mode && vector_mode) {
+    for (size_t l = 0; l < layers.size(); ++l) {
+      absl::StatusOr<const VectorIndex*> index =
+          vectors_->CaughtUpIndex(*db_, layers[l], query.agent_id);
+      if (!index.ok()) return index.status();
+      ready[l] = *index;
+    }
+  }
+  {
+    std::thread helper;
+    if (std::any_of(ready.begin(), ready.end(),
+                    [](const VectorIndex* i) { return i != nullptr; })) {
+      helper = std::thread([&] {
+        for (size_t l = 0; l < layers.size(); ++l) {
+          if (ready[l] != nullptr) nearest[l] = ready[l]->Search(vector, vector_depth);
+        }
+      });
+    }
+    absl::Status failed;
+    for (size_t l = 0; l < layers.size() && text_mode && failed.ok(); ++l) {
+      absl::StatusOr<std::vector<std::pair<int64_t, double>>> found =
+          TextSearch(layers[l], query.agent_id, query.text, depth, query);
+      if (found.ok()) {
+        text[l] = *std::move(found);
+      } else {
+        failed = found.status();
       }
     }
-    if (query.mode != RecallQuery::Mode::kText) {
-      // Phase and time filters apply after the vector search: fetch deeper to make up. Each
-      // hit costs a row read below, so without filters the depth stays as for text.
-      const bool filtered = query.phases.size() < 4 ||
-                            query.from_ms != std::numeric_limits<int64_t>::min() ||
-                            query.to_ms != std::numeric_limits<int64_t>::max();
-      absl::StatusOr<std::vector<std::pair<int64_t, float>>> nearest =
-          vectors_->Search(*db_, layer, query.agent_id, vector, filtered ? depth * 2 : depth);
-      if (!nearest.ok()) return nearest.status();
-      for (size_t i = 0; i < nearest->size(); ++i) {
-        Candidate& c = candidate(layer, (*nearest)[i].first);
-        c.cosine = (*nearest)[i].second;
-      }
+    if (helper.joinable()) helper.join();
+    if (!failed.ok()) return failed;
+  }
+  for (size_t l = 0; l < layers.size() && vector_mode; ++l) {
+    if (ready[l] != nullptr) continue;
+    absl::StatusOr<std::vector<std::pair<int64_t, float>>> found =
+        vectors_->Search(*db_, layers[l], query.agent_id, vector, vector_depth);
+    if (!found.ok()) return found.status();
+    nearest[l] = *std::move(found);
+  }
+  for (size_t l = 0; l < layers.size(); ++l) {
+    for (size_t i = 0; i < text[l].size(); ++i) {
+      Candidate& c = candidate(layers[l], text[l][i].first);
+      c.text_rank = static_cast<int>(i) + 1;
+      c.bm25 = text[l][i].second;
     }
+    for (const auto& [id, cosine] : nearest[l]) candidate(layers[l], id).cosine = cosine;
   }
 
   std::vector<RecallHit> hits;
