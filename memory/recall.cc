@@ -357,16 +357,16 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
     for (const auto& [id, cosine] : nearest[l]) candidate(layers[l], id).cosine = cosine;
   }
 
+  // Each candidate's filters, time and importance first; the rest of a record (text, JSON
+  // provenance) is read below only for the ones that make the top k.
   std::vector<RecallHit> hits;
   const std::string phases = PhaseList(query.phases);
   for (Candidate& c : candidates) {
     const bool semantic = c.layer == Layer::kSemantic;
     absl::StatusOr<StatementLease> row = Prepared(
-        semantic ? "SELECT uid, kind, content, created_ms, importance, phase, privacy, "
-                   "provenance FROM entries WHERE id = ?1 AND agent_id = ?2 AND "
-                   "instr(?3, ',' || phase || ',') > 0 AND created_ms BETWEEN ?4 AND ?5"
-                 : "SELECT uid, kind, content, ts_ms, importance, phase, privacy, provenance "
-                   "FROM events WHERE id = ?1 AND agent_id = ?2 AND "
+        semantic ? "SELECT created_ms, importance FROM entries WHERE id = ?1 AND agent_id = ?2 "
+                   "AND instr(?3, ',' || phase || ',') > 0 AND created_ms BETWEEN ?4 AND ?5"
+                 : "SELECT ts_ms, importance FROM events WHERE id = ?1 AND agent_id = ?2 AND "
                    "instr(?3, ',' || phase || ',') > 0 AND ts_ms BETWEEN ?4 AND ?5");
     if (!row.ok()) return row.status();
     (*row)
@@ -381,21 +381,8 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
     RecallHit hit;
     hit.layer = c.layer;
     hit.id = c.id;
-    hit.uid = (*row)->ColumnText(0);
-    hit.kind = (*row)->ColumnText(1);
-    hit.content = (*row)->ColumnText(2);
-    hit.ts_ms = (*row)->ColumnInt(3);
-    hit.importance = (*row)->ColumnDouble(4);
-    absl::StatusOr<Phase> phase = ParsePhase((*row)->ColumnText(5));
-    absl::StatusOr<PrivacyClass> privacy = ParsePrivacy((*row)->ColumnText(6));
-    absl::StatusOr<Provenance> provenance = ProvenanceFromText((*row)->ColumnText(7));
-    if (!phase.ok() || !privacy.ok() || !provenance.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("stored record ", c.id, " of agent ", query.agent_id, " is damaged"));
-    }
-    hit.phase = *phase;
-    hit.privacy = *privacy;
-    hit.provenance = *std::move(provenance);
+    hit.ts_ms = (*row)->ColumnInt(0);
+    hit.importance = (*row)->ColumnDouble(1);
     hit.bm25 = c.bm25;
     hit.cosine = c.cosine;
     hit.text_rank = c.text_rank;
@@ -437,13 +424,41 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
              hits.end());
   std::stable_sort(hits.begin(), hits.end(),
                    [](const RecallHit& a, const RecallHit& b) { return a.score > b.score; });
-  // The surprise gate copies an event's text into an entry: one text is shown once, best first.
+  // The rest of each record, best first, until k are read. The surprise gate copies an
+  // event's text into an entry: one text is shown once, best first.
   {
     absl::flat_hash_set<std::string> shown;
-    hits.erase(
-        std::remove_if(hits.begin(), hits.end(),
-                       [&](const RecallHit& hit) { return !shown.insert(hit.content).second; }),
-        hits.end());
+    std::vector<RecallHit> complete;
+    for (RecallHit& hit : hits) {
+      if (static_cast<int>(complete.size()) >= query.k) break;
+      absl::StatusOr<StatementLease> row =
+          Prepared(hit.layer == Layer::kSemantic
+                       ? "SELECT uid, kind, content, phase, privacy, provenance FROM entries "
+                         "WHERE id = ?1"
+                       : "SELECT uid, kind, content, phase, privacy, provenance FROM events "
+                         "WHERE id = ?1");
+      if (!row.ok()) return row.status();
+      (*row)->Bind(1, hit.id);
+      absl::StatusOr<bool> found = (*row)->Step();
+      if (!found.ok()) return found.status();
+      if (!*found) continue;  // erased by another process since
+      hit.content = (*row)->ColumnText(2);
+      if (!shown.insert(hit.content).second) continue;
+      hit.uid = (*row)->ColumnText(0);
+      hit.kind = (*row)->ColumnText(1);
+      absl::StatusOr<Phase> phase = ParsePhase((*row)->ColumnText(3));
+      absl::StatusOr<PrivacyClass> privacy = ParsePrivacy((*row)->ColumnText(4));
+      absl::StatusOr<Provenance> provenance = ProvenanceFromText((*row)->ColumnText(5));
+      if (!phase.ok() || !privacy.ok() || !provenance.ok()) {
+        return absl::DataLossError(
+            absl::StrCat("stored record ", hit.id, " of agent ", query.agent_id, " is damaged"));
+      }
+      hit.phase = *phase;
+      hit.privacy = *privacy;
+      hit.provenance = *std::move(provenance);
+      complete.push_back(std::move(hit));
+    }
+    hits = std::move(complete);
   }
   if (static_cast<int>(hits.size()) > query.k) hits.resize(static_cast<size_t>(query.k));
 
