@@ -24,7 +24,6 @@ class FtsLengths {
   void Set(int slot, int64_t rowid, int length);
   void Forget(int slot, int64_t rowid) { Set(slot, rowid, -1); }
   void Clear(int slot) { lengths_[slot].clear(); }
-  bool empty(int slot) const { return lengths_[slot].empty(); }
 
  private:
   std::vector<int32_t> lengths_[kSlots];  // by rowid; -1: not memoised

@@ -122,7 +122,8 @@ absl::StatusOr<int64_t> MemoryStore::AgentDocuments(Layer layer, absl::string_vi
 absl::StatusOr<int> MemoryStore::FtsLengthSlot(Layer layer) {
   // Event texts never change, and ids are never reused, so their memo stays valid; an entry's
   // text can be rewritten (UpdateEntry forgets its memo), by another process too: the entries'
-  // memo is dropped whenever another connection has written.
+  // memo is dropped whenever another connection has written, and then refilled row by row as
+  // queries score them (not reloaded whole: a busy writer beside would make that every query).
   absl::StatusOr<StatementLease> version = Prepared("PRAGMA data_version");
   if (!version.ok()) return version.status();
   absl::StatusOr<bool> row = (*version)->Step();
@@ -133,7 +134,8 @@ absl::StatusOr<int> MemoryStore::FtsLengthSlot(Layer layer) {
     fts_lengths_data_version_ = data_version;
     fts_lengths_->Clear(1);
   }
-  if (fts_lengths_->empty(slot)) {
+  if (!fts_lengths_loaded_[slot]) {
+    fts_lengths_loaded_[slot] = true;
     if (absl::Status s = LoadFtsLengths(*db_, FtsTable(layer), slot, *fts_lengths_); !s.ok()) {
       return s;
     }
