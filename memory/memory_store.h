@@ -291,7 +291,7 @@ class MemoryStore {
   StoreOptions options_;
   std::unique_ptr<FtsLengths> fts_lengths_;
   int64_t fts_lengths_data_version_ = -1;
-  bool fts_lengths_loaded_[FtsLengths::kSlots] = {false, false};  // loaded whole once
+  int64_t fts_length_queries_[FtsLengths::kSlots] = {0, 0};  // loaded whole at the second
   absl::Mutex mu_;
   std::unique_ptr<Database> db_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Statement>> statements_ ABSL_GUARDED_BY(mu_);

@@ -134,8 +134,9 @@ absl::StatusOr<int> MemoryStore::FtsLengthSlot(Layer layer) {
     fts_lengths_data_version_ = data_version;
     fts_lengths_->Clear(1);
   }
-  if (!fts_lengths_loaded_[slot]) {
-    fts_lengths_loaded_[slot] = true;
+  // Loading a million lengths takes about half a second: worth it for a store that answers
+  // many queries, not for a one-shot search (the CLI), so it waits for the second query.
+  if (++fts_length_queries_[slot] == 2) {
     if (absl::Status s = LoadFtsLengths(*db_, FtsTable(layer), slot, *fts_lengths_); !s.ok()) {
       return s;
     }
