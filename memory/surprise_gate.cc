@@ -25,28 +25,29 @@ void SurpriseWindow::Remember(absl::Span<const float> vector) {
   recent_.emplace_back(vector.begin(), vector.end());
 }
 
+double SurpriseWindow::SurpriseInBatch(absl::Span<const std::vector<float>> batch, size_t i) const {
+  if (window_ <= 0) return 1.0;
+  // The window as the batch goes: recent_, then the batch; vector i sees the `window_` before it.
+  const size_t window = static_cast<size_t>(window_);
+  const size_t from_batch = std::min(i, window);
+  const size_t from_recent = std::min(recent_.size(), window - from_batch);
+  if (from_batch + from_recent == 0) return 1.0;  // nothing remembered yet
+  const std::vector<float>& vector = batch[i];
+  float best = -1.0f;
+  auto consider = [&](const std::vector<float>& other) {
+    if (other.size() != vector.size()) return;
+    best = std::max(best, DotProduct(vector.data(), other.data(), vector.size()));
+  };
+  for (size_t j = recent_.size() - from_recent; j < recent_.size(); ++j) consider(recent_[j]);
+  for (size_t j = i - from_batch; j < i; ++j) consider(batch[j]);
+  return std::clamp(1.0 - static_cast<double>(best), 0.0, 1.0);
+}
+
 std::vector<double> SurpriseWindow::BatchSurprise(
     absl::Span<const std::vector<float>> batch) const {
-  std::vector<double> surprises(batch.size(), 1.0);
-  if (window_ <= 0) return surprises;
-  // The window as the batch goes: recent_, then the batch; vector i sees the `window_` before it.
-  std::vector<const std::vector<float>*> all;
-  all.reserve(recent_.size() + batch.size());
-  for (const std::vector<float>& v : recent_) all.push_back(&v);
-  for (const std::vector<float>& v : batch) all.push_back(&v);
-  const size_t before = recent_.size();
+  std::vector<double> surprises(batch.size());
   auto score = [&](size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) {
-      const size_t end = before + i;
-      const size_t begin = end > static_cast<size_t>(window_) ? end - window_ : 0;
-      if (begin == end) continue;  // nothing remembered yet: 1
-      float best = -1.0f;
-      for (size_t j = begin; j < end; ++j) {
-        if (all[j]->size() != batch[i].size()) continue;
-        best = std::max(best, DotProduct(batch[i].data(), all[j]->data(), batch[i].size()));
-      }
-      surprises[i] = std::clamp(1.0 - static_cast<double>(best), 0.0, 1.0);
-    }
+    for (size_t i = from; i < to; ++i) surprises[i] = SurpriseInBatch(batch, i);
   };
   constexpr size_t kParallelFrom = 64;
   if (batch.size() < kParallelFrom) {
