@@ -1,8 +1,12 @@
 // The episodic layer: ordered events, their surprise, and the consolidation watermark.
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "memory/fts_tokenizer.h"
 #include "memory/memory_store.h"
 #include "memory/provenance_json.h"
 #include "memory/store_rows.h"
@@ -39,37 +43,97 @@ absl::StatusOr<std::vector<Event>> CollectEvents(Statement& statement) {
   }
 }
 
-// Embeds every event's content, a large batch on this thread and one helper thread: the
-// embedder is thread-safe (embedder.h), and embedding was a fifth of an append's CPU time.
-// The first failure, in event order, is returned.
-absl::StatusOr<std::vector<std::vector<float>>> EmbedContents(const Embedder& embedder,
-                                                              absl::Span<const EventInput> events) {
-  constexpr size_t kParallelFrom = 64;
-  std::vector<std::vector<float>> vectors(events.size());
-  std::vector<absl::Status> errors(events.size());
-  auto embed_range = [&](size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) {
-      absl::StatusOr<std::vector<float>> vector = embedder.Embed(events[i].content);
-      if (vector.ok()) {
-        vectors[i] = *std::move(vector);
-      } else {
-        errors[i] = vector.status();
+// What an event's row and FTS text need besides the event itself.
+struct PreparedEvent {
+  std::string provenance;    // JSON
+  std::string fts_document;  // FtsDocument(agent, content)
+  double surprise = 1;
+};
+
+// Embeds a batch's events, renders their provenance and FTS text and computes their surprise,
+// in order, on a helper thread while the caller writes the ones already prepared: the write
+// loop (SQLite) and the preparing (embedding was a fifth of an append's CPU time) then run
+// side by side instead of one after the other. Batches under 64 events are prepared on the
+// caller's thread in the constructor. `window` must not change until this is destroyed.
+class EventPreparer {
+ public:
+  EventPreparer(const Embedder& embedder, absl::string_view agent_id,
+                absl::Span<const EventInput> events, int64_t now, const SurpriseWindow& window)
+      : embedder_(embedder),
+        agent_id_(agent_id),
+        events_(events),
+        now_(now),
+        window_(window),
+        prepared_(events.size()),
+        vectors_(events.size()) {
+    constexpr size_t kThreadFrom = 64;
+    if (events.size() < kThreadFrom) {
+      Run();
+    } else {
+      helper_ = std::thread([this] { Run(); });
+    }
+  }
+  ~EventPreparer() {
+    stop_.store(true);
+    if (helper_.joinable()) helper_.join();
+  }
+
+  // Blocks until event i is prepared; the error that stopped the preparing before it, if any.
+  absl::Status WaitFor(size_t i) {
+    if (ready_.load(std::memory_order_acquire) > i) return absl::OkStatus();
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return ready_.load(std::memory_order_acquire) > i || finished_; });
+    if (ready_.load(std::memory_order_acquire) > i) return absl::OkStatus();
+    return error_.ok() ? absl::InternalError("event preparation stopped early") : error_;
+  }
+  const PreparedEvent& operator[](size_t i) const { return prepared_[i]; }
+  // The vectors, once every event is prepared (WaitFor(size() - 1)).
+  const std::vector<std::vector<float>>& vectors() const { return vectors_; }
+
+ private:
+  void Run() {
+    absl::Status error;
+    for (size_t i = 0; i < events_.size() && !stop_.load(std::memory_order_relaxed); ++i) {
+      absl::StatusOr<std::vector<float>> vector = embedder_.Embed(events_[i].content);
+      if (!vector.ok()) {
+        error = vector.status();
+        break;
+      }
+      vectors_[i] = *std::move(vector);
+      PreparedEvent& event = prepared_[i];
+      Provenance provenance = events_[i].provenance;
+      if (provenance.created_at_ms == 0) provenance.created_at_ms = now_;
+      event.provenance = ProvenanceToJson(provenance).dump();
+      event.fts_document = FtsDocument(agent_id_, events_[i].content);
+      event.surprise = window_.SurpriseInBatch(vectors_, i);
+      ready_.store(i + 1, std::memory_order_release);
+      // A waiter re-checks under the lock, so waking it needs the lock only now and then.
+      if ((i & 15) == 15) {
+        std::lock_guard<std::mutex> lock(mu_);
+        changed_.notify_one();
       }
     }
-  };
-  if (events.size() < kParallelFrom) {
-    embed_range(0, events.size());
-  } else {
-    const size_t half = events.size() / 2;
-    std::thread helper(embed_range, half, events.size());
-    embed_range(0, half);
-    helper.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = error;
+    finished_ = true;
+    changed_.notify_one();
   }
-  for (absl::Status& error : errors) {
-    if (!error.ok()) return error;
-  }
-  return vectors;
-}
+
+  const Embedder& embedder_;
+  absl::string_view agent_id_;
+  absl::Span<const EventInput> events_;
+  int64_t now_;
+  const SurpriseWindow& window_;
+  std::vector<PreparedEvent> prepared_;
+  std::vector<std::vector<float>> vectors_;
+  std::atomic<size_t> ready_{0};
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool finished_ = false;  // guarded by mu_
+  absl::Status error_;     // guarded by mu_
+  std::thread helper_;
+};
 
 const std::string& EventSelect() {
   static const std::string* select = new std::string(absl::StrCat(
@@ -129,9 +193,9 @@ absl::StatusOr<int64_t> MemoryStore::InsertEntry(absl::string_view agent_id,
   if (absl::Status s = (*insert)->Run(); !s.ok()) return s;
   const int64_t id = sqlite3_last_insert_rowid(db_->handle());
   absl::StatusOr<StatementLease> fts =
-      Prepared("INSERT INTO entries_fts(rowid, agent, content) VALUES (?1, ?2, ?3)");
+      Prepared("INSERT INTO entries_fts(rowid, content) VALUES (?1, ?2)");
   if (!fts.ok()) return fts.status();
-  (*fts)->Bind(1, id).Bind(2, AgentToken(agent_id)).Bind(3, entry.content);
+  (*fts)->Bind(1, id).Bind(2, FtsDocument(agent_id, entry.content));
   if (absl::Status s = (*fts)->Run(); !s.ok()) return s;
   return id;
 }
@@ -156,10 +220,7 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
   }
   std::vector<int64_t> ids;
   if (events.empty()) return ids;
-  absl::StatusOr<std::vector<std::vector<float>>> embedded =
-      EmbedContents(*options_.embedder, events);
-  if (!embedded.ok()) return embedded.status();
-  std::vector<std::vector<float>> vectors = *std::move(embedded);
+  const int64_t now = Now();
 
   absl::MutexLock lock(&mu_);
   absl::StatusOr<SurpriseWindow*> live_window = WindowFor(agent_id);
@@ -167,10 +228,9 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
   auto& live_gate = gates_[agent_id];
   if (live_gate == nullptr)
     live_gate = std::make_unique<BayesianSurpriseGate>(options_.bayesian_gate);
-  // The gates change only when the transaction commits.
-  SurpriseWindow window = **live_window;
+  // The window and the gate change only when the transaction commits.
+  EventPreparer prepared(*options_.embedder, agent_id, events, now, **live_window);
   BayesianSurpriseGate gate = *live_gate;
-  const int64_t now = Now();
   bool promoted_any = false;
 
   absl::StatusOr<Transaction> transaction = Transaction::Begin(*db_);
@@ -181,18 +241,15 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
   if (!insert.ok()) return insert.status();
   absl::StatusOr<StatementLease> fts =
-      Prepared("INSERT INTO events_fts(rowid, agent, content) VALUES (?1, ?2, ?3)");
+      Prepared("INSERT INTO events_fts(rowid, content) VALUES (?1, ?2)");
   if (!fts.ok()) return fts.status();
-  const std::string agent_token = AgentToken(agent_id);
   ids.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
+    if (absl::Status s = prepared.WaitFor(i); !s.ok()) return s;
     const EventInput& event = events[i];
-    const double surprise = window.Surprise(vectors[i]);
-    window.Remember(vectors[i]);
+    const double surprise = prepared[i].surprise;
     const bool bayesian_pass = gate.Observe(surprise);
     const int64_t ts = event.ts_ms != 0 ? event.ts_ms : now;
-    Provenance provenance = event.provenance;
-    if (provenance.created_at_ms == 0) provenance.created_at_ms = now;
     const std::string uid = NewUid();
     (*insert)->Reset();
     (*insert)
@@ -203,16 +260,16 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
         .Bind(5, event.content)
         .Bind(6, event.metadata)
         .Bind(7, PrivacyName(event.privacy))
-        .Bind(8, ProvenanceToJson(provenance).dump())
+        .Bind(8, prepared[i].provenance)
         .Bind(9, surprise)
         .Bind(10, event.importance)
         .Bind(11, now)
         .Bind(12, embedder_row_id_)
-        .BindBlob(13, vectors[i].data(), vectors[i].size() * sizeof(float));
+        .BindBlob(13, prepared.vectors()[i].data(), prepared.vectors()[i].size() * sizeof(float));
     if (absl::Status s = (*insert)->Run(); !s.ok()) return s;
     const int64_t id = sqlite3_last_insert_rowid(db_->handle());
     (*fts)->Reset();
-    (*fts)->Bind(1, id).Bind(2, agent_token).Bind(3, event.content);
+    (*fts)->Bind(1, id).Bind(2, prepared[i].fts_document);
     if (absl::Status s = (*fts)->Run(); !s.ok()) return s;
     ids.push_back(id);
     if (surprise >= options_.surprise_theta && bayesian_pass) {
@@ -225,13 +282,13 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
       entry.provenance.source_type = "surprise_gate";
       entry.provenance.derived_from = {uid};
       absl::StatusOr<int64_t> entry_id =
-          InsertEntry(agent_id, entry, vectors[i], surprise, NewUid(), ts);
+          InsertEntry(agent_id, entry, prepared.vectors()[i], surprise, NewUid(), ts);
       if (!entry_id.ok()) return entry_id.status();
       promoted_any = true;
     }
   }
   if (absl::Status s = transaction->Commit(); !s.ok()) return s;
-  **live_window = std::move(window);
+  (*live_window)->RememberBatch(prepared.vectors());
   *live_gate = gate;
   if (absl::Status s = vectors_->CatchUp(*db_, Layer::kEpisodic, agent_id); !s.ok()) return s;
   if (promoted_any) {

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "memory/fts_tokenizer.h"
 #include "memory/memory_store.h"
 #include "memory/store_rows.h"
 #include "memory/vector_cache.h"
@@ -29,7 +30,6 @@ const char* TableOf(Layer layer) {
 absl::Status MemoryStore::EraseRows(Layer layer, absl::string_view agent_id,
                                     const std::vector<int64_t>& ids) {
   const bool has_text = layer == Layer::kEpisodic || layer == Layer::kSemantic;
-  const std::string token = AgentToken(agent_id);
   for (int64_t id : ids) {
     if (has_text) {
       std::string content;
@@ -45,9 +45,9 @@ absl::Status MemoryStore::EraseRows(Layer layer, absl::string_view agent_id,
       }
       const char* fts = layer == Layer::kSemantic ? "entries_fts" : "events_fts";
       absl::StatusOr<StatementLease> remove = Prepared(absl::StrCat(
-          "INSERT INTO ", fts, "(", fts, ", rowid, agent, content) VALUES ('delete', ?1, ?2, ?3)"));
+          "INSERT INTO ", fts, "(", fts, ", rowid, content) VALUES ('delete', ?1, ?2)"));
       if (!remove.ok()) return remove.status();
-      (*remove)->Bind(1, id).Bind(2, token).Bind(3, content);
+      (*remove)->Bind(1, id).Bind(2, FtsDocument(agent_id, content));
       if (absl::Status s = (*remove)->Run(); !s.ok()) return s;
       if (absl::Status s = RecordVectorChange(layer, agent_id, id); !s.ok()) return s;
     }

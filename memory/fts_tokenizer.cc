@@ -1,13 +1,19 @@
-// Adapts SegmentText to SQLite's fts5_tokenizer callbacks.
+// Adapts SegmentText to SQLite's fts5_tokenizer callbacks, prefixing each term with its agent.
 #include "memory/fts_tokenizer.h"
 
 #include <sqlite3.h>
 
+#include "absl/strings/str_cat.h"
 #include "memory/statement.h"
+#include "memory/store_rows.h"
 #include "memory/text_segmenter.h"
 
 namespace llive::memory {
 namespace {
+
+constexpr char kAgentMark = '\x1e';
+// Between the agent token and the term in an indexed term: no term or agent token holds it.
+constexpr char kTermSeparator = '\x1f';
 
 // The tokenizer has no options and no state; one static object serves every instance.
 int CreateTokenizer(void*, const char**, int, Fts5Tokenizer** out) {
@@ -20,16 +26,56 @@ void DeleteTokenizer(Fts5Tokenizer*) {}
 
 int Tokenize(Fts5Tokenizer*, void* context, int, const char* text, int bytes,
              int (*token_callback)(void*, int, const char*, int, int, int)) {
+  absl::string_view all(text, static_cast<size_t>(bytes));
+  // "<mark>agent-token<mark>content": terms become "agent-token<separator>term".
+  std::string term;
+  size_t offset = 0;
+  if (!all.empty() && all.front() == kAgentMark) {
+    const size_t end = all.find(kAgentMark, 1);
+    if (end != absl::string_view::npos) {
+      term = absl::StrCat(all.substr(1, end - 1), absl::string_view(&kTermSeparator, 1));
+      offset = end + 1;
+    }
+  }
+  const size_t prefix = term.size();
   int rc = SQLITE_OK;
-  SegmentText(absl::string_view(text, static_cast<size_t>(bytes)), [&](const Token& token) {
+  SegmentText(all.substr(offset), [&](const Token& token) {
     if (rc != SQLITE_OK) return;
-    rc = token_callback(context, 0, token.text.data(), static_cast<int>(token.text.size()),
-                        token.start, token.end);
+    const int start = token.start + static_cast<int>(offset);
+    const int end = token.end + static_cast<int>(offset);
+    if (prefix == 0) {
+      rc = token_callback(context, 0, token.text.data(), static_cast<int>(token.text.size()), start,
+                          end);
+      return;
+    }
+    term.resize(prefix);
+    term.append(token.text.data(), token.text.size());
+    rc = token_callback(context, 0, term.data(), static_cast<int>(term.size()), start, end);
   });
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+void FtsTextFunction(sqlite3_context* result, int, sqlite3_value** argv) {
+  auto text = [](sqlite3_value* value) {
+    const unsigned char* bytes = sqlite3_value_text(value);
+    return absl::string_view(
+        reinterpret_cast<const char*>(bytes),
+        bytes == nullptr ? 0 : static_cast<size_t>(sqlite3_value_bytes(value)));
+  };
+  const std::string document = FtsDocument(text(argv[0]), text(argv[1]));
+  sqlite3_result_text(result, document.data(), static_cast<int>(document.size()), SQLITE_TRANSIENT);
+}
+
 }  // namespace
+
+std::string FtsDocument(absl::string_view agent_id, absl::string_view content) {
+  return absl::StrCat(absl::string_view(&kAgentMark, 1), AgentToken(agent_id),
+                      absl::string_view(&kAgentMark, 1), content);
+}
+
+std::string FtsAgentTerm(absl::string_view agent_id, absl::string_view term) {
+  return absl::StrCat(AgentToken(agent_id), absl::string_view(&kTermSeparator, 1), term);
+}
 
 absl::Status RegisterFtsTokenizer(Database& db) {
   absl::StatusOr<Statement> statement = Statement::Prepare(db, "SELECT fts5(?1)");
@@ -43,6 +89,10 @@ absl::Status RegisterFtsTokenizer(Database& db) {
   static fts5_tokenizer tokenizer = {CreateTokenizer, DeleteTokenizer, Tokenize};
   int rc = api->xCreateTokenizer(api, "llive", nullptr, &tokenizer, nullptr);
   if (rc != SQLITE_OK) return db.Error(rc, "cannot register the llive FTS5 tokenizer");
+  rc = sqlite3_create_function(db.handle(), "llive_fts_text", 2,
+                               SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                               FtsTextFunction, nullptr, nullptr);
+  if (rc != SQLITE_OK) return db.Error(rc, "cannot register the llive_fts_text SQL function");
   return absl::OkStatus();
 }
 

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "memory/fts_tokenizer.h"
 #include "memory/memory_store.h"
 #include "memory/provenance_json.h"
 #include "memory/sha256.h"
@@ -368,7 +369,6 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
   ImportReport report;
   absl::StatusOr<Transaction> transaction = Transaction::Begin(*db_);
   if (!transaction.ok()) return transaction.status();
-  const std::string token = AgentToken(agent_id);
   absl::flat_hash_map<std::string, int64_t> event_ids, page_ids;
   // A uid already stored for this agent means the record was imported before: skipped. One
   // stored for another agent (a copy between agents of one database) gets a new uid.
@@ -433,9 +433,9 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
       const int64_t id = sqlite3_last_insert_rowid(db_->handle());
       event_ids[original_uid] = id;
       absl::StatusOr<StatementLease> fts =
-          Prepared("INSERT INTO events_fts(rowid, agent, content) VALUES (?1, ?2, ?3)");
+          Prepared("INSERT INTO events_fts(rowid, content) VALUES (?1, ?2)");
       if (!fts.ok()) return fts.status();
-      (*fts)->Bind(1, id).Bind(2, token).Bind(3, r["content"].get<std::string>());
+      (*fts)->Bind(1, id).Bind(2, FtsDocument(agent_id, r["content"].get<std::string>()));
       if (absl::Status s = (*fts)->Run(); !s.ok()) return s;
       ++report.events;
     } else if (type == "entry") {

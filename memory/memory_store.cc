@@ -36,12 +36,14 @@ absl::StatusOr<std::unique_ptr<MemoryStore>> MemoryStore::Open(StoreOptions opti
       Database::Open(options.database_path, {.busy_timeout_ms = options.busy_timeout_ms});
   if (!db.ok()) return db.status();
   if (absl::Status s = RegisterFtsTokenizer(**db); !s.ok()) return s;
-  if (absl::Status s = RegisterFtsRank(**db); !s.ok()) return s;
+  auto fts_lengths = std::make_unique<FtsLengths>();
+  if (absl::Status s = RegisterFtsRank(**db, fts_lengths.get()); !s.ok()) return s;
   // Deleted content is overwritten with zeros, not left in free pages.
   if (absl::Status s = (*db)->Exec("PRAGMA secure_delete = ON"); !s.ok()) return s;
   if (absl::Status s = MigrateSchema(**db); !s.ok()) return s;
 
-  std::unique_ptr<MemoryStore> store(new MemoryStore(std::move(options), *std::move(db)));
+  std::unique_ptr<MemoryStore> store(
+      new MemoryStore(std::move(options), *std::move(db), std::move(fts_lengths)));
   absl::MutexLock lock(&store->mu_);
   {
     absl::StatusOr<StatementLease> uid =
@@ -67,8 +69,9 @@ absl::StatusOr<std::unique_ptr<MemoryStore>> MemoryStore::Open(StoreOptions opti
   return store;
 }
 
-MemoryStore::MemoryStore(StoreOptions options, std::unique_ptr<Database> db)
-    : options_(std::move(options)), db_(std::move(db)) {}
+MemoryStore::MemoryStore(StoreOptions options, std::unique_ptr<Database> db,
+                         std::unique_ptr<FtsLengths> fts_lengths)
+    : options_(std::move(options)), fts_lengths_(std::move(fts_lengths)), db_(std::move(db)) {}
 
 MemoryStore::~MemoryStore() {
   vectors_.reset();  // joins the background thread and saves the caches
@@ -155,7 +158,17 @@ absl::Status MemoryStore::RecordVectorChange(Layer layer, absl::string_view agen
 
 absl::Status MemoryStore::Backup(const std::string& path) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<std::unique_ptr<Database>> target = Database::Open(path);
+  // A WAL database's page size is fixed, and a backup copies pages: the copy gets this one's.
+  int page_size = 0;
+  {
+    absl::StatusOr<StatementLease> size = Prepared("PRAGMA page_size");
+    if (!size.ok()) return size.status();
+    absl::StatusOr<bool> row = (*size)->Step();
+    if (!row.ok()) return row.status();
+    page_size = static_cast<int>((*size)->ColumnInt(0));
+  }
+  absl::StatusOr<std::unique_ptr<Database>> target =
+      Database::Open(path, {.new_page_size = page_size});
   if (!target.ok()) return target.status();
   sqlite3_backup* backup = sqlite3_backup_init((*target)->handle(), "main", db_->handle(), "main");
   if (backup == nullptr) return (*target)->Error(SQLITE_ERROR, "cannot start the backup");

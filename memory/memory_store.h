@@ -19,6 +19,7 @@
 #include "absl/types/span.h"
 #include "memory/database.h"
 #include "memory/embedder.h"
+#include "memory/fts_rank.h"
 #include "memory/phases.h"
 #include "memory/records.h"
 #include "memory/statement.h"
@@ -257,7 +258,8 @@ class MemoryStore {
   const std::string& path() const { return options_.database_path; }
 
  private:
-  MemoryStore(StoreOptions options, std::unique_ptr<Database> db);
+  MemoryStore(StoreOptions options, std::unique_ptr<Database> db,
+              std::unique_ptr<FtsLengths> fts_lengths);
   int64_t Now() const;
   // A prepared statement for `sql`, prepared once per store and reset for reuse.
   absl::StatusOr<StatementLease> Prepared(absl::string_view sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -274,7 +276,12 @@ class MemoryStore {
   absl::StatusOr<std::vector<std::pair<int64_t, double>>> TextSearch(
       Layer layer, absl::string_view agent_id, absl::string_view text, int limit,
       const RecallQuery& query) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<int64_t> DocumentFrequency(Layer layer, const std::string& term)
+  // `term`'s document count among `agent_id`'s records of `layer` (cached, loosely fresh).
+  absl::StatusOr<int64_t> DocumentFrequency(Layer layer, absl::string_view agent_id,
+                                            absl::string_view term)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How many records of `layer` `agent_id` has (cached until the layer grows by a tenth).
+  absl::StatusOr<int64_t> AgentDocuments(Layer layer, absl::string_view agent_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EraseRows(Layer layer, absl::string_view agent_id, const std::vector<int64_t>& ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -282,7 +289,13 @@ class MemoryStore {
   absl::StatusOr<bool> PageBelongs(absl::string_view agent_id, int64_t page)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Memoises the FTS rows' lengths for ranking (before db_: the connection refers to it).
+  absl::StatusOr<int> FtsLengthSlot(Layer layer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   StoreOptions options_;
+  std::unique_ptr<FtsLengths> fts_lengths_;
+  int64_t fts_lengths_data_version_ = -1;
+  int64_t fts_length_queries_[FtsLengths::kSlots] = {0, 0};  // loaded whole at the second
   absl::Mutex mu_;
   std::unique_ptr<Database> db_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<Statement>> statements_ ABSL_GUARDED_BY(mu_);
@@ -292,6 +305,11 @@ class MemoryStore {
   absl::flat_hash_map<std::string, std::unique_ptr<BayesianSurpriseGate>> gates_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int64_t> document_frequency_ ABSL_GUARDED_BY(mu_);
+  struct AgentCount {
+    int64_t documents = 0;
+    int64_t counted_at_sequence = 0;  // the layer's last id when counted; 0: never counted
+  };
+  absl::flat_hash_map<std::string, AgentCount> agent_documents_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<VectorCache> vectors_;
 };
 

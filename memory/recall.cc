@@ -2,17 +2,20 @@
 // importance (see Fusion in memory_store.h).
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "memory/fts_tokenizer.h"
 #include "memory/memory_store.h"
 #include "memory/provenance_json.h"
 #include "memory/store_rows.h"
 #include "memory/text_segmenter.h"
 #include "memory/vector_cache.h"
+#include "memory/vector_index.h"
 
 namespace llive::memory {
 namespace {
@@ -68,8 +71,10 @@ struct Candidate {
 
 }  // namespace
 
-absl::StatusOr<int64_t> MemoryStore::DocumentFrequency(Layer layer, const std::string& term) {
-  const std::string key = absl::StrCat(LayerName(layer), ":", term);
+absl::StatusOr<int64_t> MemoryStore::DocumentFrequency(Layer layer, absl::string_view agent_id,
+                                                       absl::string_view term) {
+  const std::string indexed = FtsAgentTerm(agent_id, term);
+  const std::string key = absl::StrCat(LayerName(layer), ":", indexed);
   if (auto it = document_frequency_.find(key); it != document_frequency_.end()) return it->second;
   // Counts go stale as memory grows; they only steer which terms a query keeps.
   if (document_frequency_.size() > 100000) document_frequency_.clear();
@@ -77,12 +82,66 @@ absl::StatusOr<int64_t> MemoryStore::DocumentFrequency(Layer layer, const std::s
       Prepared(layer == Layer::kSemantic ? "SELECT doc FROM temp.entries_vocab WHERE term = ?1"
                                          : "SELECT doc FROM temp.events_vocab WHERE term = ?1");
   if (!count.ok()) return count.status();
-  (*count)->Bind(1, term);
+  (*count)->Bind(1, indexed);
   absl::StatusOr<bool> row = (*count)->Step();
   if (!row.ok()) return row.status();
   const int64_t frequency = *row ? (*count)->ColumnInt(0) : 0;
   document_frequency_[key] = frequency;
   return frequency;
+}
+
+absl::StatusOr<int64_t> MemoryStore::AgentDocuments(Layer layer, absl::string_view agent_id) {
+  // The count only sets which share of the agent's records makes a term too common to search
+  // for, so it is counted again only once the layer has grown by a tenth since.
+  int64_t sequence = 0;
+  {
+    absl::StatusOr<StatementLease> last =
+        Prepared("SELECT coalesce(seq, 0) FROM sqlite_sequence WHERE name = ?1");
+    if (!last.ok()) return last.status();
+    (*last)->Bind(1, absl::string_view(VectorTable(layer)));
+    absl::StatusOr<bool> row = (*last)->Step();
+    if (!row.ok()) return row.status();
+    sequence = *row ? (*last)->ColumnInt(0) : 0;
+  }
+  AgentCount& cached = agent_documents_[absl::StrCat(LayerName(layer), ":", agent_id)];
+  if (cached.counted_at_sequence > 0 && sequence <= cached.counted_at_sequence * 11 / 10 + 100) {
+    return cached.documents;
+  }
+  absl::StatusOr<StatementLease> count =
+      Prepared(layer == Layer::kSemantic ? "SELECT count(*) FROM entries WHERE agent_id = ?1"
+                                         : "SELECT count(*) FROM events WHERE agent_id = ?1");
+  if (!count.ok()) return count.status();
+  (*count)->Bind(1, agent_id);
+  absl::StatusOr<bool> row = (*count)->Step();
+  if (!row.ok()) return row.status();
+  cached.documents = *row ? (*count)->ColumnInt(0) : 0;
+  cached.counted_at_sequence = std::max<int64_t>(sequence, 1);
+  return cached.documents;
+}
+
+absl::StatusOr<int> MemoryStore::FtsLengthSlot(Layer layer) {
+  // Event texts never change, and ids are never reused, so their memo stays valid; an entry's
+  // text can be rewritten (UpdateEntry forgets its memo), by another process too: the entries'
+  // memo is dropped whenever another connection has written, and then refilled row by row as
+  // queries score them (not reloaded whole: a busy writer beside would make that every query).
+  absl::StatusOr<StatementLease> version = Prepared("PRAGMA data_version");
+  if (!version.ok()) return version.status();
+  absl::StatusOr<bool> row = (*version)->Step();
+  if (!row.ok()) return row.status();
+  const int64_t data_version = *row ? (*version)->ColumnInt(0) : 0;
+  const int slot = layer == Layer::kSemantic ? 1 : 0;
+  if (data_version != fts_lengths_data_version_) {
+    fts_lengths_data_version_ = data_version;
+    fts_lengths_->Clear(1);
+  }
+  // Loading a million lengths takes about half a second: worth it for a store that answers
+  // many queries, not for a one-shot search (the CLI), so it waits for the second query.
+  if (++fts_length_queries_[slot] == 2) {
+    if (absl::Status s = LoadFtsLengths(*db_, FtsTable(layer), slot, *fts_lengths_); !s.ok()) {
+      return s;
+    }
+  }
+  return slot;
 }
 
 absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
@@ -106,7 +165,7 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
       continue;
     }
     if (!seen.insert(token).second) continue;
-    absl::StatusOr<int64_t> frequency = DocumentFrequency(layer, token);
+    absl::StatusOr<int64_t> frequency = DocumentFrequency(layer, agent_id, token);
     if (!frequency.ok()) return frequency.status();
     if (*frequency > 0) terms.emplace_back(*frequency, token);
   }
@@ -114,24 +173,16 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
     // A question made only of stop words still searches for them.
     for (const std::string& token : tokens) {
       if (!seen.insert(token).second) continue;
-      absl::StatusOr<int64_t> frequency = DocumentFrequency(layer, token);
+      absl::StatusOr<int64_t> frequency = DocumentFrequency(layer, agent_id, token);
       if (!frequency.ok()) return frequency.status();
       if (*frequency > 0) terms.emplace_back(*frequency, token);
     }
   }
   if (terms.empty()) return hits;
   std::sort(terms.begin(), terms.end());
-  int64_t documents = 0;
-  {
-    absl::StatusOr<StatementLease> count =
-        Prepared("SELECT coalesce(seq, 0) FROM sqlite_sequence WHERE name = ?1");
-    if (!count.ok()) return count.status();
-    (*count)->Bind(1, absl::string_view(VectorTable(layer)));
-    absl::StatusOr<bool> row = (*count)->Step();
-    if (!row.ok()) return row.status();
-    documents = *row ? (*count)->ColumnInt(0) : 0;
-  }
-  const double max_frequency = std::max(100.0, kMaxDocumentShare * documents);
+  absl::StatusOr<int64_t> documents = AgentDocuments(layer, agent_id);
+  if (!documents.ok()) return documents.status();
+  const double max_frequency = std::max(100.0, kMaxDocumentShare * static_cast<double>(*documents));
   size_t keep = 0;
   int64_t postings = 0;
   while (keep < terms.size() && keep < kMaxQueryTerms &&
@@ -142,7 +193,7 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
   }
   terms.resize(keep);
   std::vector<std::string> quoted;
-  for (const auto& term : terms) quoted.push_back(Quote(term.second));
+  for (const auto& term : terms) quoted.push_back(Quote(FtsDocument(agent_id, term.second)));
   // llive_bm25 (fts_rank.h) takes each term's document frequency, in the MATCH's order, as
   // parameters from `first` on (so that one prepared statement serves each term count).
   auto frequencies = [&](int first) {
@@ -151,19 +202,22 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
       absl::StrAppend(&list, ", ?", first + static_cast<int>(i));
     return list;
   };
-  const std::string match = absl::StrCat("agent : ", Quote(AgentToken(agent_id)), " AND (",
-                                         absl::StrJoin(quoted, " OR "), ")");
+  // Each term is the agent's own (fts_tokenizer.h): the MATCH itself keeps to the agent.
+  const std::string match = absl::StrJoin(quoted, " OR ");
   const bool filtered = query.phases.size() < 4 ||
                         query.from_ms != std::numeric_limits<int64_t>::min() ||
                         query.to_ms != std::numeric_limits<int64_t>::max();
+  absl::StatusOr<int> slot = FtsLengthSlot(layer);
+  if (!slot.ok()) return slot.status();
   const char* table = FtsTable(layer);
+  const std::string rank = absl::StrCat("llive_bm25(", table, ", ", *slot);
   const char* time_column = layer == Layer::kSemantic ? "created_ms" : "ts_ms";
   // Ranked from the FTS index alone; when filters apply, a few times more are fetched and
   // checked against the rows, and only when that is not enough does the join run.
   {
-    absl::StatusOr<StatementLease> ranked = Prepared(
-        absl::StrCat("SELECT rowid, llive_bm25(", table, frequencies(3), ") AS score FROM ", table,
-                     " WHERE ", table, " MATCH ?1 ORDER BY score DESC LIMIT ?2"));
+    absl::StatusOr<StatementLease> ranked =
+        Prepared(absl::StrCat("SELECT rowid, ", rank, frequencies(3), ") AS score FROM ", table,
+                              " WHERE ", table, " MATCH ?1 ORDER BY score DESC LIMIT ?2"));
     if (!ranked.ok()) return ranked.status();
     const int64_t fetch = filtered ? int64_t{limit} * 4 : int64_t{limit};
     (*ranked)->Bind(1, match).Bind(2, fetch);
@@ -196,11 +250,11 @@ absl::StatusOr<std::vector<std::pair<int64_t, double>>> MemoryStore::TextSearch(
     if (static_cast<int>(kept.size()) >= limit || exhausted) return kept;
   }
   hits.clear();
-  absl::StatusOr<StatementLease> joined = Prepared(
-      absl::StrCat("SELECT f.rowid, llive_bm25(", table, frequencies(6), ") AS score FROM ", table,
-                   " f JOIN ", VectorTable(layer), " r ON r.id = f.rowid WHERE ", table,
-                   " MATCH ?1 AND instr(?2, ',' || r.phase || ',') > 0 AND r.", time_column,
-                   " BETWEEN ?3 AND ?4 ORDER BY score DESC LIMIT ?5"));
+  absl::StatusOr<StatementLease> joined =
+      Prepared(absl::StrCat("SELECT f.rowid, ", rank, frequencies(6), ") AS score FROM ", table,
+                            " f JOIN ", VectorTable(layer), " r ON r.id = f.rowid WHERE ", table,
+                            " MATCH ?1 AND instr(?2, ',' || r.phase || ',') > 0 AND r.",
+                            time_column, " BETWEEN ?3 AND ?4 ORDER BY score DESC LIMIT ?5"));
   if (!joined.ok()) return joined.status();
   (*joined)
       ->Bind(1, match)
@@ -241,44 +295,81 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
     if (inserted) candidates.push_back(Candidate{layer, id});
     return candidates[it->second];
   };
+  // Phase and time filters apply after the vector search: fetch deeper to make up. Each hit
+  // costs a row read below, so without filters the depth stays as for text.
+  const bool filtered = query.phases.size() < 4 ||
+                        query.from_ms != std::numeric_limits<int64_t>::min() ||
+                        query.to_ms != std::numeric_limits<int64_t>::max();
+  const int vector_depth = filtered ? depth * 2 : depth;
+  const bool text_mode = query.mode != RecallQuery::Mode::kVector;
+  const bool vector_mode = query.mode != RecallQuery::Mode::kText;
+  std::vector<Layer> layers;
   for (Layer layer : query.layers) {
-    if (layer != Layer::kEpisodic && layer != Layer::kSemantic) continue;
-    if (query.mode != RecallQuery::Mode::kVector) {
-      absl::StatusOr<std::vector<std::pair<int64_t, double>>> text =
-          TextSearch(layer, query.agent_id, query.text, depth, query);
-      if (!text.ok()) return text.status();
-      for (size_t i = 0; i < text->size(); ++i) {
-        Candidate& c = candidate(layer, (*text)[i].first);
-        c.text_rank = static_cast<int>(i) + 1;
-        c.bm25 = (*text)[i].second;
-      }
-    }
-    if (query.mode != RecallQuery::Mode::kText) {
-      // Phase and time filters apply after the vector search: fetch deeper to make up. Each
-      // hit costs a row read below, so without filters the depth stays as for text.
-      const bool filtered = query.phases.size() < 4 ||
-                            query.from_ms != std::numeric_limits<int64_t>::min() ||
-                            query.to_ms != std::numeric_limits<int64_t>::max();
-      absl::StatusOr<std::vector<std::pair<int64_t, float>>> nearest =
-          vectors_->Search(*db_, layer, query.agent_id, vector, filtered ? depth * 2 : depth);
-      if (!nearest.ok()) return nearest.status();
-      for (size_t i = 0; i < nearest->size(); ++i) {
-        Candidate& c = candidate(layer, (*nearest)[i].first);
-        c.cosine = (*nearest)[i].second;
-      }
+    if (layer == Layer::kEpisodic || layer == Layer::kSemantic) layers.push_back(layer);
+  }
+  std::vector<std::vector<std::pair<int64_t, double>>> text(layers.size());
+  std::vector<std::vector<std::pair<int64_t, float>>> nearest(layers.size());
+  // In hybrid recall the built vector indexes are searched on a helper thread while this one
+  // runs the text searches: the two share nothing (the indexes are caught up with SQLite first,
+  // and searching them needs no connection). Indexes still building are searched after.
+  std::vector<const VectorIndex*> ready(layers.size(), nullptr);
+  if (text_mode && vector_mode) {
+    for (size_t l = 0; l < layers.size(); ++l) {
+      absl::StatusOr<const VectorIndex*> index =
+          vectors_->CaughtUpIndex(*db_, layers[l], query.agent_id);
+      if (!index.ok()) return index.status();
+      ready[l] = *index;
     }
   }
+  {
+    std::thread helper;
+    if (std::any_of(ready.begin(), ready.end(),
+                    [](const VectorIndex* i) { return i != nullptr; })) {
+      helper = std::thread([&] {
+        for (size_t l = 0; l < layers.size(); ++l) {
+          if (ready[l] != nullptr) nearest[l] = ready[l]->Search(vector, vector_depth);
+        }
+      });
+    }
+    absl::Status failed;
+    for (size_t l = 0; l < layers.size() && text_mode && failed.ok(); ++l) {
+      absl::StatusOr<std::vector<std::pair<int64_t, double>>> found =
+          TextSearch(layers[l], query.agent_id, query.text, depth, query);
+      if (found.ok()) {
+        text[l] = *std::move(found);
+      } else {
+        failed = found.status();
+      }
+    }
+    if (helper.joinable()) helper.join();
+    if (!failed.ok()) return failed;
+  }
+  for (size_t l = 0; l < layers.size() && vector_mode; ++l) {
+    if (ready[l] != nullptr) continue;
+    absl::StatusOr<std::vector<std::pair<int64_t, float>>> found =
+        vectors_->Search(*db_, layers[l], query.agent_id, vector, vector_depth);
+    if (!found.ok()) return found.status();
+    nearest[l] = *std::move(found);
+  }
+  for (size_t l = 0; l < layers.size(); ++l) {
+    for (size_t i = 0; i < text[l].size(); ++i) {
+      Candidate& c = candidate(layers[l], text[l][i].first);
+      c.text_rank = static_cast<int>(i) + 1;
+      c.bm25 = text[l][i].second;
+    }
+    for (const auto& [id, cosine] : nearest[l]) candidate(layers[l], id).cosine = cosine;
+  }
 
+  // Each candidate's filters, time and importance first; the rest of a record (text, JSON
+  // provenance) is read below only for the ones that make the top k.
   std::vector<RecallHit> hits;
   const std::string phases = PhaseList(query.phases);
   for (Candidate& c : candidates) {
     const bool semantic = c.layer == Layer::kSemantic;
     absl::StatusOr<StatementLease> row = Prepared(
-        semantic ? "SELECT uid, kind, content, created_ms, importance, phase, privacy, "
-                   "provenance FROM entries WHERE id = ?1 AND agent_id = ?2 AND "
-                   "instr(?3, ',' || phase || ',') > 0 AND created_ms BETWEEN ?4 AND ?5"
-                 : "SELECT uid, kind, content, ts_ms, importance, phase, privacy, provenance "
-                   "FROM events WHERE id = ?1 AND agent_id = ?2 AND "
+        semantic ? "SELECT created_ms, importance FROM entries WHERE id = ?1 AND agent_id = ?2 "
+                   "AND instr(?3, ',' || phase || ',') > 0 AND created_ms BETWEEN ?4 AND ?5"
+                 : "SELECT ts_ms, importance FROM events WHERE id = ?1 AND agent_id = ?2 AND "
                    "instr(?3, ',' || phase || ',') > 0 AND ts_ms BETWEEN ?4 AND ?5");
     if (!row.ok()) return row.status();
     (*row)
@@ -293,21 +384,8 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
     RecallHit hit;
     hit.layer = c.layer;
     hit.id = c.id;
-    hit.uid = (*row)->ColumnText(0);
-    hit.kind = (*row)->ColumnText(1);
-    hit.content = (*row)->ColumnText(2);
-    hit.ts_ms = (*row)->ColumnInt(3);
-    hit.importance = (*row)->ColumnDouble(4);
-    absl::StatusOr<Phase> phase = ParsePhase((*row)->ColumnText(5));
-    absl::StatusOr<PrivacyClass> privacy = ParsePrivacy((*row)->ColumnText(6));
-    absl::StatusOr<Provenance> provenance = ProvenanceFromText((*row)->ColumnText(7));
-    if (!phase.ok() || !privacy.ok() || !provenance.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("stored record ", c.id, " of agent ", query.agent_id, " is damaged"));
-    }
-    hit.phase = *phase;
-    hit.privacy = *privacy;
-    hit.provenance = *std::move(provenance);
+    hit.ts_ms = (*row)->ColumnInt(0);
+    hit.importance = (*row)->ColumnDouble(1);
     hit.bm25 = c.bm25;
     hit.cosine = c.cosine;
     hit.text_rank = c.text_rank;
@@ -349,13 +427,41 @@ absl::StatusOr<std::vector<RecallHit>> MemoryStore::Recall(const RecallQuery& qu
              hits.end());
   std::stable_sort(hits.begin(), hits.end(),
                    [](const RecallHit& a, const RecallHit& b) { return a.score > b.score; });
-  // The surprise gate copies an event's text into an entry: one text is shown once, best first.
+  // The rest of each record, best first, until k are read. The surprise gate copies an
+  // event's text into an entry: one text is shown once, best first.
   {
     absl::flat_hash_set<std::string> shown;
-    hits.erase(
-        std::remove_if(hits.begin(), hits.end(),
-                       [&](const RecallHit& hit) { return !shown.insert(hit.content).second; }),
-        hits.end());
+    std::vector<RecallHit> complete;
+    for (RecallHit& hit : hits) {
+      if (static_cast<int>(complete.size()) >= query.k) break;
+      absl::StatusOr<StatementLease> row =
+          Prepared(hit.layer == Layer::kSemantic
+                       ? "SELECT uid, kind, content, phase, privacy, provenance FROM entries "
+                         "WHERE id = ?1"
+                       : "SELECT uid, kind, content, phase, privacy, provenance FROM events "
+                         "WHERE id = ?1");
+      if (!row.ok()) return row.status();
+      (*row)->Bind(1, hit.id);
+      absl::StatusOr<bool> found = (*row)->Step();
+      if (!found.ok()) return found.status();
+      if (!*found) continue;  // erased by another process since
+      hit.content = (*row)->ColumnText(2);
+      if (!shown.insert(hit.content).second) continue;
+      hit.uid = (*row)->ColumnText(0);
+      hit.kind = (*row)->ColumnText(1);
+      absl::StatusOr<Phase> phase = ParsePhase((*row)->ColumnText(3));
+      absl::StatusOr<PrivacyClass> privacy = ParsePrivacy((*row)->ColumnText(4));
+      absl::StatusOr<Provenance> provenance = ProvenanceFromText((*row)->ColumnText(5));
+      if (!phase.ok() || !privacy.ok() || !provenance.ok()) {
+        return absl::DataLossError(
+            absl::StrCat("stored record ", hit.id, " of agent ", query.agent_id, " is damaged"));
+      }
+      hit.phase = *phase;
+      hit.privacy = *privacy;
+      hit.provenance = *std::move(provenance);
+      complete.push_back(std::move(hit));
+    }
+    hits = std::move(complete);
   }
   if (static_cast<int>(hits.size()) > query.k) hits.resize(static_cast<size_t>(query.k));
 

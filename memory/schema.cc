@@ -132,7 +132,21 @@ CREATE TABLE vector_changes(
 CREATE INDEX vector_changes_by_agent ON vector_changes(layer, agent_id, seq);
 )sql";
 
-constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1};
+// Version 2: the text search tables index each term with its agent as prefix (FtsDocument in
+// fts_tokenizer.h) in one column, instead of an `agent` column ANDed into every query: a query
+// walked the agent token's doclist (a quarter of a million rows per agent at a million events)
+// and every other agent's postings of its terms. The stored rows are indexed again.
+constexpr char kVersion2[] = R"sql(
+DROP TABLE events_fts;
+CREATE VIRTUAL TABLE events_fts USING fts5(content, content='', tokenize='llive');
+INSERT INTO events_fts(rowid, content) SELECT id, llive_fts_text(agent_id, content) FROM events;
+DROP TABLE entries_fts;
+CREATE VIRTUAL TABLE entries_fts USING fts5(content, content='', tokenize='llive');
+INSERT INTO entries_fts(rowid, content)
+  SELECT id, llive_fts_text(agent_id, content) FROM entries;
+)sql";
+
+constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kVersion2};
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // The semantic layer: distilled entries with vectors, updated in place.
 #include "absl/strings/str_cat.h"
+#include "memory/fts_tokenizer.h"
 #include "memory/memory_store.h"
 #include "memory/provenance_json.h"
 #include "memory/store_rows.h"
@@ -91,20 +92,19 @@ absl::Status MemoryStore::UpdateEntry(absl::string_view agent_id, int64_t id,
         .Bind(9, id);
     if (absl::Status s = (*update)->Run(); !s.ok()) return s;
   }
-  const std::string token = AgentToken(agent_id);
   {
-    absl::StatusOr<StatementLease> remove = Prepared(
-        "INSERT INTO entries_fts(entries_fts, rowid, agent, content) "
-        "VALUES ('delete', ?1, ?2, ?3)");
+    absl::StatusOr<StatementLease> remove =
+        Prepared("INSERT INTO entries_fts(entries_fts, rowid, content) VALUES ('delete', ?1, ?2)");
     if (!remove.ok()) return remove.status();
-    (*remove)->Bind(1, id).Bind(2, token).Bind(3, old_content);
+    (*remove)->Bind(1, id).Bind(2, FtsDocument(agent_id, old_content));
+    fts_lengths_->Forget(1, id);
     if (absl::Status s = (*remove)->Run(); !s.ok()) return s;
   }
   {
     absl::StatusOr<StatementLease> insert =
-        Prepared("INSERT INTO entries_fts(rowid, agent, content) VALUES (?1, ?2, ?3)");
+        Prepared("INSERT INTO entries_fts(rowid, content) VALUES (?1, ?2)");
     if (!insert.ok()) return insert.status();
-    (*insert)->Bind(1, id).Bind(2, token).Bind(3, entry.content);
+    (*insert)->Bind(1, id).Bind(2, FtsDocument(agent_id, entry.content));
     if (absl::Status s = (*insert)->Run(); !s.ok()) return s;
   }
   if (absl::Status s = RecordVectorChange(Layer::kSemantic, agent_id, id); !s.ok()) return s;

@@ -14,8 +14,8 @@ namespace llive::memory {
 // random bits, so uids sort (roughly) by creation time.
 std::string NewUid();
 
-// The agent as one FTS5 token ("ag" + hex of the id), stored in the FTS tables' `agent`
-// column so that MATCH itself restricts to one agent.
+// The agent as one FTS5 token ("ag" + hex of the id): the prefix of each of the agent's
+// indexed terms (FtsDocument in fts_tokenizer.h).
 std::string AgentToken(absl::string_view agent_id);
 
 // SELECT lists, in the order the Read* functions expect.

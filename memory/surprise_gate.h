@@ -19,6 +19,14 @@ class SurpriseWindow {
   double Surprise(absl::Span<const float> vector) const;
   // Adds `vector`, dropping the oldest when full.
   void Remember(absl::Span<const float> vector);
+  // The surprise of each of `batch`'s vectors as calling Surprise then Remember on each in turn
+  // would give (against the window and the batch's vectors before it), leaving the window as it
+  // is. Batches of 64 or more are split over this thread and one more.
+  std::vector<double> BatchSurprise(absl::Span<const std::vector<float>> batch) const;
+  // BatchSurprise's value for batch[i] alone (reads batch[0..i] only).
+  double SurpriseInBatch(absl::Span<const std::vector<float>> batch, size_t i) const;
+  // Remember for each of `batch` in turn (only the last `window` are copied).
+  void RememberBatch(absl::Span<const std::vector<float>> batch);
   bool empty() const { return recent_.empty(); }
 
  private:

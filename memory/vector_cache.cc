@@ -423,6 +423,15 @@ absl::StatusOr<std::vector<std::pair<int64_t, float>>> VectorCache::Search(
   return index->Search(query, k);
 }
 
+absl::StatusOr<const VectorIndex*> VectorCache::CaughtUpIndex(Database& db, Layer layer,
+                                                              absl::string_view agent_id) {
+  const Key key{layer, std::string(agent_id)};
+  VectorIndex* index = Ready(key);
+  if (index == nullptr) return nullptr;
+  if (absl::Status s = CatchUpIndex(db, key, *index); !s.ok()) return s;
+  return index;
+}
+
 absl::Status VectorCache::SaveAll() {
   if (options_.index_dir.empty()) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);

@@ -53,6 +53,12 @@ class VectorCache {
                                                                 absl::string_view agent_id,
                                                                 absl::Span<const float> query,
                                                                 int k);
+  // Catches the agent's index up with SQLite as Search does and returns it, or null while none
+  // is in use yet (Search then scans SQLite). The index stays valid until this cache is next
+  // called for the same layer and agent; searching it needs no Database, so that may run on
+  // another thread meanwhile.
+  absl::StatusOr<const VectorIndex*> CaughtUpIndex(Database& db, Layer layer,
+                                                   absl::string_view agent_id);
   // Catches a ready index up after the store wrote (cheap when nothing else wrote).
   absl::Status CatchUp(Database& db, Layer layer, absl::string_view agent_id);
   // Catches up and rewrites the cache file now, so removed vectors leave the disk.

@@ -24,6 +24,39 @@ TEST(SurpriseWindowTest, SurpriseIsOneMinusMaxCosineOverTheWindow) {
   EXPECT_NEAR(window.Surprise(x), 1.0, 1e-6);
 }
 
+TEST(SurpriseWindowTest, BatchSurpriseEqualsSurpriseThenRememberInTurn) {
+  // 150 vectors (over the two-thread threshold) of 16 dimensions, normalised, some repeated.
+  std::vector<std::vector<float>> batch;
+  for (int i = 0; i < 150; ++i) {
+    std::vector<float> v(16);
+    for (int d = 0; d < 16; ++d) v[d] = static_cast<float>(std::sin(0.7 * (i % 37) + 1.3 * d));
+    float norm = 0;
+    for (float x : v) norm += x * x;
+    for (float& x : v) x /= std::sqrt(norm);
+    batch.push_back(v);
+  }
+  SurpriseWindow sequential(8), batched(8);
+  for (int i = 0; i < 5; ++i) {  // a window already part full
+    sequential.Remember(batch[100 + i]);
+    batched.Remember(batch[100 + i]);
+  }
+  const SurpriseWindow before = batched;
+  const std::vector<double> surprises = batched.BatchSurprise(batch);
+  ASSERT_EQ(surprises.size(), batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_DOUBLE_EQ(surprises[i], sequential.Surprise(batch[i])) << "vector " << i;
+    sequential.Remember(batch[i]);
+  }
+  // The window is unchanged until RememberBatch, which leaves what Remember in turn left.
+  for (size_t i = 0; i < batch.size(); i += 7) {
+    EXPECT_DOUBLE_EQ(batched.Surprise(batch[i]), before.Surprise(batch[i]));
+  }
+  batched.RememberBatch(batch);
+  for (size_t i = 0; i < batch.size(); i += 7) {
+    EXPECT_DOUBLE_EQ(batched.Surprise(batch[i]), sequential.Surprise(batch[i]));
+  }
+}
+
 TEST(BayesianSurpriseGateTest, ColdStartThenMeanPlusDeviation) {
   BayesianSurpriseGate gate({.min_samples = 4, .z = 1.0, .cold_start_theta = 0.3});
   EXPECT_FALSE(gate.Observe(0.2));

@@ -113,5 +113,39 @@ TEST_F(RecallTest, WeightedFusionAlsoRanksTheAnswerFirst) {
   EXPECT_EQ((*hits)[0].content, "The invoice for the printer came to 300 dollars");
 }
 
+// BM25 uses memoised row lengths (fts_rank.h): an entry rewritten, here or by another
+// connection, is scored with its new length, as a store that opened afterwards scores it.
+TEST_F(RecallTest, RewrittenEntriesAreScoredWithTheirNewLength) {
+  SemanticEntryInput entry;
+  entry.content = "tea";
+  absl::StatusOr<int64_t> id = store_->AddEntry("alice", entry);
+  ASSERT_TRUE(id.ok()) << id.status();
+  entry.content = "earl grey";
+  ASSERT_TRUE(store_->AddEntry("alice", entry).ok());
+  RecallQuery query = Query("alice", "tea");
+  query.mode = RecallQuery::Mode::kText;
+  query.layers = {Layer::kSemantic};
+  query.touch = false;
+  // The first query memoises the lengths it reads, the second loads them all.
+  ASSERT_EQ(RecallOrFail(*store_, query).size(), 1u);
+  ASSERT_EQ(RecallOrFail(*store_, query).size(), 1u);
+  auto expect_fresh_scores = [&](MemoryStore& store) {
+    std::unique_ptr<MemoryStore> fresh = OpenOrDie(TestOptions(dir_));
+    const std::vector<RecallHit> expected = RecallOrFail(*fresh, query);
+    const std::vector<RecallHit> got = RecallOrFail(store, query);
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_DOUBLE_EQ(got[i].bm25, expected[i].bm25);
+  };
+  entry.content = "a long text about green tea from a small farm in the hills near Shizuoka";
+  ASSERT_TRUE(store_->UpdateEntry("alice", *id, entry).ok());
+  expect_fresh_scores(*store_);
+  {
+    std::unique_ptr<MemoryStore> other = OpenOrDie(TestOptions(dir_));
+    entry.content = "tea";
+    ASSERT_TRUE(other->UpdateEntry("alice", *id, entry).ok());
+  }
+  expect_fresh_scores(*store_);
+}
+
 }  // namespace
 }  // namespace llive::memory

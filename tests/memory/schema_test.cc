@@ -31,6 +31,10 @@ TEST(SchemaTest, FreshStoreIsAtTheCurrentVersionWithWalAndForeignKeys) {
   ASSERT_TRUE(mode.ok());
   ASSERT_TRUE(*mode->Step());
   EXPECT_EQ(mode->ColumnText(0), "wal");
+  absl::StatusOr<Statement> page_size = Statement::Prepare(**db, "PRAGMA page_size");
+  ASSERT_TRUE(page_size.ok());
+  ASSERT_TRUE(*page_size->Step());
+  EXPECT_EQ(page_size->ColumnInt(0), 16384);
   // Reopening migrates nothing and keeps the data.
   ASSERT_TRUE(MigrateSchema(**db).ok());
   EXPECT_EQ(*(*db)->UserVersion(), kSchemaVersion);
@@ -80,8 +84,26 @@ TEST(SchemaTest, CommittedVersion1DatabaseOpensAndIsSearchable) {
   ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
   query.text = "日本語";
   ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
+  // Version 2 re-indexed the text with agent-scoped terms: another agent's search with the same
+  // words finds only its own record, and the fixture agent's still finds only its own.
+  ASSERT_TRUE(store->AppendEvent("other", Message("Other agent also went to Osaka")).ok());
+  RecallQuery other = Query("other", "Osaka");
+  other.mode = RecallQuery::Mode::kText;
+  ASSERT_EQ(RecallOrFail(*store, other).size(), 1u);
+  EXPECT_EQ(RecallOrFail(*store, other)[0].content, "Other agent also went to Osaka");
+  query.text = "Osaka";
+  ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
+  EXPECT_EQ(RecallOrFail(*store, query)[0].content, "Schema v1 fixture: Hana moved to Osaka");
   // The fixture's vectors come from hashing@1; this build's embedder re-tags new ones.
   EXPECT_TRUE(store->AppendEvent("fixture", Message("written after the upgrade")).ok());
+  // Its 4 KiB pages (new stores have 16 KiB) go into a backup unchanged.
+  ASSERT_TRUE(store->Backup(dir.File("backup.db")).ok());
+  absl::StatusOr<std::unique_ptr<Database>> backup = Database::Open(dir.File("backup.db"));
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  absl::StatusOr<Statement> count = Statement::Prepare(**backup, "SELECT count(*) FROM events");
+  ASSERT_TRUE(count.ok());
+  ASSERT_TRUE(*count->Step());
+  EXPECT_EQ(count->ColumnInt(0), 4);
 }
 
 TEST(SchemaTest, NotADatabaseIsDataLoss) {
