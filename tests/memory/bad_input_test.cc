@@ -2,6 +2,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "memory/hashing_embedder.h"
 #include "tests/memory/store_test_util.h"
 
 namespace llive::memory {
@@ -75,6 +82,54 @@ TEST_F(BadInputTest, MalformedAndForeignAgentIds) {
   EXPECT_EQ(store_->Forget("intruder", Layer::kEpisodic, id).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->SetEventFactors("intruder", id, {}).code(), absl::StatusCode::kNotFound);
   ExpectNothingChanged();
+}
+
+// A hashing embedder whose remote model "goes away" for texts that contain FAIL.
+class FailingEmbedder : public Embedder {
+ public:
+  std::string id() const override { return inner_.id(); }
+  std::string version() const override { return inner_.version(); }
+  int dim() const override { return inner_.dim(); }
+  absl::StatusOr<std::vector<float>> Embed(absl::string_view text) const override {
+    ++calls_;
+    if (absl::StrContains(text, "FAIL")) return absl::UnavailableError("embedding model gone");
+    return inner_.Embed(text);
+  }
+  mutable std::atomic<int> calls_{0};
+
+ private:
+  HashingEmbedder inner_;
+};
+
+// The embedding of a batch is prepared on a helper thread while earlier events are written: an
+// embedder failing deep inside a large batch must roll the whole batch back, return its error,
+// and leave the store usable (no thread left waiting, earlier batches intact).
+TEST(BatchEmbeddingFailureTest, AFailureDeepInABatchStoresNothingOfIt) {
+  testing::TempDir dir;
+  StoreOptions options = TestOptions(dir);
+  auto embedder = std::make_shared<FailingEmbedder>();
+  options.embedder = embedder;
+  std::unique_ptr<MemoryStore> store = OpenOrDie(options);
+  ASSERT_NE(store, nullptr);
+  std::vector<EventInput> first, second;
+  for (int i = 0; i < 1500; ++i) first.push_back(Message("first batch event " + std::to_string(i)));
+  for (int i = 0; i < 3000; ++i) {
+    second.push_back(Message((i == 2600 ? "FAIL " : "second batch event ") + std::to_string(i)));
+  }
+  ASSERT_TRUE(store->AppendEvents("a", first).ok());
+  absl::StatusOr<std::vector<int64_t>> failed = store->AppendEvents("a", second);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+  EXPECT_THAT(failed.status().message(), HasSubstr("embedding model gone"));
+  absl::StatusOr<std::vector<Event>> recent = store->RecentEvents("a", 5000);
+  ASSERT_TRUE(recent.ok()) << recent.status();
+  EXPECT_EQ(recent->size(), 1500u);
+  for (const Event& event : *recent) EXPECT_THAT(event.content, HasSubstr("first batch"));
+  // Still usable: the next batch goes in, and text search sees the first batch only.
+  ASSERT_TRUE(store->AppendEvents("a", {Message("after the failure")}).ok());
+  EXPECT_EQ(store->RecentEvents("a", 5000)->size(), 1501u);
+  std::vector<RecallHit> hits = RecallOrFail(*store, Query("a", "second batch event"));
+  for (const RecallHit& hit : hits) EXPECT_THAT(hit.content, ::testing::Not(HasSubstr("second")));
 }
 
 }  // namespace
