@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/native/cuda/device_buffer.h"
+#include "backends/native/cuda/programmatic_launch.h"
 #include "backends/native/cuda/rwkv7_cuda_kernels.h"
 #include "backends/native/cuda/rwkv7_cuda_model.h"
 #include "bench/gpu_bench.h"
@@ -83,7 +84,7 @@ absl::StatusOr<BenchRow> Prefill(Rwkv7CudaModel& model, int64_t batch, int64_t l
 absl::StatusOr<BenchRow> Decode(Rwkv7CudaModel& model, int64_t batch, int steps, bool programmatic,
                                 std::mt19937_64& random) {
   const Rwkv7Config& c = model.config();
-  backends::cuda::rwkv7::SetProgrammaticLaunch(programmatic);  // read when the graph is captured
+  backends::cuda::SetRwkv7ProgrammaticLaunch(programmatic);  // read when the graph is captured
   BENCH_ASSIGN(std::unique_ptr<Rwkv7CudaBatch> states, model.NewBatch(batch));
   BENCH_OK(model.Forward(*states, Tokens(batch * 16, c.vocab_size, random), 16));  // a prompt
   BENCH_OK(model.Sample(*states, 0.0f, 0, 0));
@@ -217,7 +218,7 @@ absl::StatusOr<std::vector<BenchRow>> RunRwkv7Bench(const BenchOptions& options)
       rows.push_back(row);
     }
   }
-  backends::cuda::rwkv7::SetProgrammaticLaunch(false);
+  backends::cuda::SetRwkv7ProgrammaticLaunch(true);  // the default
   for (auto [batch, length] :
        {std::pair<int64_t, int64_t>{1, 1}, {64, 1}, {256, 1}, {1, 2048}, {16, 2048}}) {
     BENCH_ASSIGN(BenchRow row, WkvKernel(c, batch, length, length == 1 ? 200 : 5));

@@ -191,6 +191,96 @@ absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
   return rows;
 }
 
+// The decode step's fused RMSNorm + in_proj + convolution step against the unfused launches
+// it replaces (SkinnyNormLinear into uz, then CausalConv1d with length 1), on the same random
+// operands: u, z and the advanced conv states must agree to the last bit (same arithmetic in
+// the same order); the unfused path itself is checked against the CPU above.
+absl::StatusOr<std::vector<CheckRow>> CheckDecodeInProjConv(std::mt19937_64& random) {
+  std::vector<CheckRow> rows;
+  struct Shape {
+    int64_t rows, dm, di, dc;
+  };
+  for (const Shape& s : {Shape{1, 768, 1536, 4}, Shape{3, 768, 1536, 4}, Shape{8, 768, 1536, 4},
+                         Shape{5, 256, 512, 3}, Shape{2, 2048, 4096, 4}}) {
+    for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16, WeightDtype::kFp16}) {
+      const int64_t stride = s.di * (s.dc - 1), ld_uz = 2 * s.di;
+      std::vector<float> x = Normal(random, s.rows * s.dm, 1.0f);
+      std::vector<float> norm = Normal(random, s.dm, 0.1f, 1.0f);
+      std::vector<float> w = Normal(random, 2 * s.di * s.dm, 1.0f / std::sqrt(float(s.dm)));
+      std::vector<float> conv = Normal(random, s.di * s.dc, 0.5f);
+      std::vector<float> bias = Normal(random, s.di, 0.1f);
+      // Slots in reverse order with gaps, so that slot indexing is exercised.
+      std::vector<int32_t> slots(s.rows);
+      for (int64_t b = 0; b < s.rows; ++b) slots[b] = static_cast<int32_t>(2 * (s.rows - b));
+      std::vector<float> states = Normal(random, (2 * s.rows + 1) * stride, 1.0f);
+      auto d_x = ToDevice(x);
+      auto d_norm = ToDevice(norm);
+      auto d_w = DeviceTensor::Upload(w.data(), w.size(), dtype);
+      auto d_conv = ToDevice(conv);
+      auto d_bias = ToDevice(bias);
+      auto d_slots = ToDevice(slots);
+      auto fused_states = ToDevice(states);
+      auto plain_states = ToDevice(states);
+      auto fused_uz = DeviceTensor::Allocate(dtype, s.rows * ld_uz);
+      auto plain_uz = DeviceTensor::Allocate(dtype, s.rows * ld_uz);
+      auto fused_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
+      auto plain_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
+      if (!d_x.ok() || !d_norm.ok() || !d_w.ok() || !d_conv.ok() || !d_bias.ok() || !d_slots.ok() ||
+          !fused_states.ok() || !plain_states.ok() || !fused_uz.ok() || !plain_uz.ok() ||
+          !fused_u.ok() || !plain_u.ok()) {
+        return absl::ResourceExhaustedError("decode in_proj + conv check buffers");
+      }
+      const std::string shape = absl::StrCat("rows=", s.rows, " ", s.dm, "->2x", s.di, " k=", s.dc);
+      if (!kernels::DecodeInProjConvApplies(d_x->data(), s.rows, s.dm, d_w->data())) {
+        rows.push_back({"mamba.decode in_proj+conv fused", shape, WeightDtypeName(dtype), 1.0, 0, 0,
+                        0, "NOT APPLICABLE to a decode shape"});
+        continue;
+      }
+      auto fused = [&] {
+        return kernels::DecodeInProjConv(d_x->data(), s.rows, s.dm, d_norm->data(), 1e-5f,
+                                         d_w->data(), dtype, s.di, s.dc, d_conv->data(),
+                                         d_bias->data(), d_slots->data(), fused_states->data(),
+                                         stride, fused_uz->data(), ld_uz, fused_u->data(), nullptr);
+      };
+      CHECK_OK(fused());
+      CHECK_OK(backends::cuda::SkinnyNormLinear(d_x->data(), s.rows, s.dm, s.dm, d_norm->data(),
+                                                1e-5f, d_w->data(), dtype, 2 * s.di,
+                                                plain_uz->data(), dtype, ld_uz, nullptr));
+      CHECK_OK(kernels::CausalConv1d(plain_uz->data(), ld_uz, s.rows, 1, s.di, s.dc, d_conv->data(),
+                                     d_bias->data(), d_slots->data(), plain_states->data(), stride,
+                                     plain_u->data(), dtype, nullptr));
+      auto got_u = fused_u->Download();
+      auto want_u = plain_u->Download();
+      auto got_uz = fused_uz->Download();
+      auto want_uz = plain_uz->Download();
+      auto got_states = ToHost(*fused_states);
+      auto want_states = ToHost(*plain_states);
+      if (!got_u.ok() || !want_u.ok() || !got_uz.ok() || !want_uz.ok() || !got_states.ok() ||
+          !want_states.ok()) {
+        return absl::UnavailableError("decode in_proj + conv check download");
+      }
+      // z is the second half of each uz row (the fused kernel leaves the first half alone).
+      std::vector<float> got_z, want_z;
+      for (int64_t r = 0; r < s.rows; ++r) {
+        got_z.insert(got_z.end(), got_uz->begin() + r * ld_uz + s.di,
+                     got_uz->begin() + (r + 1) * ld_uz);
+        want_z.insert(want_z.end(), want_uz->begin() + r * ld_uz + s.di,
+                      want_uz->begin() + (r + 1) * ld_uz);
+      }
+      absl::StatusOr<double> gpu_us = TimeGpu(fused);
+      if (!gpu_us.ok()) return gpu_us.status();
+      const char* bound = "bit-identical to the unfused launches";
+      rows.push_back({"mamba.decode in_proj+conv fused: u", shape, WeightDtypeName(dtype),
+                      RelativeError(*got_u, *want_u), 0.0, *gpu_us, 0, bound});
+      rows.push_back({"mamba.decode in_proj+conv fused: z", shape, WeightDtypeName(dtype),
+                      RelativeError(got_z, want_z), 0.0, 0, 0, bound});
+      rows.push_back({"mamba.decode in_proj+conv fused: conv state", shape, WeightDtypeName(dtype),
+                      RelativeError(*got_states, *want_states), 0.0, 0, 0, bound});
+    }
+  }
+  return rows;
+}
+
 struct ScanShape {
   int64_t batch, length, di, ds, dt_rank, chunk;  // chunk 0: automatic
 };
@@ -303,7 +393,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
       }
     }
   }
-  CHECK_OK(kernels::SetScanLanes(4));
+  CHECK_OK(kernels::SetScanLanes(0));  // the shape rule, for the checks that follow
   return rows;
 }
 
@@ -420,11 +510,12 @@ absl::StatusOr<std::vector<CheckRow>> CheckSmallKernels(std::mt19937_64& random)
                     absl::StrCat("freq ", frequency[0], " ", frequency[1], " ", frequency[2])});
   }
   // The GEMM as the model calls it, with the residual add.
-  // 300 rows go to cuBLAS, 1 and 7 rows (decoding) to the skinny kernel.
+  // 300 rows go to cuBLAS, 1, 7 and 8 rows (decoding) to the skinny kernel.
   for (auto [dtype, rows_n] :
        {std::pair{WeightDtype::kFp32, int64_t{300}}, std::pair{WeightDtype::kBf16, int64_t{300}},
         std::pair{WeightDtype::kFp32, int64_t{1}}, std::pair{WeightDtype::kBf16, int64_t{1}},
-        std::pair{WeightDtype::kFp16, int64_t{7}}, std::pair{WeightDtype::kBf16, int64_t{7}}}) {
+        std::pair{WeightDtype::kFp16, int64_t{7}}, std::pair{WeightDtype::kBf16, int64_t{7}},
+        std::pair{WeightDtype::kBf16, int64_t{8}}}) {
     const int64_t in = 768, out = 3072;
     std::vector<float> x = Normal(random, rows_n * in, 1.0f);
     std::vector<float> w = Normal(random, out * in, 1.0f / std::sqrt(768.0f));
@@ -671,7 +762,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckTransformers() {
 absl::StatusOr<std::vector<CheckRow>> RunMambaChecks() {
   std::mt19937_64 random(std::random_device{}());  // fresh inputs every run
   std::vector<CheckRow> rows;
-  for (auto* group : {&CheckSmallKernels, &CheckConv, &CheckScan, &CheckModel}) {
+  for (auto* group :
+       {&CheckSmallKernels, &CheckConv, &CheckDecodeInProjConv, &CheckScan, &CheckModel}) {
     absl::StatusOr<std::vector<CheckRow>> part = (*group)(random);
     if (!part.ok()) return part.status();
     rows.insert(rows.end(), part->begin(), part->end());

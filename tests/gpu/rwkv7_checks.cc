@@ -20,6 +20,7 @@
 #include "backends/native/cuda/cuda_status.h"
 #include "backends/native/cuda/device_buffer.h"
 #include "backends/native/cuda/device_tensor.h"
+#include "backends/native/cuda/programmatic_launch.h"
 #include "backends/native/cuda/rwkv7_cuda_kernels.h"
 #include "backends/native/cuda/rwkv7_cuda_model.h"
 #include "backends/native/rwkv7_model.h"
@@ -815,7 +816,7 @@ absl::Status CheckModel(const std::string& name, const Rwkv7Config& config, Weig
 // identically, and GPU -> CPU path continues like the CPU.
 absl::Status CheckStepsAndStates(WeightDtype dtype, bool programmatic,
                                  std::vector<CheckRow>& rows_out) {
-  k::SetProgrammaticLaunch(programmatic);
+  backends::cuda::SetRwkv7ProgrammaticLaunch(programmatic);
   const std::string pdl = programmatic ? " (PDL)" : "";
   const Rwkv7Config config = SmallConfig();
   Rwkv7Weights weights = RandomRwkv7Weights(config, Random()());
@@ -918,7 +919,7 @@ absl::StatusOr<std::vector<CheckRow>> RunRwkv7Checks() {
   }
   CHECK_OK(CheckStepsAndStates(WeightDtype::kFp32, true, rows));
   CHECK_OK(CheckStepsAndStates(WeightDtype::kBf16, true, rows));
-  k::SetProgrammaticLaunch(false);
+  backends::cuda::SetRwkv7ProgrammaticLaunch(true);  // the default, for the checks below
   // Long enough that Forward goes in pieces of kMaxRows / batch tokens.
   CHECK_OK(CheckModel("small", SmallConfig(), WeightDtype::kFp32, 8, 2100, rows));
   CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kBf16, 2, 9, rows, 1e-1,

@@ -9,6 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "backends/native/cuda/cuda_status.h"
 #include "backends/native/cuda/mamba_cuda_kernels.h"
+#include "backends/native/cuda/programmatic_launch.cuh"
+#include "backends/native/cuda/skinny_gemm.h"
+#include "backends/native/cuda/skinny_gemm_kernels.cuh"
 
 namespace llive::backends::cuda::mamba {
 namespace {
@@ -55,13 +58,15 @@ unsigned int Blocks(int64_t threads, int block) {
   return static_cast<unsigned int>((threads + block - 1) / block);
 }
 
-absl::Status Launched(const char* kernel) {
-  return CudaStatus(cudaGetLastError(), absl::StrCat("launch of ", kernel));
+absl::Status Launched(cudaError_t launched, const char* kernel) {
+  return CudaStatus(launched, absl::StrCat("launch of ", kernel));
 }
 
 template <typename T>
 __global__ void EmbeddingKernel(const int32_t* tokens, const T* embedding, int64_t d_model,
                                 float* x) {
+  LetDependentsStart();
+  WaitForPrevious();
   const int64_t row = blockIdx.x;
   const T* source = embedding + static_cast<int64_t>(tokens[row]) * d_model;
   for (int64_t i = threadIdx.x; i < d_model; i += blockDim.x) {
@@ -89,6 +94,8 @@ __device__ float BlockSum(float value) {
 template <typename T>
 __global__ void RmsNormKernel(const float* x, int64_t row_step, int64_t row_offset, int64_t n,
                               const float* weight, float eps, T* out) {
+  LetDependentsStart();
+  WaitForPrevious();
   const int64_t o = blockIdx.x;
   const float* row = x + (o * row_step + row_offset) * n;
   float sum = 0.0f;
@@ -110,6 +117,8 @@ template <typename T>
 __global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t batch, int length, int64_t d_inner,
                            int dc, const float* weight, const float* bias, const int32_t* slots,
                            const float* conv_states, int64_t conv_slot_stride, T* u) {
+  LetDependentsStart();
+  WaitForPrevious();
   const int64_t ch = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (ch >= d_inner) return;
   float w[kMaxConv];
@@ -155,6 +164,8 @@ template <typename T>
 __global__ void ConvStateKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_t length,
                                 int64_t d_inner, int dc, const int32_t* slots, float* conv_states,
                                 int64_t conv_slot_stride) {
+  LetDependentsStart();
+  WaitForPrevious();
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index >= batch * d_inner) return;
   const int64_t b = index / d_inner, ch = index % d_inner;
@@ -170,6 +181,8 @@ template <typename T>
 __global__ void ConvStepKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_t d_inner, int dc,
                                const float* weight, const float* bias, const int32_t* slots,
                                float* conv_states, int64_t conv_slot_stride, T* u) {
+  LetDependentsStart();
+  WaitForPrevious();
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index >= batch * d_inner) return;
   const int64_t b = index / d_inner, ch = index % d_inner;
@@ -183,15 +196,70 @@ __global__ void ConvStepKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_
   u[index] = FromFloat<T>(Silu(sum));
 }
 
-// The scan's thread layout: L threads per channel (L = ScanLanes()), each holding S / L states.
+// The decode step's in_proj epilogue (DecodeInProjConv): output o < d_inner is the SSM input
+// x of channel o, which goes straight through that channel's causal convolution step and SiLU
+// into u (as ConvStepKernel would, reading it back from uz in T); the rest is z, stored in uz.
+template <typename T>
+struct ConvStepOutput {
+  T* uz;
+  int64_t ld_uz;
+  T* u;
+  int64_t d_inner;
+  int dc;
+  const float* weight;
+  const float* bias;
+  const int32_t* slots;
+  float* conv_states;
+  int64_t conv_slot_stride;
+  __device__ __forceinline__ void operator()(int r, int64_t o, float value) const {
+    if (o >= d_inner) {
+      skinny::Store(uz + r * ld_uz + o, value);
+      return;
+    }
+    float* history = conv_states + slots[r] * conv_slot_stride + o * (dc - 1);
+    // Right-aligned in a kMaxConv window (tap k at j = k + kMaxConv - dc), so that every index
+    // is static and the window stays in registers.
+    float window[kMaxConv];
+#pragma unroll
+    for (int j = 0; j < kMaxConv - 1; ++j) {
+      const int k = j - (kMaxConv - dc);
+      window[j] = k >= 0 ? history[k] : 0.0f;
+    }
+    window[kMaxConv - 1] = skinny::RoundTo<T>(value);
+    float sum = bias[o];
+#pragma unroll
+    for (int j = 0; j < kMaxConv; ++j) {
+      const int k = j - (kMaxConv - dc);
+      if (k >= 0) sum += weight[o * dc + k] * window[j];
+    }
+#pragma unroll
+    for (int j = 0; j < kMaxConv - 1; ++j) {
+      const int k = j - (kMaxConv - dc);
+      if (k >= 0) history[k] = window[j + 1];
+    }
+    u[r * d_inner + o] = FromFloat<T>(Silu(sum));
+  }
+};
+
+template <typename T>
+struct NormInputs {
+  template <int R>
+  using Norm = skinny::NormInput<T, R>;
+};
+
+// The scan's thread layout: L threads per channel (L = ScanLanes(...)), each holding S / L states.
 constexpr int kScanThreads = 128;
-constexpr int kScanTile = 32;  // time steps staged in shared memory at once
+constexpr int kScanTile = 32;     // time steps staged in shared memory at once
+constexpr int kDtRegisters = 64;  // dt_rank up to this keeps a thread's dt_proj row in registers
 // Below this many blocks a decode step gives each block one sequence; above, up to
 // kMaxSequencesPerBlock in turn, so that a channel's dt_proj row and A are read once for them.
 constexpr int64_t kDecodeBlocksBeforeSharing = 1024;
 constexpr int kMaxSequencesPerBlock = 8;
 
-int default_scan_lanes = 4;
+int scan_lanes_setting = 0;  // 0: ScanLanes chooses by shape
+// From this many (sequence, channel) pairs a prefill scan fills the GPU with 2 threads a
+// channel and gains from each thread's longer share of the states.
+constexpr int64_t kTwoLaneChannels = 16384;
 
 // The arguments every scan pass shares.
 template <typename T>
@@ -232,6 +300,7 @@ template <int S, int L, int kPass, typename T>
 __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
   constexpr int kStates = S / L;               // states per thread
   constexpr int kChannels = kScanThreads / L;  // channels per block
+  LetDependentsStart();
   extern __shared__ __align__(16) float shared[];
   const int dt_rank = args.dt_rank;
   const int row_pad = args.row_pad;
@@ -249,12 +318,23 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
   const int64_t c = active ? ch0 + local : di - 1;  // inactive threads compute on a copy
   const int64_t chunk = blockIdx.y;
 
-  for (int i = threadIdx.x; i < dt_rank * kChannels; i += kScanThreads) {
-    const int k = i / kChannels, col = i % kChannels;
-    s_wdt[i] = args.weights.dt_proj[min(ch0 + col, di - 1) * dt_rank + k];
-  }
-  // The thread's channel for the dt phase: consecutive threads take consecutive channels.
+  // The thread's channel for the dt phase: consecutive threads take consecutive channels, and
+  // each thread always the same one (kScanThreads is a multiple of kChannels). Its dt_proj row
+  // sits in registers where dt_rank allows (zero beyond dt_rank), else the block's rows in
+  // shared memory.
   const int dt_col = threadIdx.x % kChannels;
+  const bool dt_in_registers = dt_rank <= kDtRegisters;
+  float w_dt[kDtRegisters];
+  if (dt_in_registers) {
+    const float* w_row = args.weights.dt_proj + min(ch0 + dt_col, di - 1) * dt_rank;
+#pragma unroll
+    for (int k = 0; k < kDtRegisters; ++k) w_dt[k] = k < dt_rank ? w_row[k] : 0.0f;
+  } else {
+    for (int i = threadIdx.x; i < dt_rank * kChannels; i += kScanThreads) {
+      const int k = i / kChannels, col = i % kChannels;
+      s_wdt[i] = args.weights.dt_proj[min(ch0 + col, di - 1) * dt_rank + k];
+    }
+  }
   const float dt_bias = args.weights.dt_proj_bias[min(ch0 + dt_col, di - 1)];
   const float d = args.weights.d[c];
   constexpr float kLog2e = 1.4426950408889634f;
@@ -262,6 +342,8 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
   float a2[kStates];
 #pragma unroll
   for (int j = 0; j < kStates; ++j) a2[j] = args.weights.a[c * S + first_state + j] * kLog2e;
+  // Weights only above this line: the kernel before may still be running.
+  WaitForPrevious();
   const int64_t per_chunk = di * S;
   const int row_length = dt_rank + 2 * S;
 
@@ -319,6 +401,23 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
       for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
         const float* row = s_dbc + (i / kChannels) * row_pad;
         float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (dt_in_registers) {
+          // 16-byte reads of the row (row_pad and the row's start are multiples of 4 floats);
+          // a read past dt_rank lands on B values (k + 3 < dt_rank + 2 * d_state), which meet
+          // zero weights.
+#pragma unroll
+          for (int k = 0; k < kDtRegisters; k += 4) {
+            if (k < dt_rank) {
+              const float4 r4 = *reinterpret_cast<const float4*>(row + k);
+              acc[0] += r4.x * w_dt[k];
+              acc[1] += r4.y * w_dt[k + 1];
+              acc[2] += r4.z * w_dt[k + 2];
+              acc[3] += r4.w * w_dt[k + 3];
+            }
+          }
+          s_dt[i] = Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
+          continue;
+        }
         int k = 0;
         for (; k + 4 <= dt_rank; k += 4) {
           acc[0] += row[k] * s_wdt[k * kChannels + dt_col];
@@ -372,6 +471,105 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
   }
 }
 
+// The decode step (length 1): a thread per (sequence, channel) holding all S states, so that
+// nothing waits on a neighbour: the block's dt_proj rows are staged in shared memory (before
+// waiting for the kernel before: they are weights), then each thread reads its dt/B/C row, u,
+// z and state once, updates the state and writes y. Grid (channel blocks, groups of
+// sequences_per_block sequences).
+constexpr int kStepChannels = 64;
+
+// The step kernel reads each state as float4s: the slot stride and d_state keep them aligned.
+template <typename T>
+bool ScanStepApplies(const ScanArgs<T>& args) {
+  return args.ssm_slot_stride % 4 == 0 && reinterpret_cast<uintptr_t>(args.ssm_states) % 16 == 0;
+}
+
+template <int S, typename T>
+__global__ void __launch_bounds__(kStepChannels) ScanStepKernel(ScanArgs<T> args) {
+  LetDependentsStart();
+  extern __shared__ __align__(16) float shared[];
+  float* s_wdt = shared;  // [dt_rank][kStepChannels]
+  const int dt_rank = args.dt_rank;
+  const int64_t di = args.d_inner;
+  const int64_t ch0 = int64_t{blockIdx.x} * kStepChannels;
+  const int local = threadIdx.x;
+  const bool active = ch0 + local < di;
+  const int64_t c = active ? ch0 + local : di - 1;  // inactive threads compute on a copy
+  for (int i = threadIdx.x; i < dt_rank * kStepChannels; i += kStepChannels) {
+    const int k = i / kStepChannels, col = i % kStepChannels;
+    s_wdt[i] = args.weights.dt_proj[min(ch0 + col, di - 1) * dt_rank + k];
+  }
+  const float dt_bias = args.weights.dt_proj_bias[c];
+  const float d = args.weights.d[c];
+  constexpr float kLog2e = 1.4426950408889634f;
+  float a2[S];
+#pragma unroll
+  for (int j = 0; j < S; ++j) a2[j] = args.weights.a[c * S + j] * kLog2e;
+  // Weights only above this line: the kernel before may still be running.
+  WaitForPrevious();
+  __syncthreads();
+  const int64_t b_begin = int64_t{blockIdx.y} * args.sequences_per_block;
+  const int64_t b_end = min(args.batch, b_begin + args.sequences_per_block);
+  for (int64_t b = b_begin; b < b_end; ++b) {
+    const float* row = args.dbc + b * args.ld_dbc;  // the same for every thread: broadcast
+    float* state = args.ssm_states + args.slots[b] * args.ssm_slot_stride + c * S;
+    const float input = ToFloat(args.u[b * di + c]);
+    const float z = ToFloat(args.uz[b * args.ld_uz + di + c]);
+    float h[S];
+#pragma unroll
+    for (int j = 0; j < S; j += 4) {
+      const float4 v = *reinterpret_cast<const float4*>(state + j);
+      h[j] = v.x, h[j + 1] = v.y, h[j + 2] = v.z, h[j + 3] = v.w;
+    }
+    // dt as the chunked scan computes it (four partial sums, then their pairs).
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    int k = 0;
+    for (; k + 4 <= dt_rank; k += 4) {
+      acc[0] += row[k] * s_wdt[k * kStepChannels + local];
+      acc[1] += row[k + 1] * s_wdt[(k + 1) * kStepChannels + local];
+      acc[2] += row[k + 2] * s_wdt[(k + 2) * kStepChannels + local];
+      acc[3] += row[k + 3] * s_wdt[(k + 3) * kStepChannels + local];
+    }
+    for (; k < dt_rank; ++k) acc[0] += row[k] * s_wdt[k * kStepChannels + local];
+    const float dt = Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
+    const float dt_input = dt * input;
+    const float* bs = row + dt_rank;
+    const float* cs = bs + S;
+    float out = 0.0f;
+#pragma unroll
+    for (int j = 0; j < S; ++j) {
+      h[j] = exp2f(dt * a2[j]) * h[j] + dt_input * bs[j];
+      out += h[j] * cs[j];
+    }
+    if (!active) continue;
+#pragma unroll
+    for (int j = 0; j < S; j += 4) {
+      *reinterpret_cast<float4*>(state + j) = make_float4(h[j], h[j + 1], h[j + 2], h[j + 3]);
+    }
+    args.y[b * di + c] = FromFloat<T>((out + d * input) * Silu(z));
+  }
+}
+
+template <int S, typename T>
+absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
+  const int64_t bytes = int64_t{args.dt_rank} * kStepChannels * int64_t{sizeof(float)};
+  if (bytes > 48 * 1024) {
+    if (absl::Status s = CudaStatus(
+            cudaFuncSetAttribute(ScanStepKernel<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 static_cast<int>(bytes)),
+            "raising the scan step's shared memory");
+        !s.ok()) {
+      return s;
+    }
+  }
+  const dim3 grid(static_cast<unsigned int>((args.d_inner + kStepChannels - 1) / kStepChannels),
+                  static_cast<unsigned int>((args.batch + args.sequences_per_block - 1) /
+                                            args.sequences_per_block));
+  return Launched(LaunchKernel(MambaProgrammaticLaunch(), ScanStepKernel<S, T>, grid,
+                               dim3(kStepChannels), static_cast<size_t>(bytes), stream, args),
+                  "selective scan step");
+}
+
 template <int S, int L, int kPass, typename T>
 absl::Status LaunchScanPass(const ScanArgs<T>& args, const dim3& grid, cudaStream_t stream,
                             const char* name) {
@@ -387,8 +585,9 @@ absl::Status LaunchScanPass(const ScanArgs<T>& args, const dim3& grid, cudaStrea
       return s;
     }
   }
-  ScanKernel<S, L, kPass, T><<<grid, kScanThreads, static_cast<size_t>(bytes), stream>>>(args);
-  return Launched(name);
+  return Launched(LaunchKernel(MambaProgrammaticLaunch(), ScanKernel<S, L, kPass, T>, grid,
+                               dim3(kScanThreads), static_cast<size_t>(bytes), stream, args),
+                  name);
 }
 
 template <int S, int L, typename T>
@@ -410,6 +609,18 @@ absl::Status LaunchScan(const ScanArgs<T>& args, cudaStream_t stream) {
 
 template <int L, typename T>
 absl::Status LaunchScanForStates(int64_t d_state, const ScanArgs<T>& args, cudaStream_t stream) {
+  if (args.length == 1 && args.chunks == 1 && ScanStepApplies(args)) {
+    switch (d_state) {
+      case 4:
+        return LaunchScanStep<4>(args, stream);
+      case 8:
+        return LaunchScanStep<8>(args, stream);
+      case 16:
+        return LaunchScanStep<16>(args, stream);
+      default:
+        return LaunchScanStep<32>(args, stream);
+    }
+  }
   switch (d_state) {
     case 4:
       return LaunchScan<4, L>(args, stream);
@@ -432,6 +643,8 @@ uint64_t __device__ __forceinline__ Mix(uint64_t x) {
 __global__ void __launch_bounds__(1024)
     SampleKernel(const float* logits, int64_t vocab, const float* temperature,
                  const uint64_t* params, int32_t* tokens) {
+  LetDependentsStart();
+  WaitForPrevious();
   const int64_t row = blockIdx.x;
   const float* values = logits + row * vocab;
   const float temp = *temperature;
@@ -482,6 +695,8 @@ __global__ void __launch_bounds__(1024)
 
 __global__ void AdvanceKernel(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
                               uint64_t* params) {
+  LetDependentsStart();
+  WaitForPrevious();
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index < rows) next_inputs[index] = sampled[index];
   if (index == 0) params[1] += 1;
@@ -490,24 +705,31 @@ __global__ void AdvanceKernel(const int32_t* sampled, int64_t rows, int32_t* nex
 }  // namespace
 
 absl::Status SetScanLanes(int lanes) {
-  if (lanes != 2 && lanes != 4) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the selective scan runs 2 or 4 threads a channel, not ", lanes));
+  if (lanes != 0 && lanes != 2 && lanes != 4) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the selective scan runs 2 or 4 threads a channel (0: chosen by shape), not ", lanes));
   }
-  default_scan_lanes = lanes;
+  scan_lanes_setting = lanes;
   return absl::OkStatus();
 }
 
-int ScanLanes() { return default_scan_lanes; }
+int ScanLanes(int64_t batch, int64_t length, int64_t d_inner) {
+  if (scan_lanes_setting != 0) return scan_lanes_setting;
+  // Measured on the H200 at the mamba-130m shape (docs/benchmarks.md, 2026-12-02): 2 lanes
+  // scanned 16 x 2048 tokens in 1,244 us against 1,811 with 4; 4 lanes 1 x 2048 in 160 us
+  // against 190 (twice the threads, half the chunks).
+  return length > 1 && batch * d_inner >= kTwoLaneChannels ? 2 : 4;
+}
 
 absl::Status EmbeddingGather(const int32_t* tokens, int64_t rows, const void* embedding,
                              WeightDtype dtype, int64_t d_model, float* x, cudaStream_t stream) {
   if (rows == 0) return absl::OkStatus();
   return Dispatch(dtype, [&](auto zero) {
     using T = decltype(zero);
-    EmbeddingKernel<<<static_cast<unsigned int>(rows), 256, 0, stream>>>(
-        tokens, static_cast<const T*>(embedding), d_model, x);
-    return Launched("embedding gather");
+    return Launched(LaunchKernel(MambaProgrammaticLaunch(), EmbeddingKernel<T>,
+                                 dim3(static_cast<unsigned int>(rows)), dim3(256), 0, stream,
+                                 tokens, static_cast<const T*>(embedding), d_model, x),
+                    "embedding gather");
   });
 }
 
@@ -518,9 +740,11 @@ absl::Status RmsNorm(const float* x, int64_t out_rows, int64_t row_step, int64_t
   const int threads = n >= 1024 ? 512 : 256;
   return Dispatch(out_dtype, [&](auto zero) {
     using T = decltype(zero);
-    RmsNormKernel<<<static_cast<unsigned int>(out_rows), threads, 0, stream>>>(
-        x, row_step, row_offset, n, weight, eps, static_cast<T*>(out));
-    return Launched("RMSNorm");
+    return Launched(
+        LaunchKernel(MambaProgrammaticLaunch(), RmsNormKernel<T>,
+                     dim3(static_cast<unsigned int>(out_rows)), dim3(threads), 0, stream, x,
+                     row_step, row_offset, n, weight, eps, static_cast<T*>(out)),
+        "RMSNorm");
   });
 }
 
@@ -539,20 +763,72 @@ absl::Status CausalConv1d(const void* uz, int64_t ld_uz, int64_t batch, int64_t 
     const T* in = static_cast<const T*>(uz);
     T* out = static_cast<T*>(u);
     if (length == 1) {
-      ConvStepKernel<<<Blocks(batch * d_inner, 256), 256, 0, stream>>>(
-          in, ld_uz, batch, d_inner, dc, weight, bias, slots, conv_states, conv_slot_stride, out);
-      return Launched("conv1d step");
+      return Launched(
+          LaunchKernel(MambaProgrammaticLaunch(), ConvStepKernel<T>,
+                       dim3(Blocks(batch * d_inner, 256)), dim3(256), 0, stream, in, ld_uz, batch,
+                       d_inner, dc, weight, bias, slots, conv_states, conv_slot_stride, out),
+          "conv1d step");
     }
     const int64_t groups = batch * ((length + kConvRows - 1) / kConvRows);
     const dim3 grid(Blocks(d_inner, 128),
                     static_cast<unsigned int>(std::min<int64_t>(65535, groups)));
-    ConvKernel<<<grid, 128, 0, stream>>>(in, ld_uz, batch, static_cast<int>(length), d_inner, dc,
-                                         weight, bias, slots, conv_states, conv_slot_stride, out);
-    if (absl::Status s = Launched("conv1d"); !s.ok()) return s;
-    ConvStateKernel<<<Blocks(batch * d_inner, 256), 256, 0, stream>>>(
-        in, ld_uz, batch, length, d_inner, dc, slots, conv_states, conv_slot_stride);
-    return Launched("conv1d state");
+    if (absl::Status s = Launched(
+            LaunchKernel(MambaProgrammaticLaunch(), ConvKernel<T>, grid, dim3(128), 0, stream, in,
+                         ld_uz, batch, static_cast<int>(length), d_inner, dc, weight, bias, slots,
+                         static_cast<const float*>(conv_states), conv_slot_stride, out),
+            "conv1d");
+        !s.ok()) {
+      return s;
+    }
+    return Launched(
+        LaunchKernel(MambaProgrammaticLaunch(), ConvStateKernel<T>,
+                     dim3(Blocks(batch * d_inner, 256)), dim3(256), 0, stream, in, ld_uz, batch,
+                     length, d_inner, dc, slots, conv_states, conv_slot_stride),
+        "conv1d state");
   });
+}
+
+absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
+                              const float* norm_weight, float eps, const void* in_proj,
+                              WeightDtype dtype, int64_t d_inner, int64_t d_conv,
+                              const float* conv_weight, const float* conv_bias,
+                              const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
+                              void* uz, int64_t ld_uz, void* u, cudaStream_t stream) {
+  if (!DecodeInProjConvApplies(x, rows, d_model, in_proj) || d_conv < 2 || d_conv > kMaxConv ||
+      ld_uz < 2 * d_inner) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the fused decode in_proj + convolution takes 1..", kSkinnyMaxRows,
+        " rows of 16-byte aligned inputs and d_conv 2..", kMaxConv, "; got rows=", rows,
+        " d_model=", d_model, " d_conv=", d_conv, " ld_uz=", ld_uz));
+  }
+  return Dispatch(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const ConvStepOutput<T> output{static_cast<T*>(uz),
+                                   ld_uz,
+                                   static_cast<T*>(u),
+                                   d_inner,
+                                   static_cast<int>(d_conv),
+                                   conv_weight,
+                                   conv_bias,
+                                   slots,
+                                   conv_states,
+                                   conv_slot_stride};
+    auto make_input = [&](auto input) {
+      input.x = x;
+      input.ldx = d_model;
+      input.norm_weight = norm_weight;
+      input.eps = eps;
+      return input;
+    };
+    return Launched(
+        skinny::LaunchSkinny<T, NormInputs<T>::template Norm>(
+            make_input, rows, d_model, static_cast<const T*>(in_proj), 2 * d_inner, output, stream),
+        "decode in_proj + conv1d step");
+  });
+}
+
+bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, const void* in_proj) {
+  return SkinnyLinearApplies(x, rows, d_model, d_model, in_proj);
 }
 
 int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state) {
@@ -561,7 +837,7 @@ int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_
   // second pass over its tokens and a composition of its predecessors' states).
   constexpr int64_t kTargetThreads = 65536;
   constexpr int64_t kMinChunk = 32;
-  const int64_t threads = std::max<int64_t>(1, batch * d_inner * default_scan_lanes);
+  const int64_t threads = std::max<int64_t>(1, batch * d_inner * ScanLanes(batch, length, d_inner));
   if (threads >= kTargetThreads / 2 || length <= kMinChunk) return std::max<int64_t>(length, 1);
   int64_t chunks = (kTargetThreads + threads - 1) / threads;
   chunks = std::min(chunks, (length + kMinChunk - 1) / kMinChunk);
@@ -596,7 +872,7 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
   if (chunks > 1 && scratch == nullptr) {
     return absl::InvalidArgumentError("the chunked selective scan needs scratch memory");
   }
-  const int lanes = default_scan_lanes;
+  const int lanes = ScanLanes(batch, length, d_inner);
   // Decode: one sequence a block while that leaves fewer than kDecodeBlocksBeforeSharing blocks.
   const int64_t channel_blocks = (d_inner + kScanThreads / lanes - 1) / (kScanThreads / lanes);
   const int sequences_per_block =
@@ -634,16 +910,18 @@ absl::Status SampleTokens(const float* logits, int64_t rows, int64_t vocab,
                           const float* temperature, const uint64_t* params, int32_t* tokens,
                           cudaStream_t stream) {
   if (rows == 0) return absl::OkStatus();
-  SampleKernel<<<static_cast<unsigned int>(rows), 1024, 0, stream>>>(logits, vocab, temperature,
-                                                                     params, tokens);
-  return Launched("token sampling");
+  return Launched(
+      LaunchKernel(MambaProgrammaticLaunch(), SampleKernel, dim3(static_cast<unsigned int>(rows)),
+                   dim3(1024), 0, stream, logits, vocab, temperature, params, tokens),
+      "token sampling");
 }
 
 absl::Status AdvanceDecode(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
                            uint64_t* params, cudaStream_t stream) {
-  AdvanceKernel<<<Blocks(std::max<int64_t>(rows, 1), 256), 256, 0, stream>>>(sampled, rows,
-                                                                             next_inputs, params);
-  return Launched("decode advance");
+  return Launched(LaunchKernel(MambaProgrammaticLaunch(), AdvanceKernel,
+                               dim3(Blocks(std::max<int64_t>(rows, 1), 256)), dim3(256), 0, stream,
+                               sampled, rows, next_inputs, params),
+                  "decode advance");
 }
 
 }  // namespace llive::backends::cuda::mamba

@@ -42,6 +42,22 @@ absl::Status CausalConv1d(const void* uz, int64_t ld_uz, int64_t batch, int64_t 
                           const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
                           void* u, WeightDtype gemm_dtype, cudaStream_t stream);
 
+// The decode step's first half of a block in one launch, for 1..kSkinnyMaxRows rows (one token
+// of each of `rows` sequences): RMSNorm of x (fp32 [rows, d_model]) times norm_weight, in_proj
+// (weights of `dtype`, [2 * d_inner, d_model]), then for the first d_inner outputs the causal
+// convolution step and SiLU exactly as CausalConv1d with length 1 (u [rows, d_inner] in
+// dtype; the conv state of slots[r] advanced), the other d_inner outputs (z) stored in
+// uz[r * ld_uz + d_inner + ch]. The x half of uz is not written. Same arithmetic and rounding
+// as SkinnyNormLinear followed by CausalConv1d. InvalidArgument unless
+// DecodeInProjConvApplies and d_conv is 2..8.
+absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
+                              const float* norm_weight, float eps, const void* in_proj,
+                              WeightDtype dtype, int64_t d_inner, int64_t d_conv,
+                              const float* conv_weight, const float* conv_bias,
+                              const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
+                              void* uz, int64_t ld_uz, void* u, cudaStream_t stream);
+bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, const void* in_proj);
+
 // The per-layer parameters the selective scan reads (fp32).
 struct ScanWeights {
   const float* dt_proj;       // [d_inner, dt_rank]
@@ -60,9 +76,9 @@ int64_t ScanScratchFloats(int64_t batch, int64_t length, int64_t d_inner, int64_
 // with dbc[r] = [dt_low (dt_rank), B (d_state), C (d_state)] fp32 rows of stride ld_dbc,
 // u [rows, d_inner] and z = uz[r * ld_uz + d_inner + ch] in gemm_dtype, y written in
 // gemm_dtype [rows, d_inner]; all arithmetic fp32. The state h is read from and written back
-// to the ssm slots. ScanLanes() threads share a channel (a share of the states each); the
-// block's dt_proj rows, and dt/B/C, u and z rows in tiles of time, sit in shared memory.
-// Parallel over time: the sequence splits into chunks of `chunk_length` tokens (0 chooses:
+// to the ssm slots. ScanLanes(batch, length, d_inner) threads share a channel (a share of the
+// states each); the block's dt_proj rows, and dt/B/C, u and z rows in tiles of time, sit in shared
+// memory. Parallel over time: the sequence splits into chunks of `chunk_length` tokens (0 chooses:
 // one chunk when batch * d_inner already fills the GPU); each chunk first scans from a zero
 // state recording its end state and total decay, then rescans from the exact state composed
 // from its predecessors' (two launches; one when there is one chunk, which for length == 1
@@ -75,11 +91,12 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
                            int64_t chunk_length, float* scratch, void* y, WeightDtype gemm_dtype,
                            cudaStream_t stream);
 
-// Threads a channel of the selective scan: 4 (the default) or 2. A process-wide setting for
-// benchmarks that compare the two; not thread-safe against running scans. InvalidArgument for
-// another count.
+// Threads a channel of the selective scan: 0 (the default) lets ScanLanes choose by shape
+// (2 for prefills of at least 16,384 sequence-channels, 4 otherwise), 2 or 4 force it. A
+// process-wide setting for benchmarks that compare them; not thread-safe against running
+// scans. InvalidArgument for another count. The decode step (length 1) has its own kernel.
 absl::Status SetScanLanes(int lanes);
-int ScanLanes();
+int ScanLanes(int64_t batch, int64_t length, int64_t d_inner);
 
 // The chunk length SelectiveScan chooses for chunk_length = 0.
 int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state);

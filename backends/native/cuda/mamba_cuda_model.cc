@@ -179,12 +179,22 @@ struct MambaCudaModel::Impl {
                                                  c.d_model, x.data(), stream));
     for (int layer = 0; layer < c.n_layer; ++layer) {
       LayerOnDevice& w = layers[layer];
-      LLIVE_RETURN_IF_ERROR(NormLinear(x.data(), rows, c.d_model, w.norm.data(), w.in_proj,
-                                       2 * c.d_inner, uz.data(), dtype));
-      LLIVE_RETURN_IF_ERROR(mamba::CausalConv1d(
-          uz.data(), 2 * c.d_inner, batch, length, c.d_inner, c.d_conv, w.conv.data(),
-          w.conv_bias.data(), slot_ids, conv_states.data() + layer * c.d_inner * (c.d_conv - 1),
-          conv_stride(), u.data(), dtype, stream));
+      float* layer_conv_states = conv_states.data() + layer * c.d_inner * (c.d_conv - 1);
+      if (length == 1 &&
+          mamba::DecodeInProjConvApplies(x.data(), rows, c.d_model, w.in_proj.data())) {
+        // Decoding a few sequences: norm, in_proj and the convolution step in one launch.
+        LLIVE_RETURN_IF_ERROR(mamba::DecodeInProjConv(
+            x.data(), rows, c.d_model, w.norm.data(), c.norm_epsilon, w.in_proj.data(), dtype,
+            c.d_inner, c.d_conv, w.conv.data(), w.conv_bias.data(), slot_ids, layer_conv_states,
+            conv_stride(), uz.data(), 2 * c.d_inner, u.data(), stream));
+      } else {
+        LLIVE_RETURN_IF_ERROR(NormLinear(x.data(), rows, c.d_model, w.norm.data(), w.in_proj,
+                                         2 * c.d_inner, uz.data(), dtype));
+        LLIVE_RETURN_IF_ERROR(mamba::CausalConv1d(uz.data(), 2 * c.d_inner, batch, length,
+                                                  c.d_inner, c.d_conv, w.conv.data(),
+                                                  w.conv_bias.data(), slot_ids, layer_conv_states,
+                                                  conv_stride(), u.data(), dtype, stream));
+      }
       LLIVE_RETURN_IF_ERROR(gemm->Linear(u.data(), rows, c.d_inner, c.d_inner, w.x_proj, xdbc,
                                          dbc.data(), WeightDtype::kFp32, xdbc));
       const mamba::ScanWeights scan{w.dt_proj.data(), w.dt_proj_bias.data(), w.a.data(),

@@ -5,6 +5,7 @@
 #include <cfloat>
 #include <utility>
 
+#include "backends/native/cuda/programmatic_launch.cuh"
 #include "backends/native/cuda/rwkv7_cuda_kernels.h"
 
 namespace llive::backends::cuda::rwkv7 {
@@ -15,32 +16,13 @@ constexpr int kWarp = 32;
 // exp(-0.5): the decay is w = exp(-exp(-0.5) * sigmoid(.)), as on the CPU.
 constexpr float kDecayScale = 0.60653065971263342f;
 
-// Programmatic dependent launch (sm_90): a kernel may be launched while the one before it on
-// the stream is finishing, and waits here, before touching global memory, until that one has
-// completed and its writes are visible. This hides most of the gap between the many small
-// kernels of a decode step. A no-op when launched without the attribute.
-__device__ __forceinline__ void WaitForPrevious() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
-
-std::atomic<bool> programmatic_launch{false};
-
+// Every kernel is launched through programmatic_launch.cuh: it lets its successor launch at
+// once and waits for its predecessor before reading activations or states.
 template <typename... Params, typename... Args>
 cudaError_t Launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream,
                    Args&&... args) {
-  cudaLaunchAttribute attribute;
-  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute.val.programmaticStreamSerializationAllowed = 1;
-  cudaLaunchConfig_t config = {};
-  config.gridDim = grid;
-  config.blockDim = block;
-  config.dynamicSmemBytes = 0;
-  config.stream = stream;
-  config.attrs = &attribute;
-  config.numAttrs = programmatic_launch.load(std::memory_order_relaxed) ? 1 : 0;
-  return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+  return LaunchKernel(Rwkv7ProgrammaticLaunch(), kernel, grid, block, 0, stream,
+                      std::forward<Args>(args)...);
 }
 
 template <typename T>
@@ -110,6 +92,7 @@ __global__ void EmbedLayerNormKernel(const int32_t* __restrict__ tokens,
                                      const float* __restrict__ ln_weight,
                                      const float* __restrict__ ln_bias, int64_t d, float eps,
                                      float* __restrict__ x) {
+  LetDependentsStart();
   WaitForPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
   const int64_t row = blockIdx.x;
@@ -132,6 +115,7 @@ __global__ void NormShiftLerpKernel(const float* __restrict__ x,
                                     const float* __restrict__ ln_bias, const float* __restrict__ mu,
                                     int lerps, float* __restrict__ shift, int64_t length, int64_t d,
                                     float eps, int64_t rows, Act* __restrict__ mixed) {
+  LetDependentsStart();
   WaitForPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
   const int64_t row = blockIdx.x;
@@ -162,6 +146,7 @@ __global__ void NormShiftLerpKernel(const float* __restrict__ x,
 
 // One warp per (row, head); each lane holds head_size / 32 of the head's values.
 __global__ void PrepareWkvKernel(WkvPrepare p, int64_t rows, int64_t d, int64_t head_size) {
+  LetDependentsStart();
   WaitForPrevious();
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
@@ -210,6 +195,7 @@ __global__ void __launch_bounds__(kRows * 4)
               const float* __restrict__ v, const float* __restrict__ kappa,
               const float* __restrict__ a, float* __restrict__ state, int64_t length, int64_t heads,
               float* __restrict__ y) {
+  LetDependentsStart();
   WaitForPrevious();
   constexpr int kParts = 4;
   constexpr int kThreads = kRows * kParts;
@@ -350,6 +336,8 @@ __global__ void __launch_bounds__(N * 4)
   constexpr int kParts = 4;
   constexpr int kThreads = N * kParts;
   constexpr int kQuads = N / 16;
+  LetDependentsStart();
+  WaitForPrevious();
   __shared__ __align__(16) float rs[N], ws[N], ks[N], kappas[N], removes[N], vs[N];
   __shared__ float partial[N][kParts];
   __shared__ float scratch[kThreads / kWarp];
@@ -438,6 +426,7 @@ __global__ void GroupNormBonusGateKernel(const float* __restrict__ y, const floa
                                          const float* __restrict__ ln_x_bias,
                                          const float* __restrict__ r_k, int64_t rows, int64_t d,
                                          int64_t head_size, float eps, Act* __restrict__ out) {
+  LetDependentsStart();
   WaitForPrevious();
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
@@ -469,6 +458,7 @@ __global__ void GroupNormBonusGateKernel(const float* __restrict__ y, const floa
 template <typename Act>
 __global__ void ActivateKernel(const float* __restrict__ in, int64_t n, SmallLinearInput f,
                                Act* __restrict__ out) {
+  LetDependentsStart();
   WaitForPrevious();
   for (int64_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -485,6 +475,7 @@ __global__ void ActivateKernel(const float* __restrict__ in, int64_t n, SmallLin
 // most of the bandwidth unused.
 template <typename Act>
 __global__ void ReluSquareInPlaceKernel(Act* __restrict__ x, int64_t n, int64_t vectors) {
+  LetDependentsStart();
   WaitForPrevious();
   constexpr int kPerVector = 16 / sizeof(Act);
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -511,6 +502,7 @@ __global__ void LastRowLayerNormKernel(const float* __restrict__ x,
                                        const float* __restrict__ ln_weight,
                                        const float* __restrict__ ln_bias, int64_t length, int64_t d,
                                        float eps, Act* __restrict__ out) {
+  LetDependentsStart();
   WaitForPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
   const int64_t b = blockIdx.x;
@@ -558,7 +550,7 @@ struct SmallLinearParams {
 
 template <typename Act, int R>
 __global__ void __launch_bounds__(256) SmallBatchLinearKernel(SmallLinearParams params, int rows) {
-  WaitForPrevious();
+  LetDependentsStart();
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
   // Constant indices only: a parameter array indexed at run time would be copied to every
@@ -585,13 +577,20 @@ __global__ void __launch_bounds__(256) SmallBatchLinearKernel(SmallLinearParams 
   for (int r = 0; r < R; ++r) acc[r] = 0.0f;
   // Up to kLoads weight loads are issued before the first is used, so a warp waits for memory
   // once per kLoads * 256 inputs rather than once per 256.
+  // The first group is loaded before waiting for the kernel before (weights only), so that its
+  // memory latency overlaps that kernel's tail.
   constexpr int kLoads = 4;
-  for (int64_t base = lane * 8; base < problem.in; base += kWarp * 8 * kLoads) {
-    float wv[kLoads][8];
+  float wv[kLoads][8];
+  auto load_group = [&](int64_t base) {
 #pragma unroll
     for (int u = 0; u < kLoads; ++u) {
       if (base + u * kWarp * 8 < problem.in) Load8(weight + base + u * kWarp * 8, wv[u]);
     }
+  };
+  load_group(lane * 8);
+  WaitForPrevious();
+  for (int64_t base = lane * 8; base < problem.in; base += kWarp * 8 * kLoads) {
+    if (base != lane * 8) load_group(base);
 #pragma unroll
     for (int u = 0; u < kLoads; ++u) {
       const int64_t i0 = base + u * kWarp * 8;
@@ -651,6 +650,7 @@ __device__ __forceinline__ uint64_t Mix(uint64_t z) {
 __global__ void SampleTokensKernel(const float* __restrict__ logits, int64_t vocab,
                                    float temperature, uint64_t seed, uint64_t step,
                                    int32_t* __restrict__ tokens) {
+  LetDependentsStart();
   WaitForPrevious();
   __shared__ float best_keys[kRowThreads / kWarp];
   __shared__ int32_t best_indices[kRowThreads / kWarp];
@@ -707,8 +707,6 @@ unsigned int WarpBlocks(int64_t warps) {
 }
 
 }  // namespace
-
-void SetProgrammaticLaunch(bool enabled) { programmatic_launch.store(enabled); }
 
 template <typename Weight>
 cudaError_t EmbedLayerNorm(const int32_t* tokens, const Weight* embedding, const float* ln_weight,

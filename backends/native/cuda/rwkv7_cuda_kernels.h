@@ -21,10 +21,9 @@
 
 namespace llive::backends::cuda::rwkv7 {
 
-// Launch every kernel below with programmatic dependent launch (sm_90; see the .cu), so that in
-// a captured decode step each kernel starts while the one before it drains. Off by default;
-// process-wide, read at each launch (a graph keeps the setting it was captured with).
-void SetProgrammaticLaunch(bool enabled);
+// Every kernel below is launched with programmatic dependent launch where
+// cuda::ProgrammaticLaunch() is on (programmatic_launch.cuh), so that in a captured decode step
+// each kernel starts while the one before it drains.
 
 // x[r] = LayerNorm(embedding[tokens[r]]) with ln0. embedding: [vocab, D] of type `Weight`;
 // tokens: [rows], already checked to lie in [0, vocab).

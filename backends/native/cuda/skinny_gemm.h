@@ -12,7 +12,9 @@
 
 namespace llive::backends::cuda {
 
-// The most rows SkinnyLinear takes.
+// The most rows SkinnyLinear takes. (Rows in groups of 8 re-reading the weights from L2 were
+// measured against cuBLAS at 64 rows on the H200 and lost: 55 us against 9 us for Mamba's
+// in_proj; see docs/benchmarks.md.)
 inline constexpr int64_t kSkinnyMaxRows = 8;
 
 // True when SkinnyLinear supports the operands: 1..kSkinnyMaxRows rows, `in`, `ldx` and the

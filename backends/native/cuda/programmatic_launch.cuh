@@ -1,0 +1,60 @@
+// Programmatic dependent launch (sm_90) for the many small kernels of a decode step (when it
+// is used: programmatic_launch.h).
+//
+// Normally a kernel starts only once the one before it on the stream has finished, and each
+// graph node of a decode step then costs a launch's latency on top of its work. Launched with
+// programmatic stream serialisation, a kernel may start while its predecessor still runs:
+// every kernel here first calls LetDependentsStart() (so that its successor can launch), may
+// then read what no kernel of the step writes (weights), and calls WaitForPrevious() before it
+// touches anything an earlier kernel wrote; that wait returns once the predecessor has
+// finished and its writes are visible, and since the predecessor itself waited for its own,
+// everything earlier on the stream is complete too.
+//
+// Rule for every kernel launched through LaunchKernel: read nothing but constant weights
+// before WaitForPrevious(), and call it on every path that reads or writes activations or
+// states (a no-op when the kernel was launched without the attribute).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <utility>
+
+#include "backends/native/cuda/programmatic_launch.h"
+
+namespace llive::backends::cuda {
+
+__device__ __forceinline__ void LetDependentsStart() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void WaitForPrevious() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// Launches kernel<<<grid, block, shared_bytes, stream>>>(args...), with programmatic stream
+// serialisation where `programmatic` (the model family's switch) holds, the stream is being
+// captured into a graph and the kernel supports it.
+template <typename... Params, typename... Args>
+cudaError_t LaunchKernel(bool programmatic, void (*kernel)(Params...), dim3 grid, dim3 block,
+                         size_t shared_bytes, cudaStream_t stream, Args&&... args) {
+  cudaLaunchAttribute attribute;
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = shared_bytes;
+  config.stream = stream;
+  config.attrs = &attribute;
+  config.numAttrs = programmatic && StreamCapturing(stream) &&
+                            KernelSupportsProgrammaticLaunch(reinterpret_cast<const void*>(kernel))
+                        ? 1
+                        : 0;
+  return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+}
+
+}  // namespace llive::backends::cuda
