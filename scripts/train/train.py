@@ -452,11 +452,12 @@ def training_step(model, opt, rows, vocab, device):
 
 
 def train_model(name, vocab, train_ids, held_ids, seconds, device, ckpt_dir, log, overrides=None,
-                eval_every=0.0):
+                eval_every=0.0, deadline=None):
     """Trains one model for `seconds` of wall time (more after a resume). overrides: "config"
     (shape entries replacing the defaults), "batch", "sequence_length", "peak_lr". With
     eval_every > 0 the held-out loss is measured every eval_every seconds of training (the clock
-    is paused while it runs) and the weights with the lowest one are kept and returned."""
+    is paused while it runs) and the weights with the lowest one are kept and returned. deadline
+    (a time.time() value) ends training early, whatever is left of `seconds`."""
     overrides = overrides or {}
     cls, base_cfg, seq_len, batch, lr = MODELS[name]
     unknown = set(overrides.get("config", {})) - set(base_cfg)
@@ -512,6 +513,9 @@ def train_model(name, vocab, train_ids, held_ids, seconds, device, ckpt_dir, log
     while True:
         now = elapsed + (time.time() - start - paused)
         if now >= budget:
+            break
+        if deadline and time.time() >= deadline:
+            log(f"{name}: wall-clock limit reached after {now:.0f} s of training; stopping")
             break
         if eval_every and now >= next_eval:
             t_eval = time.time()
@@ -654,6 +658,9 @@ def main():
     ap.add_argument("--eval-every", type=float, default=0.0,
                     help="seconds of training between held-out evaluations; the weights with "
                          "the lowest held-out loss are exported (0: the last weights, no curve)")
+    ap.add_argument("--wall-limit", type=float, default=0.0,
+                    help="stop training when the script has run this many seconds, whatever the "
+                         "training budget says (so export still happens inside a job's time limit)")
     ap.add_argument("--no-check", action="store_true",
                     help="skip the check against transformers / the RWKV-7 reference (only for "
                          "trying the script on a machine without transformers)")
@@ -724,7 +731,8 @@ def main():
         overrides = {"config": getattr(args, f"{name}_config"), "batch": args.batch,
                      "sequence_length": args.seq_len, "peak_lr": args.lr}
         model, cfg, stats = train_model(name, vocab, train_ids, held_ids, args.seconds_per_model,
-                                        device, args.resume, log, overrides, args.eval_every)
+                                        device, args.resume, log, overrides, args.eval_every,
+                                        t0 + args.wall_limit if args.wall_limit else None)
         stats["vs_bigram"] = 1 - stats["heldout_ce"] / baselines["bigram"]
         # The weights are written first, so that a run cut short after training keeps them.
         os.makedirs(os.path.join(args.out, name), exist_ok=True)
