@@ -4,10 +4,13 @@
 //   bridge_effect MODEL --corpus FILE [--permutations N] [--prompts K] [--threads T]
 //                 [--kinds K,..] [--layers L,..] [--max-features N] [--no-twin]
 //                 [--generate G] [--amplify A,..] [--metric euclidean|covariance]
+//                 [--twin-seed S]
 // MODEL: mamba:PATH, rwkv7:PATH, or mamba-random:TOKENIZER (a Mamba-1 of d_model 128,
 // 4 layers, d_state 16 with RandomMambaWeights seed 1 and the tokenizer file TOKENIZER).
 // --kinds/--layers/--max-features choose the state features (FeatureSpec; default ssm,wkv, all
-// layers, 16,384); --no-twin skips the random-weights baseline of the fit.
+// layers, 16,384); --no-twin skips the random-weights baseline of the fit; --twin-seed draws
+// that baseline's weights with another seed (default 2), to see how much the baseline itself
+// varies with the draw.
 //
 // Effect table: for K held-out prompts and each of the ten factors, the state after the
 // prompt is written towards the opposite side of the factor (target 0.9 where the readout is
@@ -153,11 +156,12 @@ int main(int argc, char** argv) {
     return Fail(
         "usage: bridge_effect MODEL --corpus FILE [--permutations N] [--prompts K] [--threads T] "
         "[--kinds K,..] [--layers L,..] [--max-features N] [--no-twin] [--generate G] "
-        "[--amplify A,..]");
+        "[--amplify A,..] [--twin-seed S]");
   const std::string model_spec = argv[1];
   std::string corpus_path;
   int permutations = 100, prompts = 12, threads = 2, generate = 32;
   bool use_twin = true;
+  uint64_t twin_seed = 2;
   bridge::BridgeFitOptions options;
   std::vector<double> amplify = {1, 4, 16};
   bool covariance_metric = false;
@@ -188,6 +192,8 @@ int main(int argc, char** argv) {
       covariance_metric = metric == "covariance";
     } else if (arg == "--no-twin") {
       use_twin = false;
+    } else if (arg == "--twin-seed" && has_value) {
+      twin_seed = std::strtoull(argv[++i], nullptr, 10);
     } else if (arg == "--generate" && has_value) {
       generate = std::atoi(argv[++i]);
     } else if (arg == "--amplify" && has_value) {
@@ -199,6 +205,7 @@ int main(int argc, char** argv) {
       return Fail("unknown option " + arg);
     }
   }
+  if (prompts < 1) return Fail("--prompts must be at least 1 (the effect tables need a prompt)");
   openblas_set_num_threads(threads);
   auto corpus = bridge::LoadExemplars(corpus_path);
   if (!corpus.ok()) return Fail(std::string(corpus.status().message()));
@@ -206,7 +213,7 @@ int main(int argc, char** argv) {
   if (!backend.ok()) return Fail(std::string(backend.status().message()));
   std::unique_ptr<StatefulBackend> twin;
   if (use_twin) {
-    auto made_twin = bridge::MakeRandomTwin(**backend, 2);
+    auto made_twin = bridge::MakeRandomTwin(**backend, twin_seed);
     if (!made_twin.ok()) return Fail(std::string(made_twin.status().message()));
     twin = *std::move(made_twin);
   }

@@ -3,7 +3,10 @@
 prepare_data.py's sources.json.
 
 Usage: model_card.py --report REPORT_JSON --sources SOURCES_JSON --models-dir backends/models
-       [--command "the exact training command"] [--llive-eval LLIVE_EVAL_JSON]
+       [--command "the exact training command"] [--llive-eval LLIVE_EVAL_JSON] [--models mamba]
+
+A model's own "command" in the report (a model retrained alone) takes the place of --command;
+--models limits the cards written (a model not retrained keeps its card).
 
 LLIVE_EVAL_JSON (backends/models/training/llive_eval.json) holds llive's own held-out numbers
 (`llive model eval`) beside PyTorch's on the same token stream (scripts/train/eval_heldout.py).
@@ -41,9 +44,9 @@ def llive_eval_lines(folder, runs, commands):
         "| path | tokens scored | cross-entropy | difference |",
         "|---|---|---|---|",
     ]
-    for run in runs:
-        lines.append(f"| {run['path']} | {run['tokens']:,} | {run['cross_entropy']:.6f} | "
-                     f"{run.get('difference', '')} |")
+    for run in runs:  # a run not measured yet has cross_entropy null
+        ce = "pending" if run["cross_entropy"] is None else f"{run['cross_entropy']:.6f}"
+        lines.append(f"| {run['path']} | {run['tokens']:,} | {ce} | {run.get('difference', '')} |")
     lines += ["", "```sh"] + [c.replace("MODEL", folder) for c in commands] + ["```", ""]
     return lines
 
@@ -55,12 +58,19 @@ def main():
     ap.add_argument("--models-dir", required=True)
     ap.add_argument("--command", default="")
     ap.add_argument("--llive-eval", default="")
+    ap.add_argument("--models", default="", help="comma-separated: only these cards")
     args = ap.parse_args()
     report = json.load(open(args.report, encoding="utf-8"))
     sources = json.load(open(args.sources, encoding="utf-8"))
     base = report["baselines"]
     llive_eval = json.load(open(args.llive_eval, encoding="utf-8")) if args.llive_eval else {}
+    wanted = set(filter(None, args.models.split(",")))
+    unknown = wanted - set(report["models"])
+    if unknown:
+        raise SystemExit(f"--models: {sorted(unknown)} not in {args.report}")
     for name, stats in report["models"].items():
+        if wanted and name not in wanted:
+            continue
         folder, family = TITLES[name]
         out = os.path.join(args.models_dir, folder)
         cfg = json.load(open(os.path.join(out, "config.json"), encoding="utf-8"))
@@ -80,7 +90,8 @@ def main():
             f"| file | `model.safetensors`, float16, {size / 1e6:.1f} MB; `config.json` and "
             f"`tokenizer.json` in the Hugging Face layout |",
             f"| vocabulary | byte-level BPE, {report['vocab_size']} tokens, trained on the same "
-            f"data (`<|endoftext|>` = 0) |",
+            f"data (`<|endoftext|>` = 0)"
+            + (f"; {stats['tokenizer']}" if "tokenizer" in stats else "") + " |",
             f"| training | {stats['steps']:,} steps of {stats['batch']} x {stats['sequence_length']} "
             f"tokens ({stats['tokens_seen']:,} tokens), AdamW, peak learning rate "
             f"{stats['peak_lr']}, {stats['train_seconds']:.0f} s on one {report['device']} "
@@ -101,8 +112,31 @@ def main():
             f"| unigram | {base['unigram']:.3f} | |",
             f"| bigram | {base['bigram']:.3f} | |",
             f"| {folder} | {stats['heldout_ce']:.3f} | {100 * stats['vs_bigram']:.1f}% lower |",
-            "",
         ]
+        if "replaces" in stats:
+            old = stats["replaces"]
+            lines.append(f"| the model it replaces ({old['commit']}: hidden {old['hidden_size']}, "
+                         f"{old['num_hidden_layers']} layers, {old['parameters']:,} parameters, "
+                         f"{old['train_seconds']:.0f} s) | {old['heldout_ce']:.3f} | "
+                         f"{100 * old['vs_bigram']:.1f}% lower |")
+        lines.append("")
+        if "heldout_curve" in stats:
+            kept = ("the last weights had the lowest, so nothing was chosen on the held-out split"
+                    if stats["kept_step"] == stats["steps"] else
+                    f"those of step {stats['kept_step']} of {stats['steps']}, a choice made on the "
+                    "held-out split itself, which favours the number above slightly")
+            lines += [
+                f"During training the held-out loss was measured every "
+                f"{stats['eval_every_seconds']:.0f} s (the clock paused meanwhile; "
+                f"{stats['eval_seconds']:.0f} s in all) and the weights with the lowest one are "
+                f"the ones shipped: {kept}.",
+                "",
+                "| step | seconds trained | held-out cross-entropy |",
+                "|---|---|---|",
+            ]
+            lines += [f"| {c['step']} | {c['train_seconds']:.0f} | {c['heldout_ce']:.3f} |"
+                      for c in stats["heldout_curve"]]
+            lines.append("")
         if name in llive_eval:
             lines += llive_eval_lines(folder, llive_eval[name]["runs"], llive_eval[name]["commands"])
         lines += [
@@ -132,7 +166,8 @@ def main():
             "",
             "```sh",
             "python3 scripts/train/prepare_data.py --install --out .dev-train/data   # here",
-            args.command or "python3 scripts/train/train.py --data data --out OUT   # GPU machine",
+            stats.get("command") or args.command
+            or "python3 scripts/train/train.py --data data --out OUT   # GPU machine",
             "```",
             "",
             "The GGUF file is made when needed, not shipped: "

@@ -19,6 +19,12 @@ Steps, all in one run:
      report with held-out cross-entropy, the baselines, timings and sample continuations.
 
 Usage (GPU machine): train.py --data DIR --out DIR [--seconds-per-model 240] [--resume CKPT_DIR]
+  [--models mamba] [--tokenizer FILE] [--mamba-config hidden_size=304,num_hidden_layers=12,...]
+  [--batch N] [--seq-len N] [--lr X] [--eval-every SECONDS]
+--tokenizer reuses a shipped tokenizer.json instead of training one (step 1), so that a retrained
+model is scored on the same held-out token stream as the model it replaces. --eval-every scores
+the held-out split during training (the clock is paused meanwhile) and keeps the weights with the
+lowest held-out loss, which the export then writes (the report says at which step).
 """
 import argparse
 import contextlib
@@ -32,6 +38,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 EOT = "<|endoftext|>"
 
@@ -114,6 +121,9 @@ class MambaMixer(nn.Module):
         super().__init__()
         d_inner = expand * d_model
         self.d_inner, self.d_state, self.dt_rank = d_inner, d_state, dt_rank
+        # True: the scan's float64 intermediates are recomputed in the backward pass instead of
+        # kept (train.py turns it on when a training step runs out of GPU memory).
+        self.recompute_scan = False
         self.in_proj = nn.Linear(d_model, 2 * d_inner, bias=False)
         self.conv1d = nn.Conv1d(d_inner, d_inner, d_conv, groups=d_inner, padding=d_conv - 1)
         self.x_proj = nn.Linear(d_inner, dt_rank + 2 * d_state, bias=False)
@@ -135,7 +145,11 @@ class MambaMixer(nn.Module):
         dt = F.softplus(self.dt_proj(dt))                                   # [B, L, d_inner]
         a = -torch.exp(self.A_log.float())                                  # [d_inner, d_state]
         with full_precision(x):
-            y = selective_scan(u.float(), dt.float(), a, b.float(), c.float())
+            args = (u.float(), dt.float(), a, b.float(), c.float())
+            if self.recompute_scan and torch.is_grad_enabled():
+                y = torch.utils.checkpoint.checkpoint(selective_scan, *args, use_reentrant=False)
+            else:
+                y = selective_scan(*args)
         y = y + u.float() * self.D
         return self.out_proj((y * F.silu(z.float())).to(x.dtype))
 
@@ -426,66 +440,152 @@ def heldout_loss(model, held, window, device, batch=16, max_tokens=None, mixed=T
     return total / count
 
 
-def train_model(name, vocab, train_ids, held_ids, seconds, device, ckpt_dir, log):
+def training_step(model, opt, rows, vocab, device):
+    with mixed_precision(device):
+        logits = model(rows[:, :-1])
+    loss = F.cross_entropy(logits.float().reshape(-1, vocab), rows[:, 1:].reshape(-1))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return loss
+
+
+def train_model(name, vocab, train_ids, held_ids, seconds, device, ckpt_dir, log, overrides=None,
+                eval_every=0.0, deadline=None):
+    """Trains one model for `seconds` of wall time (more after a resume). overrides: "config"
+    (shape entries replacing the defaults), "batch", "sequence_length", "peak_lr". With
+    eval_every > 0 the held-out loss is measured every eval_every seconds of training (the clock
+    is paused while it runs) and the weights with the lowest one are kept and returned. deadline
+    (a time.time() value) ends training early, whatever is left of `seconds`."""
+    overrides = overrides or {}
     cls, base_cfg, seq_len, batch, lr = MODELS[name]
-    cfg = dict(base_cfg, vocab_size=vocab)
+    unknown = set(overrides.get("config", {})) - set(base_cfg)
+    if unknown:
+        sys.exit(f"{name}: unknown config entries {sorted(unknown)} (known: {sorted(base_cfg)})")
+    cfg = dict(base_cfg, **overrides.get("config", {}), vocab_size=vocab)
+    seq_len = overrides.get("sequence_length") or seq_len
+    batch = overrides.get("batch") or batch
+    lr = overrides.get("peak_lr") or lr
     torch.manual_seed(1234)
     model = cls(cfg).to(device)
     params = sum(p.numel() for p in model.parameters())
+    log(f"{name}: config {json.dumps(cfg, sort_keys=True)}, {params} parameters, batch {batch} x "
+        f"{seq_len}, peak lr {lr}")
     # Weight decay on the matrices only (not on norms, lerps, biases, A_log, D or r_k).
     named = list(model.named_parameters())
     decay = [p for n_, p in named if p.dim() == 2 and not n_.endswith("r_k")]
     no_decay = [p for n_, p in named if not (p.dim() == 2 and not n_.endswith("r_k"))]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.95))
-    step, elapsed = 0, 0.0
+    step, elapsed, curve, best = 0, 0.0, [], None
     ckpt = os.path.join(ckpt_dir, f"{name}.pt") if ckpt_dir else None
     if ckpt and os.path.exists(ckpt):
         saved = torch.load(ckpt, map_location=device)
+        if saved.get("config", cfg) != cfg:
+            sys.exit(f"{name}: checkpoint {ckpt} was trained with config {saved['config']}, "
+                     f"not {cfg}")
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["opt"])
         step, elapsed = saved["step"], saved["elapsed"]
+        curve, best = saved.get("curve", []), saved.get("best")
         log(f"{name}: resumed at step {step} ({elapsed:.0f} s trained)")
+
+    def checkpoint(trained):
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "elapsed": trained, "config": cfg, "curve": curve, "best": best}, ckpt)
+
+    def evaluate(trained):
+        nonlocal best
+        loss = heldout_loss(model, held_ids, 512, device, batch=eval_batch)
+        curve.append({"step": step, "train_seconds": round(trained, 1), "heldout_ce": loss})
+        if best is None or loss < best["heldout_ce"]:
+            best = {"step": step, "heldout_ce": loss,
+                    "model": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+        log(f"{name}: step {step}, {trained:.0f} s: held-out CE {loss:.4f} "
+            f"(best {best['heldout_ce']:.4f} at step {best['step']})")
+
     budget = elapsed + seconds
-    total_steps_estimate = None
+    eval_batch = 64 if device == "cuda" else 16  # windows per forward pass; the loss is the same
     g = torch.Generator().manual_seed(step)
-    start, last_ckpt = time.time(), time.time()
+    start, last_ckpt, paused = time.time(), time.time(), 0.0
+    next_eval = (curve[-1]["train_seconds"] if curve else 0.0) + eval_every
     while True:
-        now = elapsed + (time.time() - start)
+        now = elapsed + (time.time() - start - paused)
         if now >= budget:
             break
+        if deadline and time.time() >= deadline:
+            log(f"{name}: wall-clock limit reached after {now:.0f} s of training; stopping")
+            break
+        if eval_every and now >= next_eval:
+            t_eval = time.time()
+            evaluate(now)
+            paused += time.time() - t_eval
+            next_eval = now + eval_every
         progress = now / budget
         warm = min(1.0, (step + 1) / 100)
         for group in opt.param_groups:
             group["lr"] = lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         starts = torch.randint(0, len(train_ids) - seq_len - 1, (batch,), generator=g)
         rows = torch.stack([train_ids[s:s + seq_len + 1] for s in starts.tolist()]).to(device)
-        with mixed_precision(device) if mixed else contextlib.nullcontext():
-            logits = model(rows[:, :-1])
-        loss = F.cross_entropy(logits.float().reshape(-1, vocab), rows[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        mixers = [m for m in model.modules() if hasattr(m, "recompute_scan")]
+        out_of_memory = False
+        try:
+            loss = training_step(model, opt, rows, vocab, device)
+        except torch.cuda.OutOfMemoryError:
+            # Mamba's chunked scan keeps several float64 [batch, chunk, d_inner, d_state]
+            # tensors per chunk for the backward pass; recomputing them instead costs one more
+            # forward pass of the scan. The failed step changed no weight (the error comes
+            # before opt.step), so it is run again, outside this block, whose traceback still
+            # holds the failed step's tensors.
+            if not mixers or mixers[0].recompute_scan:
+                raise
+            out_of_memory = True
+        if out_of_memory:
+            for m in mixers:
+                m.recompute_scan = True
+            opt.zero_grad(set_to_none=True)
+            torch.cuda.empty_cache()
+            log(f"{name}: out of GPU memory at step {step}; recomputing the scan in the backward "
+                f"pass from now on")
+            loss = training_step(model, opt, rows, vocab, device)
         step += 1
         if step % 50 == 0:
+            memory = (f", peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
+                      if device == "cuda" else "")
             log(f"{name}: step {step} loss {loss.item():.3f} lr {opt.param_groups[0]['lr']:.2e} "
-                f"{now:.0f}/{budget:.0f} s")
+                f"{now:.0f}/{budget:.0f} s{memory}")
         if ckpt and time.time() - last_ckpt > 120:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "elapsed": elapsed + time.time() - start}, ckpt)
+            checkpoint(elapsed + time.time() - start - paused)
             last_ckpt = time.time()
-    trained_s = elapsed + time.time() - start
+    trained_s = elapsed + time.time() - start - paused
+    eval_s = paused
+    final = heldout_loss(model, held_ids, 512, device, batch=eval_batch)
+    if eval_every:
+        curve.append({"step": step, "train_seconds": round(trained_s, 1), "heldout_ce": final})
+        if best is None or final < best["heldout_ce"]:
+            best = {"step": step, "heldout_ce": final,
+                    "model": {k: v.detach().clone() for k, v in model.state_dict().items()}}
     if ckpt:
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "elapsed": trained_s}, ckpt)
-    loss = heldout_loss(model, held_ids, 512, device)
+        checkpoint(trained_s)
+    kept_step, loss = step, final
+    if eval_every and best["step"] != step:
+        model.load_state_dict(best["model"])
+        kept_step, loss = best["step"], heldout_loss(model, held_ids, 512, device, batch=eval_batch)
+        log(f"{name}: held-out CE at the end {final:.4f} is above the best {best['heldout_ce']:.4f}"
+            f" (step {best['step']}): keeping the weights of step {best['step']}")
+    recompute = any(getattr(m, "recompute_scan", False) for m in model.modules())
     log(f"{name}: {params} parameters, {step} steps, {step * batch * seq_len} tokens, "
-        f"{trained_s:.0f} s, held-out CE {loss:.4f}")
-    return model, cfg, {"parameters": params, "steps": step, "batch": batch,
-                        "sequence_length": seq_len, "tokens_seen": step * batch * seq_len,
-                        "train_seconds": round(trained_s, 1), "heldout_ce": loss,
-                        "peak_lr": lr}
+        f"{trained_s:.0f} s (+{eval_s:.0f} s held-out evaluations), held-out CE {loss:.4f} "
+        f"(weights of step {kept_step})")
+    stats = {"parameters": params, "steps": step, "batch": batch, "sequence_length": seq_len,
+             "tokens_seen": step * batch * seq_len, "train_seconds": round(trained_s, 1),
+             "heldout_ce": loss, "peak_lr": lr}
+    if eval_every:
+        stats.update({"eval_every_seconds": eval_every, "eval_seconds": round(eval_s, 1),
+                      "kept_step": kept_step, "final_heldout_ce": final, "heldout_curve": curve,
+                      "scan_recomputed": recompute})
+    return model, cfg, stats
 
 
 @torch.no_grad()
@@ -526,6 +626,17 @@ def check_against_reference(name, model, cfg, held, device, log):
     return {"reference": source, "relative_error": err}
 
 
+def parse_config(text):
+    """"hidden_size=304,num_hidden_layers=12" -> {"hidden_size": 304, "num_hidden_layers": 12}."""
+    out = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not value.strip().lstrip("-").isdigit():
+            raise argparse.ArgumentTypeError(f"expected KEY=INTEGER, got {item!r}")
+        out[key.strip()] = int(value)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True)
@@ -535,7 +646,32 @@ def main():
     ap.add_argument("--seconds-per-model", type=float, default=240)
     ap.add_argument("--resume", default=None, help="checkpoint folder (read and written)")
     ap.add_argument("--log", default=None, help="log file (default OUT/train.log)")
+    ap.add_argument("--tokenizer", default=None,
+                    help="use this tokenizer.json instead of training a vocabulary")
+    ap.add_argument("--mamba-config", default="", type=parse_config,
+                    help="KEY=VALUE,... replacing entries of MAMBA_CONFIG (e.g. hidden_size=304)")
+    ap.add_argument("--rwkv7-config", default="", type=parse_config,
+                    help="KEY=VALUE,... replacing entries of RWKV7_CONFIG")
+    ap.add_argument("--batch", type=int, default=0, help="sequences per step (0: per model)")
+    ap.add_argument("--seq-len", type=int, default=0, help="tokens per sequence (0: per model)")
+    ap.add_argument("--lr", type=float, default=0.0, help="peak learning rate (0: per model)")
+    ap.add_argument("--eval-every", type=float, default=0.0,
+                    help="seconds of training between held-out evaluations; the weights with "
+                         "the lowest held-out loss are exported (0: the last weights, no curve)")
+    ap.add_argument("--wall-limit", type=float, default=0.0,
+                    help="stop training when the script has run this many seconds, whatever the "
+                         "training budget says (so export still happens inside a job's time limit)")
+    ap.add_argument("--no-check", action="store_true",
+                    help="skip the check against transformers / the RWKV-7 reference (only for "
+                         "trying the script on a machine without transformers)")
     args = ap.parse_args()
+    for name in args.models.split(","):
+        if name not in MODELS:
+            sys.exit(f"unknown model {name!r} (known: {', '.join(MODELS)})")
+        unknown = set(getattr(args, f"{name}_config")) - set(MODELS[name][1])
+        if unknown:
+            sys.exit(f"--{name}-config: unknown entries {sorted(unknown)} "
+                     f"(known: {', '.join(sorted(MODELS[name][1]))})")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -552,7 +688,19 @@ def main():
     train_docs = load_docs(os.path.join(args.data, "train.jsonl"))
     held_docs = load_docs(os.path.join(args.data, "heldout.jsonl"))
     tok_path = os.path.join(args.out, "tokenizer.json")
-    if args.resume and os.path.exists(os.path.join(args.resume, "tokenizer.json")):
+    resume_tok = os.path.join(args.resume, "tokenizer.json") if args.resume else None
+    if args.tokenizer:
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(args.tokenizer)
+        if resume_tok and os.path.exists(resume_tok):
+            if Tokenizer.from_file(resume_tok).to_str() != tok.to_str():
+                sys.exit(f"--tokenizer {args.tokenizer} differs from the checkpoint's {resume_tok}")
+        tok.save(tok_path)
+        if resume_tok:
+            os.makedirs(args.resume, exist_ok=True)
+            tok.save(resume_tok)
+        log(f"tokenizer: {args.tokenizer} (not trained)")
+    elif args.resume and os.path.exists(os.path.join(args.resume, "tokenizer.json")):
         from tokenizers import Tokenizer
         tok = Tokenizer.from_file(os.path.join(args.resume, "tokenizer.json"))
         tok.save(tok_path)
@@ -571,22 +719,36 @@ def main():
     report = {"vocab_size": vocab, "train_tokens": len(train_ids), "heldout_tokens": len(held_ids),
               "baselines": baselines, "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
               "torch": torch.__version__, "models": {}}
+    if args.tokenizer:
+        report["tokenizer"] = f"reused from {args.tokenizer}"
+
+    def write_report():
+        with open(os.path.join(args.out, "report.json"), "w") as f:
+            json.dump(report, f, indent=1, ensure_ascii=False)
     prompts = ["The package manager", "To configure the network,", "パッケージを",
                "このコマンドは"]
     for name in args.models.split(","):
+        overrides = {"config": getattr(args, f"{name}_config"), "batch": args.batch,
+                     "sequence_length": args.seq_len, "peak_lr": args.lr}
         model, cfg, stats = train_model(name, vocab, train_ids, held_ids, args.seconds_per_model,
-                                        device, args.resume, log)
+                                        device, args.resume, log, overrides, args.eval_every,
+                                        t0 + args.wall_limit if args.wall_limit else None)
         stats["vs_bigram"] = 1 - stats["heldout_ce"] / baselines["bigram"]
-        stats["check"] = check_against_reference(name, model, cfg, held_ids, device, log)
-        stats["samples"] = {p: sample(model, tok, p, device) for p in prompts}
+        # The weights are written first, so that a run cut short after training keeps them.
         os.makedirs(os.path.join(args.out, name), exist_ok=True)
         save_safetensors(model.hf_state(), os.path.join(args.out, name, "model.safetensors"))
         with open(os.path.join(args.out, name, "config.json"), "w") as f:
             json.dump(type(model).hf_config(cfg), f, indent=2, sort_keys=True)
         report["models"][name] = stats
+        write_report()
+        if args.no_check:
+            log(f"{name}: check against the reference skipped (--no-check)")
+        else:
+            stats["check"] = check_against_reference(name, model, cfg, held_ids, device, log)
+        stats["samples"] = {p: sample(model, tok, p, device) for p in prompts}
+        write_report()
         log(f"{name}: {json.dumps(stats, ensure_ascii=False)}")
-    with open(os.path.join(args.out, "report.json"), "w") as f:
-        json.dump(report, f, indent=1, ensure_ascii=False)
+    write_report()
 
 
 if __name__ == "__main__":
