@@ -16,6 +16,7 @@
 #include "backends/native/cuda/mamba_cuda_kernels.h"
 #include "backends/native/cuda/mamba_cuda_model.h"
 #include "backends/native/cuda/programmatic_launch.h"
+#include "backends/native/cuda/skinny_gemm.h"
 #include "backends/native/mamba_random.h"
 #include "bench/gpu_bench.h"
 
@@ -417,7 +418,7 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   std::mt19937_64 random(7);
   std::vector<BenchRow> rows;
   for (int batch : {1, 16}) BENCH_OK(Prefill(**model, random, batch, options.quick, rows));
-  for (int batch : {1, 8, 16, 64, 256}) {
+  for (int batch : {1, 2, 4, 8, 16, 64, 256}) {
     BENCH_OK(Decode(**model, random, batch, options.quick, rows));
   }
   for (int batch : {1, 16}) BENCH_OK(Scan(batch, options.quick, rows));
@@ -453,6 +454,24 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   for (size_t i = first_variant_row; i < rows.size(); ++i) {
     rows[i].note = absl::StrCat("PDL; ", rows[i].note);
   }
+  // The other side of the skinny kernels' row limit (kSkinnySuitedRows): batch 1 through
+  // cuBLAS and the separate RMSNorm and convolution launches, batches 2 to 8 through the skinny
+  // kernels, to keep that choice measured.
+  for (int64_t limit : {int64_t{0}, backends::cuda::kSkinnyMaxRows}) {
+    backends::cuda::SetSkinnyRowLimit(limit);
+    first_variant_row = rows.size();
+    model = new_model();
+    if (!model.ok()) return model.status();
+    for (int batch : limit == 0 ? std::vector<int>{1} : std::vector<int>{2, 4, 8}) {
+      BENCH_OK(Decode(**model, random, batch, options.quick, rows));
+    }
+    model->reset();
+    for (size_t i = first_variant_row; i < rows.size(); ++i) {
+      rows[i].note = absl::StrCat(limit == 0 ? "cuBLAS, no skinny kernels; " : "skinny kernels; ",
+                                  rows[i].note);
+    }
+  }
+  backends::cuda::SetSkinnyRowLimit(backends::cuda::kSkinnySuitedRows);
   cpu_model->reset();
   return rows;
 }

@@ -195,7 +195,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
 // it replaces (SkinnyNormLinear into uz, then CausalConv1d with length 1), on the same random
 // operands: u, z and the advanced conv states must agree to the last bit (same arithmetic in
 // the same order); the unfused path itself is checked against the CPU above.
-absl::StatusOr<std::vector<CheckRow>> CheckDecodeInProjConv(std::mt19937_64& random) {
+absl::StatusOr<std::vector<CheckRow>> CheckDecodeInProjConvRows(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   struct Shape {
     int64_t rows, dm, di, dc;
@@ -397,7 +397,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
   return rows;
 }
 
-absl::StatusOr<std::vector<CheckRow>> CheckSmallKernels(std::mt19937_64& random) {
+absl::StatusOr<std::vector<CheckRow>> CheckSmallKernelsRows(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   // RMSNorm over every row and over each sequence's last row.
   for (int64_t n : {768, 1000}) {
@@ -759,11 +759,21 @@ absl::StatusOr<std::vector<CheckRow>> CheckTransformers() {
   return rows;
 }
 
+// The kernel-level checks take the skinny kernels up to their full row count, not just the
+// rows they are used for by default (the model checks use the defaults).
+template <absl::StatusOr<std::vector<CheckRow>> (*kGroup)(std::mt19937_64&)>
+absl::StatusOr<std::vector<CheckRow>> WithAllSkinnyRows(std::mt19937_64& random) {
+  backends::cuda::SetSkinnyRowLimit(backends::cuda::kSkinnyMaxRows);
+  absl::StatusOr<std::vector<CheckRow>> rows = kGroup(random);
+  backends::cuda::SetSkinnyRowLimit(backends::cuda::kSkinnySuitedRows);
+  return rows;
+}
+
 absl::StatusOr<std::vector<CheckRow>> RunMambaChecks() {
   std::mt19937_64 random(std::random_device{}());  // fresh inputs every run
   std::vector<CheckRow> rows;
-  for (auto* group :
-       {&CheckSmallKernels, &CheckConv, &CheckDecodeInProjConv, &CheckScan, &CheckModel}) {
+  for (auto* group : {&WithAllSkinnyRows<CheckSmallKernelsRows>, &CheckConv,
+                      &WithAllSkinnyRows<CheckDecodeInProjConvRows>, &CheckScan, &CheckModel}) {
     absl::StatusOr<std::vector<CheckRow>> part = (*group)(random);
     if (!part.ok()) return part.status();
     rows.insert(rows.end(), part->begin(), part->end());

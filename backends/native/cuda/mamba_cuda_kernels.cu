@@ -211,26 +211,42 @@ struct ConvStepOutput {
   const int32_t* slots;
   float* conv_states;
   int64_t conv_slot_stride;
-  __device__ __forceinline__ void operator()(int r, int64_t o, float value) const {
+  // The channel's taps, bias and history, right-aligned in kMaxConv windows (tap k at
+  // j = k + kMaxConv - dc) so that every index is static and they stay in registers.
+  struct Prefetched {
+    float window[kMaxConv];
+    float taps[kMaxConv];
+    float bias;
+  };
+  __device__ __forceinline__ Prefetched Prefetch(int r, int64_t o) const {
+    Prefetched p{};
+    if (o >= d_inner) return p;
+    const float* history = conv_states + slots[r] * conv_slot_stride + o * (dc - 1);
+#pragma unroll
+    for (int j = 0; j < kMaxConv; ++j) {
+      const int k = j - (kMaxConv - dc);
+      p.taps[j] = k >= 0 ? weight[o * dc + k] : 0.0f;
+      if (j < kMaxConv - 1) p.window[j] = k >= 0 ? history[k] : 0.0f;
+    }
+    p.bias = bias[o];
+    return p;
+  }
+  __device__ __forceinline__ void operator()(int r, int64_t o, float value,
+                                             const Prefetched& p) const {
     if (o >= d_inner) {
       skinny::Store(uz + r * ld_uz + o, value);
       return;
     }
     float* history = conv_states + slots[r] * conv_slot_stride + o * (dc - 1);
-    // Right-aligned in a kMaxConv window (tap k at j = k + kMaxConv - dc), so that every index
-    // is static and the window stays in registers.
     float window[kMaxConv];
 #pragma unroll
-    for (int j = 0; j < kMaxConv - 1; ++j) {
-      const int k = j - (kMaxConv - dc);
-      window[j] = k >= 0 ? history[k] : 0.0f;
-    }
+    for (int j = 0; j < kMaxConv - 1; ++j) window[j] = p.window[j];
     window[kMaxConv - 1] = skinny::RoundTo<T>(value);
-    float sum = bias[o];
+    float sum = p.bias;
 #pragma unroll
     for (int j = 0; j < kMaxConv; ++j) {
       const int k = j - (kMaxConv - dc);
-      if (k >= 0) sum += weight[o * dc + k] * window[j];
+      if (k >= 0) sum += p.taps[j] * window[j];
     }
 #pragma unroll
     for (int j = 0; j < kMaxConv - 1; ++j) {

@@ -2,6 +2,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 #include "backends/native/cuda/cuda_status.h"
@@ -65,10 +67,19 @@ cudaError_t ForType(WeightDtype dtype, Body body) {
 
 }  // namespace
 
+namespace {
+std::atomic<int64_t> skinny_row_limit{kSkinnySuitedRows};
+}  // namespace
+
+void SetSkinnyRowLimit(int64_t rows) {
+  skinny_row_limit.store(std::clamp<int64_t>(rows, 0, kSkinnyMaxRows));
+}
+
 bool SkinnyLinearApplies(const void* x, int64_t rows, int64_t in, int64_t ldx, const void* weight) {
   // 16 bytes hold 8 two-byte or 4 four-byte elements; multiples of 8 suit both.
-  return rows >= 1 && rows <= kSkinnyMaxRows && in % 8 == 0 && ldx % 8 == 0 &&
-         reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(weight) % 16 == 0;
+  return rows >= 1 && rows <= skinny_row_limit.load(std::memory_order_relaxed) && in % 8 == 0 &&
+         ldx % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+         reinterpret_cast<uintptr_t>(weight) % 16 == 0;
 }
 
 absl::Status SkinnyLinear(const void* x, int64_t rows, int64_t in, int64_t ldx, const void* weight,

@@ -17,9 +17,17 @@ namespace llive::backends::cuda {
 // in_proj; see docs/benchmarks.md.)
 inline constexpr int64_t kSkinnyMaxRows = 8;
 
-// True when SkinnyLinear supports the operands: 1..kSkinnyMaxRows rows, `in`, `ldx` and the
-// pointers 16-byte aligned for the element type.
+// True when SkinnyLinear supports the operands: 1..kSkinnyMaxRows rows (see SetSkinnyRowLimit),
+// `in`, `ldx` and the pointers 16-byte aligned for the element type.
 bool SkinnyLinearApplies(const void* x, int64_t rows, int64_t in, int64_t ldx, const void* weight);
+
+// Rows up to which SkinnyLinearApplies says yes: kSkinnySuitedRows by default, 0 (never) to
+// kSkinnyMaxRows when set, for benchmarks that compare with cuBLAS. Measured on the H200 at the
+// mamba-130m shape (docs/benchmarks.md, 2026-12-02): a decode step took 587 us at batch 1 with
+// the skinny kernels and 761 us through cuBLAS, but 1,489 us at batch 8 with them and 765 us
+// through cuBLAS. Process-wide, read at each call (so when a decode graph is captured).
+inline constexpr int64_t kSkinnySuitedRows = 1;
+void SetSkinnyRowLimit(int64_t rows);
 
 // y[r * ldy + o] = alpha * sum_i x[r * ldx + i] * weight[o * in + i] + beta * y[r * ldy + o],
 // x and weight in `dtype`, y in `y_dtype` (fp32 or dtype), fp32 accumulation; asynchronous on

@@ -138,17 +138,24 @@ struct NormInput {
   }
 };
 
-// y[r * ldy + o] = alpha * value + beta * y[r * ldy + o] (beta 0 reads nothing).
+// y[r * ldy + o] = alpha * value + beta * y[r * ldy + o] (beta 0 reads nothing). An output
+// policy's Prefetch(r, o) runs before the products, so that what its operator() reads
+// besides the value is already in registers when the sums are done.
 template <typename Y>
 struct StoreOutput {
   Y* y;
   int64_t ldy;
   float alpha;
   float beta;
-  __device__ __forceinline__ void operator()(int r, int64_t o, float value) const {
-    Y* target = y + r * ldy + o;
-    const float previous = beta != 0.0f ? static_cast<float>(*target) : 0.0f;
-    Store(target, alpha * value + beta * previous);
+  struct Prefetched {
+    float previous;
+  };
+  __device__ __forceinline__ Prefetched Prefetch(int r, int64_t o) const {
+    return {beta != 0.0f ? static_cast<float>(y[r * ldy + o]) : 0.0f};
+  }
+  __device__ __forceinline__ void operator()(int r, int64_t o, float value,
+                                             const Prefetched& prefetched) const {
+    Store(y + r * ldy + o, alpha * value + beta * prefetched.previous);
   }
 };
 
@@ -175,6 +182,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   WaitForPrevious();
   input.Prepare(rows, in);  // block-wide (may synchronise): before any thread leaves
   if (!has_output) return;
+  typename Output::Prefetched prefetched{};
+  if (lane < rows) prefetched = output.Prefetch(lane, o);
   float acc[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) acc[r] = 0.0f;
@@ -209,7 +218,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   }
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-    if (r < rows && lane == r) output(r, o, acc[r]);
+    if (r < rows && lane == r) output(r, o, acc[r], prefetched);
   }
 }
 
