@@ -56,6 +56,36 @@ TEST(TextSegmenterTest, InvalidUtf8IsSkippedAndDetected) {
   EXPECT_FALSE(IsValidUtf8("\xc3"));  // truncated sequence
 }
 
+// ASCII takes a shortcut past utf8proc: every ASCII character must still be told apart as
+// utf8proc's categories would (letters and digits join words, nothing else is a token).
+TEST(TextSegmenterTest, EveryAsciiCharacterIsAWordPartOnlyWhenALetterOrDigit) {
+  for (int c = 0; c < 0x80; ++c) {
+    const std::string text = std::string("x") + static_cast<char>(c) + "Y";
+    const bool word_part =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    const char folded = static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    if (word_part) {
+      EXPECT_THAT(SegmentTextToStrings(text), ElementsAre(std::string("x") + folded + "y"))
+          << "character " << c;
+    } else {
+      EXPECT_THAT(SegmentTextToStrings(text), ElementsAre("x", "y")) << "character " << c;
+    }
+  }
+}
+
+TEST(TextSegmenterTest, WordsRunAcrossAsciiAndOtherLetters) {
+  const std::string text = "Abéc, Été 42";
+  std::vector<std::string> words;
+  std::vector<std::pair<int, int>> ranges;
+  SegmentText(text, [&](const Token& token) {
+    words.emplace_back(token.text);
+    ranges.emplace_back(token.start, token.end);
+  });
+  EXPECT_THAT(words, ElementsAre("abec", "ete", "42"));
+  EXPECT_THAT(ranges,
+              ElementsAre(std::make_pair(0, 5), std::make_pair(7, 12), std::make_pair(13, 15)));
+}
+
 TEST(TextSegmenterTest, VeryLongWordsAreCut) {
   std::vector<std::string> tokens = SegmentTextToStrings(std::string(500, 'a'));
   ASSERT_EQ(tokens.size(), 1u);
