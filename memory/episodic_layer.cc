@@ -261,24 +261,26 @@ absl::StatusOr<std::vector<int64_t>> MemoryStore::AppendEvents(
     const int64_t ts = event.ts_ms != 0 ? event.ts_ms : now;
     const std::string uid = NewUid();
     (*insert)->Reset();
+    // Every bound value outlives the statement's run (the inputs, the prepared batch, `uid`).
     (*insert)
-        ->Bind(1, uid)
-        .Bind(2, agent_id)
+        ->BindView(1, uid)
+        .BindView(2, agent_id)
         .Bind(3, ts)
-        .Bind(4, event.kind)
-        .Bind(5, event.content)
-        .Bind(6, event.metadata)
-        .Bind(7, PrivacyName(event.privacy))
-        .Bind(8, prepared[i].provenance)
+        .BindView(4, event.kind)
+        .BindView(5, event.content)
+        .BindView(6, event.metadata)
+        .BindView(7, PrivacyName(event.privacy))
+        .BindView(8, prepared[i].provenance)
         .Bind(9, surprise)
         .Bind(10, event.importance)
         .Bind(11, now)
         .Bind(12, embedder_row_id_)
-        .BindBlob(13, prepared.vectors()[i].data(), prepared.vectors()[i].size() * sizeof(float));
+        .BindBlobView(13, prepared.vectors()[i].data(),
+                      prepared.vectors()[i].size() * sizeof(float));
     if (absl::Status s = (*insert)->Run(); !s.ok()) return s;
     const int64_t id = sqlite3_last_insert_rowid(db_->handle());
     (*fts)->Reset();
-    (*fts)->Bind(1, id).Bind(2, prepared[i].fts.text());
+    (*fts)->Bind(1, id).BindView(2, prepared[i].fts.text());
     fts_ahead_->Offer(&prepared[i].fts);
     absl::Status indexed = (*fts)->Run();
     fts_ahead_->Offer(nullptr);
