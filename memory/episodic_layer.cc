@@ -17,6 +17,7 @@ namespace llive::memory {
 namespace {
 
 absl::Status CheckMetadata(absl::string_view what, absl::string_view metadata) {
+  if (metadata == "{}") return absl::OkStatus();  // the default, not worth a parse per event
   nlohmann::json json = nlohmann::json::parse(metadata.begin(), metadata.end(), nullptr, false);
   if (json.is_discarded() || !json.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(what, " metadata must be a JSON object"));

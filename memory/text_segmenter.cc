@@ -222,6 +222,10 @@ bool IsValidUtf8(absl::string_view text) {
   const auto size = static_cast<utf8proc_ssize_t>(text.size());
   utf8proc_ssize_t position = 0;
   while (position < size) {
+    if (bytes[position] < 0x80) {  // ASCII is valid on its own
+      ++position;
+      continue;
+    }
     utf8proc_int32_t cp = 0;
     utf8proc_ssize_t length = utf8proc_iterate(bytes + position, size - position, &cp);
     if (length <= 0) return false;

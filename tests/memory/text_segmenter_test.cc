@@ -54,6 +54,9 @@ TEST(TextSegmenterTest, InvalidUtf8IsSkippedAndDetected) {
   EXPECT_FALSE(IsValidUtf8(bad));
   EXPECT_TRUE(IsValidUtf8("東京 🎉 ok"));
   EXPECT_FALSE(IsValidUtf8("\xc3"));  // truncated sequence
+  EXPECT_FALSE(IsValidUtf8("plain ascii then \x80 a stray continuation byte"));
+  EXPECT_FALSE(IsValidUtf8("ends cut short \xe6\x9d"));
+  EXPECT_TRUE(IsValidUtf8("ascii, then caf\xc3\xa9, then ascii"));
 }
 
 // ASCII takes a shortcut past utf8proc: every ASCII character must still be told apart as
