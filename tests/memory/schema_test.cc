@@ -70,46 +70,6 @@ TEST(SchemaTest, NewerSchemaIsRefusedAndLeftUntouched) {
   EXPECT_EQ(count->ColumnInt(0), 1);
 }
 
-// Every released schema version has a committed database written by that version's llive;
-// opening it must migrate it and keep every record readable and searchable.
-TEST(SchemaTest, CommittedVersion1DatabaseOpensAndIsSearchable) {
-  testing::TempDir dir;
-  std::filesystem::copy_file(std::string(LLIVE_SOURCE_DIR) + "/tests/fixtures/memory/schema_v1.db",
-                             dir.File("memory.db"));
-  std::unique_ptr<MemoryStore> store = OpenOrDie(TestOptions(dir));
-  ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->Stats()->schema_version, kSchemaVersion);
-  absl::StatusOr<std::vector<Event>> events = store->EventsByIdRange("fixture", 0, 100, 10);
-  ASSERT_TRUE(events.ok());
-  ASSERT_EQ(events->size(), 2u);
-  EXPECT_EQ((*events)[0].content, "Schema v1 fixture: Hana moved to Osaka");
-  RecallQuery query = Query("fixture", "Osaka");
-  query.mode = RecallQuery::Mode::kText;
-  ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
-  query.text = "日本語";
-  ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
-  // Version 2 re-indexed the text with agent-scoped terms: another agent's search with the same
-  // words finds only its own record, and the fixture agent's still finds only its own.
-  ASSERT_TRUE(store->AppendEvent("other", Message("Other agent also went to Osaka")).ok());
-  RecallQuery other = Query("other", "Osaka");
-  other.mode = RecallQuery::Mode::kText;
-  ASSERT_EQ(RecallOrFail(*store, other).size(), 1u);
-  EXPECT_EQ(RecallOrFail(*store, other)[0].content, "Other agent also went to Osaka");
-  query.text = "Osaka";
-  ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
-  EXPECT_EQ(RecallOrFail(*store, query)[0].content, "Schema v1 fixture: Hana moved to Osaka");
-  // The fixture's vectors come from hashing@1; this build's embedder re-tags new ones.
-  EXPECT_TRUE(store->AppendEvent("fixture", Message("written after the upgrade")).ok());
-  // Its 4 KiB pages (new stores have 16 KiB) go into a backup unchanged.
-  ASSERT_TRUE(store->Backup(dir.File("backup.db")).ok());
-  absl::StatusOr<std::unique_ptr<Database>> backup = Database::Open(dir.File("backup.db"));
-  ASSERT_TRUE(backup.ok()) << backup.status();
-  absl::StatusOr<Statement> count = Statement::Prepare(**backup, "SELECT count(*) FROM events");
-  ASSERT_TRUE(count.ok());
-  ASSERT_TRUE(*count->Step());
-  EXPECT_EQ(count->ColumnInt(0), 4);
-}
-
 // The tables' SQL and what `sql` compiles to, read on a fresh connection.
 std::string TableSql(Database& db, const std::string& table) {
   absl::StatusOr<Statement> select =
@@ -161,6 +121,47 @@ void ExpectVersion3Checks(Database& db) {
   ASSERT_TRUE(check.ok()) << check.status();
   ASSERT_TRUE(*check->Step());
   EXPECT_EQ(check->ColumnText(0), "ok");
+}
+
+// Every released schema version has a committed database written by that version's llive;
+// opening it must migrate it and keep every record readable and searchable.
+TEST(SchemaTest, CommittedVersion1DatabaseOpensAndIsSearchable) {
+  testing::TempDir dir;
+  std::filesystem::copy_file(std::string(LLIVE_SOURCE_DIR) + "/tests/fixtures/memory/schema_v1.db",
+                             dir.File("memory.db"));
+  std::unique_ptr<MemoryStore> store = OpenOrDie(TestOptions(dir));
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Stats()->schema_version, kSchemaVersion);
+  absl::StatusOr<std::vector<Event>> events = store->EventsByIdRange("fixture", 0, 100, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].content, "Schema v1 fixture: Hana moved to Osaka");
+  RecallQuery query = Query("fixture", "Osaka");
+  query.mode = RecallQuery::Mode::kText;
+  ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
+  query.text = "日本語";
+  ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
+  // Version 2 re-indexed the text with agent-scoped terms: another agent's search with the same
+  // words finds only its own record, and the fixture agent's still finds only its own.
+  ASSERT_TRUE(store->AppendEvent("other", Message("Other agent also went to Osaka")).ok());
+  RecallQuery other = Query("other", "Osaka");
+  other.mode = RecallQuery::Mode::kText;
+  ASSERT_EQ(RecallOrFail(*store, other).size(), 1u);
+  EXPECT_EQ(RecallOrFail(*store, other)[0].content, "Other agent also went to Osaka");
+  query.text = "Osaka";
+  ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
+  EXPECT_EQ(RecallOrFail(*store, query)[0].content, "Schema v1 fixture: Hana moved to Osaka");
+  // The fixture's vectors come from hashing@1; this build's embedder re-tags new ones.
+  EXPECT_TRUE(store->AppendEvent("fixture", Message("written after the upgrade")).ok());
+  // Its 4 KiB pages (new stores have 16 KiB) go into a backup unchanged.
+  ASSERT_TRUE(store->Backup(dir.File("backup.db")).ok());
+  absl::StatusOr<std::unique_ptr<Database>> backup = Database::Open(dir.File("backup.db"));
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  absl::StatusOr<Statement> count = Statement::Prepare(**backup, "SELECT count(*) FROM events");
+  ASSERT_TRUE(count.ok());
+  ASSERT_TRUE(*count->Step());
+  EXPECT_EQ(count->ColumnInt(0), 4);
+  ExpectVersion3Checks(**backup);
 }
 
 TEST(SchemaTest, FreshStoreHasNoInListChecks) {
