@@ -35,15 +35,16 @@ absl::StatusOr<std::unique_ptr<MemoryStore>> MemoryStore::Open(StoreOptions opti
   absl::StatusOr<std::unique_ptr<Database>> db =
       Database::Open(options.database_path, {.busy_timeout_ms = options.busy_timeout_ms});
   if (!db.ok()) return db.status();
-  if (absl::Status s = RegisterFtsTokenizer(**db); !s.ok()) return s;
+  auto fts_ahead = std::make_unique<FtsTermsAhead>();
+  if (absl::Status s = RegisterFtsTokenizer(**db, fts_ahead.get()); !s.ok()) return s;
   auto fts_lengths = std::make_unique<FtsLengths>();
   if (absl::Status s = RegisterFtsRank(**db, fts_lengths.get()); !s.ok()) return s;
   // Deleted content is overwritten with zeros, not left in free pages.
   if (absl::Status s = (*db)->Exec("PRAGMA secure_delete = ON"); !s.ok()) return s;
   if (absl::Status s = MigrateSchema(**db); !s.ok()) return s;
 
-  std::unique_ptr<MemoryStore> store(
-      new MemoryStore(std::move(options), *std::move(db), std::move(fts_lengths)));
+  std::unique_ptr<MemoryStore> store(new MemoryStore(std::move(options), *std::move(db),
+                                                     std::move(fts_lengths), std::move(fts_ahead)));
   absl::MutexLock lock(&store->mu_);
   {
     absl::StatusOr<StatementLease> uid =
@@ -70,8 +71,12 @@ absl::StatusOr<std::unique_ptr<MemoryStore>> MemoryStore::Open(StoreOptions opti
 }
 
 MemoryStore::MemoryStore(StoreOptions options, std::unique_ptr<Database> db,
-                         std::unique_ptr<FtsLengths> fts_lengths)
-    : options_(std::move(options)), fts_lengths_(std::move(fts_lengths)), db_(std::move(db)) {}
+                         std::unique_ptr<FtsLengths> fts_lengths,
+                         std::unique_ptr<FtsTermsAhead> fts_ahead)
+    : options_(std::move(options)),
+      fts_lengths_(std::move(fts_lengths)),
+      fts_ahead_(std::move(fts_ahead)),
+      db_(std::move(db)) {}
 
 MemoryStore::~MemoryStore() {
   vectors_.reset();  // joins the background thread and saves the caches

@@ -20,6 +20,7 @@
 #include "memory/database.h"
 #include "memory/embedder.h"
 #include "memory/fts_rank.h"
+#include "memory/fts_tokenizer.h"
 #include "memory/phases.h"
 #include "memory/records.h"
 #include "memory/statement.h"
@@ -259,7 +260,7 @@ class MemoryStore {
 
  private:
   MemoryStore(StoreOptions options, std::unique_ptr<Database> db,
-              std::unique_ptr<FtsLengths> fts_lengths);
+              std::unique_ptr<FtsLengths> fts_lengths, std::unique_ptr<FtsTermsAhead> fts_ahead);
   int64_t Now() const;
   // A prepared statement for `sql`, prepared once per store and reset for reuse.
   absl::StatusOr<StatementLease> Prepared(absl::string_view sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -267,7 +268,8 @@ class MemoryStore {
   absl::StatusOr<int64_t> EmbedderRowId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<int64_t> InsertEntry(absl::string_view agent_id, const SemanticEntryInput& entry,
                                       absl::Span<const float> vector, double surprise,
-                                      const std::string& uid, int64_t created_ms)
+                                      const std::string& uid, int64_t created_ms,
+                                      const FtsTerms* terms = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<SurpriseWindow*> WindowFor(absl::string_view agent_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -294,6 +296,8 @@ class MemoryStore {
 
   StoreOptions options_;
   std::unique_ptr<FtsLengths> fts_lengths_;
+  // Terms tokenized ahead by an append's helper thread (before db_: the connection refers to it).
+  std::unique_ptr<FtsTermsAhead> fts_ahead_;
   int64_t fts_lengths_data_version_ = -1;
   int64_t fts_length_queries_[FtsLengths::kSlots] = {0, 0};  // loaded whole at the second
   absl::Mutex mu_;

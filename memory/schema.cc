@@ -146,7 +146,49 @@ INSERT INTO entries_fts(rowid, content)
   SELECT id, llive_fts_text(agent_id, content) FROM entries;
 )sql";
 
-constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kVersion2};
+// Version 3: CHECK constraints that allowed three or more values with IN compare with OR
+// instead. SQLite checks an IN list of more than two constants by building a temporary b-tree of
+// the list (a pager, its page cache, a row per value) on every row written and dropping it: two
+// per event and per entry (privacy and phase), about a tenth of an append's writing thread. The
+// rule is the same, so every stored row still obeys it and nothing is copied: the tables' SQL is
+// edited in place, SQLite's documented way to change a CHECK constraint (the schema version is
+// bumped by MigrateSchema, kEditsSchemaText). A table whose SQL differs is left as it was.
+constexpr char kVersion3[] = R"sql(
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(replace(replace(sql,
+  'CHECK (privacy IN (''private'', ''shared'', ''public''))',
+  'CHECK (privacy = ''private'' OR privacy = ''shared'' OR privacy = ''public'')'),
+  'CHECK (phase IN (''hot'', ''warm'', ''cold'', ''archived''))',
+  'CHECK (phase = ''hot'' OR phase = ''warm'' OR phase = ''cold'' OR phase = ''archived'')'),
+  'CHECK (type IN (''derived_from'', ''contradicts'', ''generalizes'',
+                                     ''temporal_after'', ''co_occurs_with'', ''linked_concept''))',
+  'CHECK (type = ''derived_from'' OR type = ''contradicts'' OR type = ''generalizes'' OR
+                  type = ''temporal_after'' OR type = ''co_occurs_with'' OR
+                  type = ''linked_concept'')')
+  WHERE type = 'table' AND name IN ('events', 'entries', 'pages', 'edges', 'artifacts');
+PRAGMA writable_schema = OFF;
+)sql";
+
+struct Migration {
+  const char* sql;
+  // Writes sqlite_schema directly: the schema version (SQLite's schema cookie) must then be
+  // bumped so that every connection, this one included, reads the schema again.
+  bool edits_schema_text;
+};
+
+constexpr std::array<Migration, kSchemaVersion> kMigrations = {
+    Migration{kVersion1, false}, Migration{kVersion2, false}, Migration{kVersion3, true}};
+
+absl::Status BumpSchemaCookie(Database& db) {
+  absl::StatusOr<Statement> read = Statement::Prepare(db, "PRAGMA schema_version");
+  if (!read.ok()) return read.status();
+  absl::StatusOr<bool> row = read->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::InternalError("PRAGMA schema_version returned no row");
+  const int64_t cookie = read->ColumnInt(0);
+  read->Reset();
+  return db.Exec(absl::StrCat("PRAGMA schema_version = ", cookie + 1));
+}
 
 }  // namespace
 
@@ -169,7 +211,15 @@ absl::Status MigrateSchema(Database& db) {
       version = current;
       continue;
     }
-    if (absl::Status s = db.Exec(kMigrations[*version]); !s.ok()) {
+    const Migration& migration = kMigrations[*version];
+    absl::Status s = db.Exec(migration.sql);
+    if (s.ok() && migration.edits_schema_text) s = BumpSchemaCookie(db);
+    if (migration.edits_schema_text) {
+      // Off again even when the migration failed (the pragma is the connection's, not undone
+      // by the rollback).
+      if (absl::Status off = db.Exec("PRAGMA writable_schema = OFF"); s.ok()) s = off;
+    }
+    if (!s.ok()) {
       return absl::Status(s.code(), absl::StrCat("migration to schema version ", *version + 1,
                                                  " failed: ", s.message()));
     }

@@ -7,7 +7,7 @@
 namespace llive::memory {
 
 // The schema version this build writes. Version 0 is an empty database.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Brings `db` to kSchemaVersion, one migration per version, each in its own transaction
 // with the version bump, so a crash leaves the database at a whole version. Returns

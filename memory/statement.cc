@@ -53,6 +53,20 @@ Statement& Statement::BindBlob(int index, const void* data, size_t bytes) {
   return *this;
 }
 
+Statement& Statement::BindView(int index, absl::string_view text) {
+  // An empty view may have no data; it must still bind an empty text, not NULL.
+  sqlite3_bind_text(stmt_, index, text.data() != nullptr ? text.data() : "",
+                    static_cast<int>(text.size()), SQLITE_STATIC);
+  return *this;
+}
+
+Statement& Statement::BindBlobView(int index, const void* data, size_t bytes) {
+  static const char kEmpty = 0;
+  sqlite3_bind_blob(stmt_, index, bytes == 0 ? &kEmpty : data, static_cast<int>(bytes),
+                    SQLITE_STATIC);
+  return *this;
+}
+
 Statement& Statement::BindNull(int index) {
   sqlite3_bind_null(stmt_, index);
   return *this;

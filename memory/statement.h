@@ -32,6 +32,11 @@ class Statement {
   Statement& Bind(int index, absl::string_view text);
   Statement& BindBlob(int index, const void* data, size_t bytes);
   Statement& BindNull(int index);
+  // Binding without a copy: SQLite reads the bytes where they are, so they must stay alive and
+  // unchanged until the statement is reset or the index bound again (for large values written
+  // in a loop, such as an event's vector: the copy was a malloc and a memcpy per value).
+  Statement& BindView(int index, absl::string_view text);
+  Statement& BindBlobView(int index, const void* data, size_t bytes);
 
   // Advances: true when a row is ready, false when done; an error status otherwise.
   absl::StatusOr<bool> Step();

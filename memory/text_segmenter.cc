@@ -104,7 +104,27 @@ void SegmentText(absl::string_view text, absl::FunctionRef<void(const Token&)> e
   utf8proc_ssize_t position = 0;
   while (position < size) {
     utf8proc_int32_t cp = 0;
-    utf8proc_ssize_t length = utf8proc_iterate(bytes + position, size - position, &cp);
+    utf8proc_ssize_t length = 1;
+    if (bytes[position] < 0x80) {
+      // ASCII (most text): letters and digits make words and nothing else is a token, which is
+      // what utf8proc's categories say of these code points, without the table lookups.
+      cp = bytes[position];
+      position += 1;
+      const bool word_part =
+          (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
+      flush_cjk();
+      if (!word_part) {
+        flush_word();
+        continue;
+      }
+      if (word_length >= kMaxWordCodePoints) continue;
+      if (word_start < 0) word_start = static_cast<int>(position - 1);
+      word_end = static_cast<int>(position);
+      ++word_length;
+      word.push_back(static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp));
+      continue;
+    }
+    length = utf8proc_iterate(bytes + position, size - position, &cp);
     if (length <= 0) {  // invalid byte: a separator
       flush_word();
       flush_cjk();
@@ -202,6 +222,10 @@ bool IsValidUtf8(absl::string_view text) {
   const auto size = static_cast<utf8proc_ssize_t>(text.size());
   utf8proc_ssize_t position = 0;
   while (position < size) {
+    if (bytes[position] < 0x80) {  // ASCII is valid on its own
+      ++position;
+      continue;
+    }
     utf8proc_int32_t cp = 0;
     utf8proc_ssize_t length = utf8proc_iterate(bytes + position, size - position, &cp);
     if (length <= 0) return false;

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
+#include "memory/statement.h"
 #include "tests/testing/temp_dir.h"
 
 namespace llive::memory {
@@ -30,6 +33,34 @@ TEST(DatabaseTest, OpensInWalModeWithForeignKeys) {
   absl::Status violation = (*db)->Exec("INSERT INTO c VALUES (42);");
   EXPECT_EQ(violation.code(), absl::StatusCode::kInvalidArgument) << violation;
   EXPECT_EQ(*(*db)->UserVersion(), 0);
+}
+
+// Values bound without a copy are stored as bound: empty text stays text, an empty blob a blob.
+TEST(DatabaseTest, ValuesBoundInPlaceAreStoredAsBound) {
+  testing::TempDir dir;
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(dir.File("m.db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t(a, b, c, d)").ok());
+  absl::StatusOr<Statement> insert =
+      Statement::Prepare(**db, "INSERT INTO t VALUES (?1, ?2, ?3, ?4)");
+  ASSERT_TRUE(insert.ok()) << insert.status();
+  const std::string text = "in place";
+  const float floats[2] = {1.5f, -2.0f};
+  insert->BindView(1, text)
+      .BindView(2, absl::string_view())
+      .BindBlobView(3, floats, sizeof(floats))
+      .BindBlobView(4, nullptr, 0);
+  ASSERT_TRUE(insert->Run().ok());
+  absl::StatusOr<Statement> select =
+      Statement::Prepare(**db, "SELECT a, typeof(b), length(b), c, typeof(d), length(d) FROM t");
+  ASSERT_TRUE(select.ok()) << select.status();
+  ASSERT_TRUE(*select->Step());
+  EXPECT_EQ(select->ColumnText(0), "in place");
+  EXPECT_EQ(select->ColumnText(1), "text");
+  EXPECT_EQ(select->ColumnInt(2), 0);
+  EXPECT_EQ(select->ColumnFloats(3), std::vector<float>({1.5f, -2.0f}));
+  EXPECT_EQ(select->ColumnText(4), "blob");
+  EXPECT_EQ(select->ColumnInt(5), 0);
 }
 
 TEST(DatabaseTest, NotADatabaseIsDataLoss) {

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "memory/fts_tokenizer.h"
 #include "memory/statement.h"
@@ -13,7 +15,9 @@
 namespace llive::memory {
 namespace {
 
+using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(SchemaTest, FreshStoreIsAtTheCurrentVersionWithWalAndForeignKeys) {
   testing::TempDir dir;
@@ -66,6 +70,59 @@ TEST(SchemaTest, NewerSchemaIsRefusedAndLeftUntouched) {
   EXPECT_EQ(count->ColumnInt(0), 1);
 }
 
+// The tables' SQL and what `sql` compiles to, read on a fresh connection.
+std::string TableSql(Database& db, const std::string& table) {
+  absl::StatusOr<Statement> select =
+      Statement::Prepare(db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+  EXPECT_TRUE(select.ok()) << select.status();
+  select->Bind(1, table);
+  absl::StatusOr<bool> row = select->Step();
+  EXPECT_TRUE(row.ok() && *row) << table;
+  return row.ok() && *row ? select->ColumnText(0) : "";
+}
+
+std::vector<std::string> Opcodes(Database& db, const std::string& sql) {
+  absl::StatusOr<Statement> explain = Statement::Prepare(db, "EXPLAIN " + sql);
+  EXPECT_TRUE(explain.ok()) << explain.status();
+  std::vector<std::string> opcodes;
+  while (explain.ok() && *explain->Step()) opcodes.push_back(explain->ColumnText(1));
+  return opcodes;
+}
+
+// Version 3: the CHECK constraints of more than two values are OR chains, so that writing a row
+// builds no temporary b-tree for them, and they still refuse what they refused.
+void ExpectVersion3Checks(Database& db) {
+  for (const char* table : {"events", "entries", "pages", "edges", "artifacts"}) {
+    const std::string sql = TableSql(db, table);
+    EXPECT_THAT(sql, Not(HasSubstr(" IN ("))) << sql;
+    EXPECT_THAT(sql, HasSubstr("CHECK (")) << sql;
+  }
+  EXPECT_THAT(Opcodes(db,
+                      "INSERT INTO events(uid, agent_id, ts_ms, kind, content, metadata, privacy, "
+                      "provenance, surprise, importance, last_access_ms, embedder_id, embedding) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+              Not(Contains("OpenEphemeral")));
+  EXPECT_THAT(Opcodes(db,
+                      "INSERT INTO entries(uid, agent_id, kind, content, metadata, privacy, "
+                      "provenance, importance, surprise, created_ms, updated_ms, last_access_ms, "
+                      "embedder_id, embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                      "?11, ?12, ?13, ?14)"),
+              Not(Contains("OpenEphemeral")));
+  absl::Status wrong_privacy =
+      db.Exec("UPDATE events SET privacy = 'secret' WHERE id = (SELECT min(id) FROM events)");
+  EXPECT_THAT(wrong_privacy.message(), HasSubstr("CHECK constraint failed"));
+  absl::Status wrong_phase =
+      db.Exec("UPDATE entries SET phase = 'lukewarm' WHERE id = (SELECT min(id) FROM entries)");
+  EXPECT_THAT(wrong_phase.message(), HasSubstr("CHECK constraint failed"));
+  EXPECT_TRUE(db.Exec("UPDATE events SET phase = 'warm', privacy = 'public' WHERE id = (SELECT "
+                      "min(id) FROM events)")
+                  .ok());
+  absl::StatusOr<Statement> check = Statement::Prepare(db, "PRAGMA integrity_check");
+  ASSERT_TRUE(check.ok()) << check.status();
+  ASSERT_TRUE(*check->Step());
+  EXPECT_EQ(check->ColumnText(0), "ok");
+}
+
 // Every released schema version has a committed database written by that version's llive;
 // opening it must migrate it and keep every record readable and searchable.
 TEST(SchemaTest, CommittedVersion1DatabaseOpensAndIsSearchable) {
@@ -104,6 +161,61 @@ TEST(SchemaTest, CommittedVersion1DatabaseOpensAndIsSearchable) {
   ASSERT_TRUE(count.ok());
   ASSERT_TRUE(*count->Step());
   EXPECT_EQ(count->ColumnInt(0), 4);
+  ExpectVersion3Checks(**backup);
+}
+
+TEST(SchemaTest, FreshStoreHasNoInListChecks) {
+  testing::TempDir dir;
+  {
+    std::unique_ptr<MemoryStore> store = OpenOrDie(TestOptions(dir));
+    ASSERT_TRUE(store->AppendEvent("a", Message("a surprising first event")).ok());
+  }
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(dir.File("memory.db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE(RegisterFtsTokenizer(**db).ok());
+  ExpectVersion3Checks(**db);
+}
+
+// The committed version 2 database (written by llive at 91f2519 with `llive memory add`: two
+// events of agent `fixture`, one of `other`, each promoted to an entry by surprise).
+TEST(SchemaTest, CommittedVersion2DatabaseOpensAndIsSearchable) {
+  testing::TempDir dir;
+  std::filesystem::copy_file(std::string(LLIVE_SOURCE_DIR) + "/tests/fixtures/memory/schema_v2.db",
+                             dir.File("memory.db"));
+  {
+    absl::StatusOr<std::unique_ptr<Database>> before = Database::Open(dir.File("memory.db"));
+    ASSERT_TRUE(before.ok());
+    ASSERT_EQ(*(*before)->UserVersion(), 2);
+    EXPECT_THAT(TableSql(**before, "events"), HasSubstr("privacy IN ("));
+  }
+  {
+    std::unique_ptr<MemoryStore> store = OpenOrDie(TestOptions(dir));
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->Stats()->schema_version, kSchemaVersion);
+    absl::StatusOr<std::vector<Event>> events = store->EventsByIdRange("fixture", 0, 100, 10);
+    ASSERT_TRUE(events.ok());
+    ASSERT_EQ(events->size(), 2u);
+    EXPECT_EQ((*events)[0].content, "Schema v2 fixture: Ren adopted a cat named Miso");
+    RecallQuery query = Query("fixture", "cat");
+    query.mode = RecallQuery::Mode::kText;
+    ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
+    query.text = "茶道";
+    ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
+    // The store's own connection writes with the new schema right after migrating it.
+    absl::StatusOr<std::vector<int64_t>> ids = store->AppendEvents(
+        "fixture", {Message("written after the upgrade: the cat likes tea"), Message("more")});
+    ASSERT_TRUE(ids.ok()) << ids.status();
+    query.text = "cat";
+    EXPECT_EQ(RecallOrFail(*store, query).size(), 2u);
+    RecallQuery other = Query("other", "cat");
+    other.mode = RecallQuery::Mode::kText;
+    EXPECT_EQ(RecallOrFail(*store, other).size(), 1u);
+  }
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(dir.File("memory.db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(*(*db)->UserVersion(), kSchemaVersion);
+  ASSERT_TRUE(RegisterFtsTokenizer(**db).ok());
+  ExpectVersion3Checks(**db);
 }
 
 TEST(SchemaTest, NotADatabaseIsDataLoss) {

@@ -54,6 +54,39 @@ TEST(TextSegmenterTest, InvalidUtf8IsSkippedAndDetected) {
   EXPECT_FALSE(IsValidUtf8(bad));
   EXPECT_TRUE(IsValidUtf8("東京 🎉 ok"));
   EXPECT_FALSE(IsValidUtf8("\xc3"));  // truncated sequence
+  EXPECT_FALSE(IsValidUtf8("plain ascii then \x80 a stray continuation byte"));
+  EXPECT_FALSE(IsValidUtf8("ends cut short \xe6\x9d"));
+  EXPECT_TRUE(IsValidUtf8("ascii, then caf\xc3\xa9, then ascii"));
+}
+
+// ASCII takes a shortcut past utf8proc: every ASCII character must still be told apart as
+// utf8proc's categories would (letters and digits join words, nothing else is a token).
+TEST(TextSegmenterTest, EveryAsciiCharacterIsAWordPartOnlyWhenALetterOrDigit) {
+  for (int c = 0; c < 0x80; ++c) {
+    const std::string text = std::string("x") + static_cast<char>(c) + "Y";
+    const bool word_part =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    const char folded = static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    if (word_part) {
+      EXPECT_THAT(SegmentTextToStrings(text), ElementsAre(std::string("x") + folded + "y"))
+          << "character " << c;
+    } else {
+      EXPECT_THAT(SegmentTextToStrings(text), ElementsAre("x", "y")) << "character " << c;
+    }
+  }
+}
+
+TEST(TextSegmenterTest, WordsRunAcrossAsciiAndOtherLetters) {
+  const std::string text = "Abéc, Été 42";
+  std::vector<std::string> words;
+  std::vector<std::pair<int, int>> ranges;
+  SegmentText(text, [&](const Token& token) {
+    words.emplace_back(token.text);
+    ranges.emplace_back(token.start, token.end);
+  });
+  EXPECT_THAT(words, ElementsAre("abec", "ete", "42"));
+  EXPECT_THAT(ranges,
+              ElementsAre(std::make_pair(0, 5), std::make_pair(7, 12), std::make_pair(13, 15)));
 }
 
 TEST(TextSegmenterTest, VeryLongWordsAreCut) {
