@@ -12,6 +12,7 @@
 #include "backends/native/cuda/programmatic_launch.cuh"
 #include "backends/native/cuda/skinny_gemm.h"
 #include "backends/native/cuda/skinny_gemm_kernels.cuh"
+#include "backends/native/cuda/weight_dtype_visit.cuh"
 
 namespace llive::backends::cuda::mamba {
 namespace {
@@ -43,15 +44,8 @@ __device__ __forceinline__ float Softplus(float x) { return x > 20.0f ? x : log1
 // Returns body(T{}) with T the C++ type of `dtype`.
 template <typename Body>
 absl::Status Dispatch(WeightDtype dtype, Body body) {
-  switch (dtype) {
-    case WeightDtype::kBf16:
-      return body(__nv_bfloat16{});
-    case WeightDtype::kFp16:
-      return body(__half{});
-    case WeightDtype::kFp32:
-      return body(float{});
-  }
-  return absl::InvalidArgumentError("unknown weight type");
+  return VisitWeightDtype(dtype, body,
+                          [] { return absl::InvalidArgumentError("unknown weight type"); });
 }
 
 unsigned int Blocks(int64_t threads, int block) {
@@ -255,12 +249,6 @@ struct ConvStepOutput {
     }
     u[r * d_inner + o] = FromFloat<T>(Silu(sum));
   }
-};
-
-template <typename T>
-struct NormInputs {
-  template <int R>
-  using Norm = skinny::NormInput<T, R>;
 };
 
 // The scan's thread layout: L threads per channel (L = ScanLanes(...)), each holding S / L states.
@@ -829,17 +817,10 @@ absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
                                    slots,
                                    conv_states,
                                    conv_slot_stride};
-    auto make_input = [&](auto input) {
-      input.x = x;
-      input.ldx = d_model;
-      input.norm_weight = norm_weight;
-      input.eps = eps;
-      return input;
-    };
-    return Launched(
-        skinny::LaunchSkinny<T, NormInputs<T>::template Norm>(
-            make_input, rows, d_model, static_cast<const T*>(in_proj), 2 * d_inner, output, stream),
-        "decode in_proj + conv1d step");
+    return Launched(skinny::LaunchSkinny<T, skinny::InputsOf<T>::template Norm>(
+                        skinny::NormRows(x, d_model, norm_weight, eps), rows, d_model,
+                        static_cast<const T*>(in_proj), 2 * d_inner, output, stream),
+                    "decode in_proj + conv1d step");
   });
 }
 

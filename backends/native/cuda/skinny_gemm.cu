@@ -9,17 +9,10 @@
 #include "backends/native/cuda/cuda_status.h"
 #include "backends/native/cuda/skinny_gemm.h"
 #include "backends/native/cuda/skinny_gemm_kernels.cuh"
+#include "backends/native/cuda/weight_dtype_visit.cuh"
 
 namespace llive::backends::cuda {
 namespace {
-
-template <typename T>
-struct Inputs {
-  template <int R>
-  using Plain = skinny::PlainInput<T>;
-  template <int R>
-  using Norm = skinny::NormInput<T, R>;
-};
 
 template <typename T, typename Y>
 cudaError_t Launch(const void* x, int64_t rows, int64_t in, int64_t ldx, const void* weight,
@@ -31,7 +24,7 @@ cudaError_t Launch(const void* x, int64_t rows, int64_t in, int64_t ldx, const v
     input.ldx = ldx;
     return input;
   };
-  return skinny::LaunchSkinny<T, Inputs<T>::template Plain>(
+  return skinny::LaunchSkinny<T, skinny::InputsOf<T>::template Plain>(
       make_input, rows, in, static_cast<const T*>(weight), out, output, stream);
 }
 
@@ -40,29 +33,14 @@ cudaError_t LaunchNorm(const float* x, int64_t rows, int64_t in, int64_t ldx,
                        const float* norm_weight, float eps, const void* weight, int64_t out,
                        void* y, int64_t ldy, cudaStream_t stream) {
   const skinny::StoreOutput<Y> output{static_cast<Y*>(y), ldy, 1.0f, 0.0f};
-  auto make_input = [&](auto input) {
-    input.x = x;
-    input.ldx = ldx;
-    input.norm_weight = norm_weight;
-    input.eps = eps;
-    return input;
-  };
-  return skinny::LaunchSkinny<T, Inputs<T>::template Norm>(
-      make_input, rows, in, static_cast<const T*>(weight), out, output, stream);
+  return skinny::LaunchSkinny<T, skinny::InputsOf<T>::template Norm>(
+      skinny::NormRows(x, ldx, norm_weight, eps), rows, in, static_cast<const T*>(weight), out,
+      output, stream);
 }
 
-// Calls body(T{}) with T the C++ type of `dtype`.
 template <typename Body>
 cudaError_t ForType(WeightDtype dtype, Body body) {
-  switch (dtype) {
-    case WeightDtype::kBf16:
-      return body(__nv_bfloat16{});
-    case WeightDtype::kFp16:
-      return body(__half{});
-    case WeightDtype::kFp32:
-      return body(float{});
-  }
-  return cudaErrorInvalidValue;
+  return VisitWeightDtype(dtype, body, [] { return cudaErrorInvalidValue; });
 }
 
 }  // namespace

@@ -222,6 +222,26 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   }
 }
 
+// The input policies by row count, for LaunchSkinny's InputFor.
+template <typename T>
+struct InputsOf {
+  template <int R>
+  using Plain = PlainInput<T>;
+  template <int R>
+  using Norm = NormInput<T, R>;
+};
+
+// LaunchSkinny's make_input for fp32 rows RMS-normalised on the fly (NormInput).
+inline auto NormRows(const float* x, int64_t ldx, const float* norm_weight, float eps) {
+  return [=](auto input) {
+    input.x = x;
+    input.ldx = ldx;
+    input.norm_weight = norm_weight;
+    input.eps = eps;
+    return input;
+  };
+}
+
 // Blocks for `out` outputs.
 inline unsigned int Blocks(int64_t out) {
   return static_cast<unsigned int>((out + kWarpsPerBlock - 1) / kWarpsPerBlock);
