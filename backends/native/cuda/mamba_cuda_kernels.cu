@@ -59,8 +59,7 @@ absl::Status Launched(cudaError_t launched, const char* kernel) {
 template <typename T>
 __global__ void EmbeddingKernel(const int32_t* tokens, const T* embedding, int64_t d_model,
                                 float* x) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   const int64_t row = blockIdx.x;
   const T* source = embedding + static_cast<int64_t>(tokens[row]) * d_model;
   for (int64_t i = threadIdx.x; i < d_model; i += blockDim.x) {
@@ -88,8 +87,7 @@ __device__ float BlockSum(float value) {
 template <typename T>
 __global__ void RmsNormKernel(const float* x, int64_t row_step, int64_t row_offset, int64_t n,
                               const float* weight, float eps, T* out) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   const int64_t o = blockIdx.x;
   const float* row = x + (o * row_step + row_offset) * n;
   float sum = 0.0f;
@@ -111,8 +109,7 @@ template <typename T>
 __global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t batch, int length, int64_t d_inner,
                            int dc, const float* weight, const float* bias, const int32_t* slots,
                            const float* conv_states, int64_t conv_slot_stride, T* u) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   const int64_t ch = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (ch >= d_inner) return;
   float w[kMaxConv];
@@ -158,8 +155,7 @@ template <typename T>
 __global__ void ConvStateKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_t length,
                                 int64_t d_inner, int dc, const int32_t* slots, float* conv_states,
                                 int64_t conv_slot_stride) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index >= batch * d_inner) return;
   const int64_t b = index / d_inner, ch = index % d_inner;
@@ -175,8 +171,7 @@ template <typename T>
 __global__ void ConvStepKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_t d_inner, int dc,
                                const float* weight, const float* bias, const int32_t* slots,
                                float* conv_states, int64_t conv_slot_stride, T* u) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index >= batch * d_inner) return;
   const int64_t b = index / d_inner, ch = index % d_inner;
@@ -250,6 +245,23 @@ struct ConvStepOutput {
     u[r * d_inner + o] = FromFloat<T>(Silu(sum));
   }
 };
+
+// dt = softplus(row[:dt_rank] . w + bias), w column `col` of dt_proj rows staged transposed in
+// shared memory ([dt_rank][stride]), summed as four partial sums (k mod 4) and then their pairs:
+// the order every scan kernel uses, so that they agree to the bit.
+__device__ __forceinline__ float DtFromShared(const float* row, const float* s_wdt, int dt_rank,
+                                              int stride, int col, float bias) {
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  int k = 0;
+  for (; k + 4 <= dt_rank; k += 4) {
+    acc[0] += row[k] * s_wdt[k * stride + col];
+    acc[1] += row[k + 1] * s_wdt[(k + 1) * stride + col];
+    acc[2] += row[k + 2] * s_wdt[(k + 2) * stride + col];
+    acc[3] += row[k + 3] * s_wdt[(k + 3) * stride + col];
+  }
+  for (; k < dt_rank; ++k) acc[0] += row[k] * s_wdt[k * stride + col];
+  return Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + bias);
+}
 
 // The scan's thread layout: L threads per channel (L = ScanLanes(...)), each holding S / L states.
 constexpr int kScanThreads = 128;
@@ -404,11 +416,11 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
       // reads consecutive channels of s_wdt (no bank conflicts).
       for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
         const float* row = s_dbc + (i / kChannels) * row_pad;
-        float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         if (dt_in_registers) {
           // 16-byte reads of the row (row_pad and the row's start are multiples of 4 floats);
           // a read past dt_rank lands on B values (k + 3 < dt_rank + 2 * d_state), which meet
-          // zero weights.
+          // zero weights. Same partial sums as DtFromShared.
+          float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
           for (int k = 0; k < kDtRegisters; k += 4) {
             if (k < dt_rank) {
@@ -420,17 +432,9 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
             }
           }
           s_dt[i] = Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
-          continue;
+        } else {
+          s_dt[i] = DtFromShared(row, s_wdt, dt_rank, kChannels, dt_col, dt_bias);
         }
-        int k = 0;
-        for (; k + 4 <= dt_rank; k += 4) {
-          acc[0] += row[k] * s_wdt[k * kChannels + dt_col];
-          acc[1] += row[k + 1] * s_wdt[(k + 1) * kChannels + dt_col];
-          acc[2] += row[k + 2] * s_wdt[(k + 2) * kChannels + dt_col];
-          acc[3] += row[k + 3] * s_wdt[(k + 3) * kChannels + dt_col];
-        }
-        for (; k < dt_rank; ++k) acc[0] += row[k] * s_wdt[k * kChannels + dt_col];
-        s_dt[i] = Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
       }
       __syncthreads();
       // Unrolled so that the exponentials of later steps (independent of h) overlap the
@@ -525,17 +529,7 @@ __global__ void __launch_bounds__(kStepChannels) ScanStepKernel(ScanArgs<T> args
       const float4 v = *reinterpret_cast<const float4*>(state + j);
       h[j] = v.x, h[j + 1] = v.y, h[j + 2] = v.z, h[j + 3] = v.w;
     }
-    // dt as the chunked scan computes it (four partial sums, then their pairs).
-    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    int k = 0;
-    for (; k + 4 <= dt_rank; k += 4) {
-      acc[0] += row[k] * s_wdt[k * kStepChannels + local];
-      acc[1] += row[k + 1] * s_wdt[(k + 1) * kStepChannels + local];
-      acc[2] += row[k + 2] * s_wdt[(k + 2) * kStepChannels + local];
-      acc[3] += row[k + 3] * s_wdt[(k + 3) * kStepChannels + local];
-    }
-    for (; k < dt_rank; ++k) acc[0] += row[k] * s_wdt[k * kStepChannels + local];
-    const float dt = Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
+    const float dt = DtFromShared(row, s_wdt, dt_rank, kStepChannels, local, dt_bias);
     const float dt_input = dt * input;
     const float* bs = row + dt_rank;
     const float* cs = bs + S;
@@ -647,8 +641,7 @@ uint64_t __device__ __forceinline__ Mix(uint64_t x) {
 __global__ void __launch_bounds__(1024)
     SampleKernel(const float* logits, int64_t vocab, const float* temperature,
                  const uint64_t* params, int32_t* tokens) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   const int64_t row = blockIdx.x;
   const float* values = logits + row * vocab;
   const float temp = *temperature;
@@ -699,8 +692,7 @@ __global__ void __launch_bounds__(1024)
 
 __global__ void AdvanceKernel(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
                               uint64_t* params) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index < rows) next_inputs[index] = sampled[index];
   if (index == 0) params[1] += 1;

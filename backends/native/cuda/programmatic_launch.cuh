@@ -35,6 +35,12 @@ __device__ __forceinline__ void WaitForPrevious() {
 #endif
 }
 
+// For a kernel with nothing to load ahead: lets its successor launch, then waits.
+__device__ __forceinline__ void FollowPrevious() {
+  LetDependentsStart();
+  WaitForPrevious();
+}
+
 // Launches kernel<<<grid, block, shared_bytes, stream>>>(args...), with programmatic stream
 // serialisation where `programmatic` (the model family's switch) holds, the stream is being
 // captured into a graph and the kernel supports it.

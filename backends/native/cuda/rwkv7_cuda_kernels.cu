@@ -1,7 +1,6 @@
 // The RWKV-7 kernels; rwkv7_cuda_kernels.h states what each computes.
 #include <cuda_pipeline.h>
 
-#include <atomic>
 #include <cfloat>
 #include <utility>
 
@@ -92,8 +91,7 @@ __global__ void EmbedLayerNormKernel(const int32_t* __restrict__ tokens,
                                      const float* __restrict__ ln_weight,
                                      const float* __restrict__ ln_bias, int64_t d, float eps,
                                      float* __restrict__ x) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
   const int64_t row = blockIdx.x;
   const Weight* source = embedding + static_cast<int64_t>(tokens[row]) * d;
@@ -115,8 +113,7 @@ __global__ void NormShiftLerpKernel(const float* __restrict__ x,
                                     const float* __restrict__ ln_bias, const float* __restrict__ mu,
                                     int lerps, float* __restrict__ shift, int64_t length, int64_t d,
                                     float eps, int64_t rows, Act* __restrict__ mixed) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
   const int64_t row = blockIdx.x;
   const int64_t b = row / length;
@@ -146,8 +143,7 @@ __global__ void NormShiftLerpKernel(const float* __restrict__ x,
 
 // One warp per (row, head); each lane holds head_size / 32 of the head's values.
 __global__ void PrepareWkvKernel(WkvPrepare p, int64_t rows, int64_t d, int64_t head_size) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
   const int64_t heads = d / head_size;
@@ -195,8 +191,7 @@ __global__ void __launch_bounds__(kRows * 4)
               const float* __restrict__ v, const float* __restrict__ kappa,
               const float* __restrict__ a, float* __restrict__ state, int64_t length, int64_t heads,
               float* __restrict__ y) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   constexpr int kParts = 4;
   constexpr int kThreads = kRows * kParts;
   constexpr int kQuads = N / 16;   // float4s per thread
@@ -336,8 +331,7 @@ __global__ void __launch_bounds__(N * 4)
   constexpr int kParts = 4;
   constexpr int kThreads = N * kParts;
   constexpr int kQuads = N / 16;
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   __shared__ __align__(16) float rs[N], ws[N], ks[N], kappas[N], removes[N], vs[N];
   __shared__ float partial[N][kParts];
   __shared__ float scratch[kThreads / kWarp];
@@ -426,8 +420,7 @@ __global__ void GroupNormBonusGateKernel(const float* __restrict__ y, const floa
                                          const float* __restrict__ ln_x_bias,
                                          const float* __restrict__ r_k, int64_t rows, int64_t d,
                                          int64_t head_size, float eps, Act* __restrict__ out) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
   const int64_t heads = d / head_size;
@@ -458,8 +451,7 @@ __global__ void GroupNormBonusGateKernel(const float* __restrict__ y, const floa
 template <typename Act>
 __global__ void ActivateKernel(const float* __restrict__ in, int64_t n, SmallLinearInput f,
                                Act* __restrict__ out) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   for (int64_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     float z = in[i];
@@ -475,8 +467,7 @@ __global__ void ActivateKernel(const float* __restrict__ in, int64_t n, SmallLin
 // most of the bandwidth unused.
 template <typename Act>
 __global__ void ReluSquareInPlaceKernel(Act* __restrict__ x, int64_t n, int64_t vectors) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   constexpr int kPerVector = 16 / sizeof(Act);
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   const int64_t first = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
@@ -502,8 +493,7 @@ __global__ void LastRowLayerNormKernel(const float* __restrict__ x,
                                        const float* __restrict__ ln_weight,
                                        const float* __restrict__ ln_bias, int64_t length, int64_t d,
                                        float eps, Act* __restrict__ out) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   __shared__ float scratch[kRowThreads / kWarp];
   const int64_t b = blockIdx.x;
   const float* row = x + (b * length + length - 1) * d;
@@ -650,8 +640,7 @@ __device__ __forceinline__ uint64_t Mix(uint64_t z) {
 __global__ void SampleTokensKernel(const float* __restrict__ logits, int64_t vocab,
                                    float temperature, uint64_t seed, uint64_t step,
                                    int32_t* __restrict__ tokens) {
-  LetDependentsStart();
-  WaitForPrevious();
+  FollowPrevious();
   __shared__ float best_keys[kRowThreads / kWarp];
   __shared__ int32_t best_indices[kRowThreads / kWarp];
   const int64_t b = blockIdx.x;
