@@ -151,6 +151,13 @@ absl::StatusOr<int64_t> DeserializeStateView(absl::string_view bytes, const Mode
         !reader.Get(rank)) {
       return Truncated(absl::StrCat("tensor header of ", tensor.name));
     }
+    // The rank is checked against the model before anything is sized by it: a corrupt count
+    // must not become a huge allocation.
+    if (rank != tensor.shape.size()) {
+      return absl::FailedPreconditionError(absl::StrCat("state tensor '", name, "' has rank ",
+                                                        rank, ", the model's '", tensor.name,
+                                                        "' has rank ", tensor.shape.size()));
+    }
     std::vector<int64_t> shape(rank);
     for (int64_t& dim : shape) {
       if (!reader.Get(dim)) return Truncated(absl::StrCat("shape of ", name));

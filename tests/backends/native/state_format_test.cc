@@ -1,6 +1,9 @@
 // State blobs: round trip, corruption, truncation and another model's state.
 #include "backends/native/state_format.h"
 
+#include <cstring>
+
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 
 namespace llive::backends::native {
@@ -70,6 +73,28 @@ TEST(StateFormatTest, AnotherModelsStateIsRefused) {
   rwkv.architecture = "rwkv7";
   EXPECT_EQ(DeserializeStateView(bytes, rwkv, view).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+// A blob whose checksum is right but whose header lies (the fuzzer found one: a rank of
+// 1.6 billion) is refused before anything is sized by the lie.
+TEST(StateFormatTest, HugeRankWithAValidChecksumIsRefusedWithoutAllocating) {
+  TwoTensorState saved;
+  std::string bytes = SerializeStateView(Info("abc"), 3, saved.View());
+  std::string body = bytes.substr(0, bytes.size() - 32);
+  // magic, version, "mamba", "abc", position, count, "layers.0.ssm", "ssm", layer: then the rank.
+  const size_t rank_offset = 8 + 4 + (4 + 5) + (4 + 3) + 8 + 4 + (4 + 12) + (4 + 3) + 4;
+  uint32_t rank = 0;
+  std::memcpy(&rank, body.data() + rank_offset, sizeof(rank));
+  ASSERT_EQ(rank, 2u) << "the test's idea of the layout is out of date";
+  for (uint32_t lie : {3u, 1660000000u, 0xffffffffu}) {
+    std::memcpy(body.data() + rank_offset, &lie, sizeof(lie));
+    const std::string digest = absl::HexStringToBytes(Sha256Hex(body));
+    TwoTensorState restored;
+    StateView view = restored.View();
+    absl::Status status = DeserializeStateView(body + digest, Info("abc"), view).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << lie;
+    EXPECT_NE(status.message().find("rank"), std::string::npos) << status;
+  }
 }
 
 TEST(StateFormatTest, Sha256HexMatchesTheKnownDigest) {
