@@ -10,6 +10,7 @@ absl::Status ValidateGenerateRequest(const GenerateRequest& request) {
   if (request.messages.empty() && request.prompt.empty()) {
     return absl::InvalidArgumentError("the request has neither messages nor a prompt");
   }
+  if (absl::Status text = ValidateRequestText(request); !text.ok()) return text;
   for (const ChatMessage& message : request.messages) {
     if (message.role != "system" && message.role != "user" && message.role != "assistant") {
       return absl::InvalidArgumentError(absl::StrCat("message role \"", message.role,

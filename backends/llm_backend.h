@@ -89,4 +89,9 @@ class LLMBackend {
   virtual std::string Name() const = 0;
 };
 
+// OK when every text of the request (prompt, system prompt, messages, stop strings) is valid
+// UTF-8; otherwise InvalidArgument naming the field, the offset and the first bad byte. Every
+// backend checks this before it tokenizes or sends anything.
+absl::Status ValidateRequestText(const GenerateRequest& request);
+
 }  // namespace llive::backends

@@ -166,6 +166,7 @@ absl::StatusOr<GenerateResponse> GenerateWithState(StatefulBackend& backend,
   sampling.repetition_penalty = request.repetition_penalty;
   sampling.seed = request.seed.value_or(std::random_device()());
   if (absl::Status valid = ValidateSamplingOptions(sampling); !valid.ok()) return valid;
+  if (absl::Status text = ValidateRequestText(request); !text.ok()) return text;
   if (request.max_tokens < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_tokens ", request.max_tokens, " is negative"));

@@ -548,10 +548,10 @@ void RegisterBridgeCommand(CLI::App& app, CliContext& context) {
       ->delimiter(',');
   fit->add_option("--max-features", flags->max_features, "Most state numbers read")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   fit->add_option("--permutations", flags->permutations, "Shuffled-label refits per factor")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   fit->add_flag("--no-random-baseline", flags->no_random_baseline,
                 "Skip the random-weights baseline (halves the time)");
   fit->callback([&context, flags] { RunFit(context, *flags); });
@@ -574,10 +574,10 @@ void RegisterBridgeCommand(CLI::App& app, CliContext& context) {
   write->add_option("--persona", flags->persona, "A persona target (`llive bridge persona`)");
   write->add_option("--strength", flags->strength, "Share of the change applied")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(Between(0.0, 1.0));
   write->add_option("--max-tokens", flags->max_tokens, "Tokens of greedy continuation shown")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   write->callback([&context, flags] { RunWrite(context, *flags); });
 
   auto* persona = command->add_subcommand(

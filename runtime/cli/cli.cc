@@ -1,7 +1,12 @@
 // Error reporting and home resolution shared by the subcommands.
 #include "runtime/cli/cli.h"
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
+
+#include "absl/strings/str_cat.h"
 
 namespace llive::cli {
 
@@ -22,6 +27,47 @@ std::optional<runtime::Home> OpenHomeOrReport(CliContext& context) {
     return std::nullopt;
   }
   return *std::move(home);
+}
+
+namespace {
+
+// The number `text` spells, or an explanation of why it is not one.
+std::string ParseNumber(const std::string& text, double& value) {
+  errno = 0;
+  char* end = nullptr;
+  value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || std::isnan(value)) {
+    return absl::StrCat("'", text, "' is not a number");
+  }
+  return std::string();
+}
+
+}  // namespace
+
+CLI::Validator AtLeast(double minimum) {
+  return CLI::Validator(
+      [minimum](std::string& text) {
+        double value = 0;
+        std::string error = ParseNumber(text, value);
+        if (error.empty() && value < minimum) {
+          error = absl::StrCat("must be at least ", minimum, ", not ", text);
+        }
+        return error;
+      },
+      absl::StrCat("NUMBER >= ", minimum));
+}
+
+CLI::Validator Between(double minimum, double maximum) {
+  return CLI::Validator(
+      [minimum, maximum](std::string& text) {
+        double value = 0;
+        std::string error = ParseNumber(text, value);
+        if (error.empty() && !(value >= minimum && value <= maximum)) {
+          error = absl::StrCat("must be from ", minimum, " to ", maximum, ", not ", text);
+        }
+        return error;
+      },
+      absl::StrCat("NUMBER in [", minimum, ", ", maximum, "]"));
 }
 
 }  // namespace llive::cli

@@ -28,6 +28,11 @@ struct CliContext {
 // caller's choice through `code`).
 void ReportError(CliContext& context, const absl::Status& status, int code = kExitFailure);
 
+// Option checks with plain messages ("--max-tokens: must be at least 1, not -3"; CLI11's own
+// NonNegativeNumber prints the whole range of a double). Both refuse text that is not a number.
+CLI::Validator AtLeast(double minimum);
+CLI::Validator Between(double minimum, double maximum);
+
 // Opens the home chosen by --home / $LLIVE_HOME / ~/.llive, or reports why not.
 std::optional<runtime::Home> OpenHomeOrReport(CliContext& context);
 

@@ -136,13 +136,13 @@ void RegisterGenerateCommand(CLI::App& app, CliContext& context) {
   command->add_option("--stop", flags->stop, "Stop string (repeatable)");
   command->add_flag("--stream", flags->stream, "Print text as it is generated");
   command->add_option("--max-tokens", flags->max_tokens, "Most tokens to generate")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   command->add_option("--temperature", flags->temperature, "Sampling temperature; 0 is greedy")
-      ->check(CLI::Range(0.0, 2.0));
+      ->check(Between(0.0, 2.0));
   command->add_option("--top-p", flags->top_p, "Nucleus sampling threshold")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(Between(0.0, 1.0));
   command->add_option("--top-k", flags->top_k, "Sample from the k most likely tokens; 0 is off")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   command->add_option("--seed", flags->seed, "Random seed for reproducible sampling");
   command->callback([&context, flags] { Run(context, *flags); });
 }

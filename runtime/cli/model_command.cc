@@ -349,20 +349,20 @@ void RegisterModelRunCommand(CLI::App& model, CliContext& context) {
   run->add_option("--prompt-file", run_flags->prompt_file, "File whose text is the prompt")
       ->required();
   run->add_option("--max-tokens", run_flags->max_tokens, "Most tokens to generate (128)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   run->add_option("--temperature", run_flags->temperature, "0 (default) is greedy")
-      ->check(CLI::Range(0.0, 2.0));
+      ->check(Between(0.0, 2.0));
   run->add_option("--top-p", run_flags->top_p, "Nucleus sampling threshold")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(Between(0.0, 1.0));
   run->add_option("--top-k", run_flags->top_k, "Sample from the k most likely tokens; 0 is off")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   run->add_option("--repetition-penalty", run_flags->repetition_penalty, "1 (default) is off");
   run->add_option("--seed", run_flags->seed, "Random seed for reproducible sampling");
   run->add_option("--stop", run_flags->stop, "Stop string (repeatable)");
   run->add_option("--device", run_flags->device,
                   "cpu, cuda or cuda:N (default: backend.device, else cpu)");
   run->add_option("--threads", run_flags->threads, "CPU threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   run->add_flag("--stream", run_flags->stream, "Print text as it is generated");
   run->callback([&context, run_flags] { RunModel(context, *run_flags); });
 }

@@ -146,17 +146,17 @@ void RegisterModelEvalCommand(CLI::App& model, CliContext& context) {
       ->required();
   eval->add_option("--window", flags->window, "Tokens predicted per window, from an empty state")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   eval->add_option("--max-tokens", flags->max_tokens, "Score at most this many tokens (0: all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   eval->add_option("--separator", flags->separator,
                    "Text of the token appended after each document (empty: none)")
       ->capture_default_str();
   eval->add_option("--dump-tokens", flags->dump_tokens,
                    "Write the token stream here, one id per line (for a reference to score)");
   eval->add_option("--threads", flags->threads, "CPU threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   eval->add_option("--device", flags->device,
                    "cpu, cuda or cuda:N (default: backend.device, else cpu)");
   eval->callback([&context, flags] { RunEval(context, *flags); });

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "backends/http_generation.h"
 #include "gtest/gtest.h"
 
 namespace llive::backends::native {
@@ -30,6 +31,7 @@ class ScriptedBackend : public StatefulBackend {
   absl::StatusOr<std::vector<float>> Feed(ModelState& state,
                                           absl::Span<const int32_t> tokens) override {
     static_cast<State&>(state).fed += static_cast<int64_t>(tokens.size());
+    ++feeds;
     return Logits(static_cast<State&>(state));
   }
   absl::StatusOr<std::vector<std::vector<float>>> StepBatch(
@@ -66,6 +68,7 @@ class ScriptedBackend : public StatefulBackend {
   std::string Name() const override { return "scripted"; }
 
   int steps = 0;
+  int feeds = 0;
 
  private:
   std::vector<float> Logits(const State& state) const {
@@ -160,6 +163,40 @@ TEST(GenerationTest, BadRequestsAreInvalidArgument) {
   request = Greedy(10);
   request.prompt = "";
   EXPECT_EQ(backend.Generate(request).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(GenerationTest, InvalidUtf8InAnyRequestTextIsRefusedBeforeAnythingRuns) {
+  struct Case {
+    void (*spoil)(GenerateRequest&);
+    const char* field;
+  };
+  const Case cases[] = {
+      {[](GenerateRequest& r) { r.prompt = "ok \xFF"; },
+       "the prompt is not valid UTF-8: byte 0xff at offset 3"},
+      {[](GenerateRequest& r) { r.system = "\xC3("; },
+       "the system prompt is not valid UTF-8: byte 0xc3 at offset 0"},
+      {[](GenerateRequest& r) {
+         r.messages = {{"user", "fine"}, {"user", "a\xED\xA0\x80"}};
+       },
+       "message 1 is not valid UTF-8: byte 0xed at offset 1"},  // a surrogate
+      {[](GenerateRequest& r) { r.stop = {"\xC0\xAF"}; },
+       "stop string 0 is not valid UTF-8"},  // overlong
+  };
+  for (const Case& c : cases) {
+    ScriptedBackend backend("abc");
+    GenerateRequest request = Greedy(5);
+    c.spoil(request);
+    absl::StatusOr<GenerateResponse> response = backend.Generate(request);
+    EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_NE(response.status().message().find(c.field), std::string::npos) << response.status();
+    EXPECT_EQ(backend.feeds + backend.steps, 0) << "nothing was run for " << c.field;
+    // The HTTP backends check the same before sending.
+    EXPECT_EQ(ValidateGenerateRequest(request).code(), absl::StatusCode::kInvalidArgument);
+  }
+  GenerateRequest fine = Greedy(5);
+  fine.prompt = "日本語 and emoji 🙂";
+  EXPECT_TRUE(ValidateRequestText(fine).ok());
+  EXPECT_TRUE(ValidateGenerateRequest(fine).ok());
 }
 
 TEST(GenerationTest, ChatMessagesRenderAsATranscript) {
