@@ -20,11 +20,13 @@ Steps, all in one run:
 
 Usage (GPU machine): train.py --data DIR --out DIR [--seconds-per-model 240] [--resume CKPT_DIR]
   [--models mamba] [--tokenizer FILE] [--mamba-config hidden_size=304,num_hidden_layers=12,...]
-  [--batch N] [--seq-len N] [--lr X] [--eval-every SECONDS]
+  [--batch N] [--seq-len N] [--lr X] [--eval-every SECONDS [--keep-best]]
 --tokenizer reuses a shipped tokenizer.json instead of training one (step 1), so that a retrained
 model is scored on the same held-out token stream as the model it replaces. --eval-every scores
-the held-out split during training (the clock is paused meanwhile) and keeps the weights with the
-lowest held-out loss, which the export then writes (the report says at which step).
+the held-out split during training (the clock is paused meanwhile) and reports the curve; the last
+weights are exported. --keep-best exports the weights with the lowest held-out loss instead (the
+report says at which step); that choice is made on the split the loss is then reported on, so the
+reported loss is optimistic: it is for experiments, not for a model that ships.
 """
 import argparse
 import contextlib
@@ -452,11 +454,12 @@ def training_step(model, opt, rows, vocab, device):
 
 
 def train_model(name, vocab, train_ids, held_ids, seconds, device, ckpt_dir, log, overrides=None,
-                eval_every=0.0, deadline=None):
+                eval_every=0.0, deadline=None, keep_best=False):
     """Trains one model for `seconds` of wall time (more after a resume). overrides: "config"
     (shape entries replacing the defaults), "batch", "sequence_length", "peak_lr". With
     eval_every > 0 the held-out loss is measured every eval_every seconds of training (the clock
-    is paused while it runs) and the weights with the lowest one are kept and returned. deadline
+    is paused while it runs); with keep_best too, the weights with the lowest one are kept and
+    returned instead of the last ones (a choice made on the held-out split itself). deadline
     (a time.time() value) ends training early, whatever is left of `seconds`."""
     overrides = overrides or {}
     cls, base_cfg, seq_len, batch, lr = MODELS[name]
@@ -499,11 +502,11 @@ def train_model(name, vocab, train_ids, held_ids, seconds, device, ckpt_dir, log
         nonlocal best
         loss = heldout_loss(model, held_ids, 512, device, batch=eval_batch)
         curve.append({"step": step, "train_seconds": round(trained, 1), "heldout_ce": loss})
-        if best is None or loss < best["heldout_ce"]:
+        if keep_best and (best is None or loss < best["heldout_ce"]):
             best = {"step": step, "heldout_ce": loss,
                     "model": {k: v.detach().clone() for k, v in model.state_dict().items()}}
-        log(f"{name}: step {step}, {trained:.0f} s: held-out CE {loss:.4f} "
-            f"(best {best['heldout_ce']:.4f} at step {best['step']})")
+        log(f"{name}: step {step}, {trained:.0f} s: held-out CE {loss:.4f}" +
+            (f" (best {best['heldout_ce']:.4f} at step {best['step']})" if best else ""))
 
     budget = elapsed + seconds
     eval_batch = 64 if device == "cuda" else 16  # windows per forward pass; the loss is the same
@@ -563,13 +566,13 @@ def train_model(name, vocab, train_ids, held_ids, seconds, device, ckpt_dir, log
     final = heldout_loss(model, held_ids, 512, device, batch=eval_batch)
     if eval_every:
         curve.append({"step": step, "train_seconds": round(trained_s, 1), "heldout_ce": final})
-        if best is None or final < best["heldout_ce"]:
+        if keep_best and (best is None or final < best["heldout_ce"]):
             best = {"step": step, "heldout_ce": final,
                     "model": {k: v.detach().clone() for k, v in model.state_dict().items()}}
     if ckpt:
         checkpoint(trained_s)
     kept_step, loss = step, final
-    if eval_every and best["step"] != step:
+    if keep_best and best and best["step"] != step:
         model.load_state_dict(best["model"])
         kept_step, loss = best["step"], heldout_loss(model, held_ids, 512, device, batch=eval_batch)
         log(f"{name}: held-out CE at the end {final:.4f} is above the best {best['heldout_ce']:.4f}"
@@ -584,7 +587,7 @@ def train_model(name, vocab, train_ids, held_ids, seconds, device, ckpt_dir, log
     if eval_every:
         stats.update({"eval_every_seconds": eval_every, "eval_seconds": round(eval_s, 1),
                       "kept_step": kept_step, "final_heldout_ce": final, "heldout_curve": curve,
-                      "scan_recomputed": recompute})
+                      "scan_recomputed": recompute, "kept_best": bool(keep_best)})
     return model, cfg, stats
 
 
@@ -656,8 +659,11 @@ def main():
     ap.add_argument("--seq-len", type=int, default=0, help="tokens per sequence (0: per model)")
     ap.add_argument("--lr", type=float, default=0.0, help="peak learning rate (0: per model)")
     ap.add_argument("--eval-every", type=float, default=0.0,
-                    help="seconds of training between held-out evaluations; the weights with "
-                         "the lowest held-out loss are exported (0: the last weights, no curve)")
+                    help="seconds of training between held-out evaluations, reported as a curve "
+                         "(0: no curve); the last weights are exported")
+    ap.add_argument("--keep-best", action="store_true",
+                    help="with --eval-every, export the weights with the lowest held-out loss; "
+                         "chosen on the reported split, so for experiments only")
     ap.add_argument("--wall-limit", type=float, default=0.0,
                     help="stop training when the script has run this many seconds, whatever the "
                          "training budget says (so export still happens inside a job's time limit)")
@@ -732,7 +738,8 @@ def main():
                      "sequence_length": args.seq_len, "peak_lr": args.lr}
         model, cfg, stats = train_model(name, vocab, train_ids, held_ids, args.seconds_per_model,
                                         device, args.resume, log, overrides, args.eval_every,
-                                        t0 + args.wall_limit if args.wall_limit else None)
+                                        t0 + args.wall_limit if args.wall_limit else None,
+                                        args.keep_best)
         stats["vs_bigram"] = 1 - stats["heldout_ce"] / baselines["bigram"]
         # The weights are written first, so that a run cut short after training keeps them.
         os.makedirs(os.path.join(args.out, name), exist_ok=True)
