@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "backends/backend_spec.h"
+#include "backends/native/utf8.h"
 #include "bridge/bridge_fit.h"
 #include "bridge/bridge_store.h"
 #include "bridge/exemplar_corpus.h"
@@ -26,6 +27,11 @@
 
 namespace llive::cli {
 namespace {
+
+// A bad --prompt (empty, not UTF-8) is a usage error; anything else opening it is a failure.
+int ExitCodeFor(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+}
 
 struct BridgeFlags {
   std::string backend;
@@ -267,6 +273,12 @@ struct PromptState {
 };
 
 absl::StatusOr<PromptState> OpenPrompt(CliContext& context, const BridgeFlags& flags) {
+  if (const size_t valid = backends::native::ValidUtf8PrefixLength(flags.prompt);
+      valid != flags.prompt.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--prompt is not valid UTF-8: byte 0x%02x at offset %d",
+                        static_cast<unsigned char>(flags.prompt[valid]), valid));
+  }
   PromptState out;
   absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> backend =
       OpenStatefulModel(context, flags.backend);
@@ -314,7 +326,7 @@ absl::StatusOr<PromptState> OpenPrompt(CliContext& context, const BridgeFlags& f
 
 void RunRead(CliContext& context, const BridgeFlags& flags) {
   absl::StatusOr<PromptState> prompt = OpenPrompt(context, flags);
-  if (!prompt.ok()) return ReportError(context, prompt.status());
+  if (!prompt.ok()) return ReportError(context, prompt.status(), ExitCodeFor(prompt.status()));
   absl::StatusOr<backends::StateView> view = prompt->backend->View(*prompt->state);
   if (!view.ok()) return ReportError(context, view.status());
   absl::StatusOr<bridge::ThoughtVector> vector = prompt->bridge->Read(*view);
@@ -345,7 +357,7 @@ absl::StatusOr<bridge::ThoughtVector> PersonaTarget(const PromptState& prompt,
 
 void RunWrite(CliContext& context, const BridgeFlags& flags) {
   absl::StatusOr<PromptState> prompt = OpenPrompt(context, flags);
-  if (!prompt.ok()) return ReportError(context, prompt.status());
+  if (!prompt.ok()) return ReportError(context, prompt.status(), ExitCodeFor(prompt.status()));
   bridge::WriteRequest request;
   request.strength = flags.strength;
   if (!flags.persona.empty()) {

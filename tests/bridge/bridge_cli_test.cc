@@ -72,6 +72,11 @@ TEST(BridgeCliTest, FitStoresTheParametersInTheAgentsMemory) {
       with({"bridge", "read", "--backend", kModel, "--agent", "bo", "--prompt", "hi"});
   EXPECT_EQ(other_agent.exit_code, 1);
   EXPECT_THAT(other_agent.err, ::testing::HasSubstr("agent \"bo\" has no bridge parameters"));
+  ProcessResult not_utf8 =
+      with({"bridge", "read", "--backend", kModel, "--agent", "ana", "--prompt", "caf\xE9"});
+  EXPECT_EQ(not_utf8.exit_code, 2);
+  EXPECT_THAT(not_utf8.err,
+              ::testing::HasSubstr("--prompt is not valid UTF-8: byte 0xe9 at offset 3"));
 
   ASSERT_EQ(with({"bridge", "persona", "set", "careful", "--agent", "ana", "--target",
                   "closed_loop=0.9,alignment=0.8"})
