@@ -254,8 +254,9 @@ absl::StatusOr<std::string> Convert(const ConvertOptions& options) {
   // From here on a failure is the checkpoint's, not the command line's.
   if (absl::Status s = converter->second(options.input, **checkpoint, *store_as, options.output);
       !s.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot convert model_type \"", architecture,
-                                                      "\" in ", options.input, ": ", s.message()));
+    return absl::FailedPreconditionError(absl::StrCat("converting ", options.input, " (",
+                                                      architecture, ") to ", options.output, ": ",
+                                                      s.message()));
   }
   return architecture;
 }
