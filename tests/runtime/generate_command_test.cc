@@ -117,23 +117,23 @@ TEST(GenerateCommandTest, UsageAndPolicyErrors) {
   ProcessResult native = Llive({"generate", "--backend", "mamba:/m", "--prompt", "x"}, env);
   EXPECT_EQ(native.exit_code, 1);
   EXPECT_THAT(native.err, HasSubstr("no model at /m"));
-  // Out-of-range numbers name the option, the bound and the value.
-  ProcessResult negative =
-      Llive({"generate", "--backend", "mock", "--prompt", "x", "--max-tokens", "-3"}, env);
-  EXPECT_EQ(negative.exit_code, 2);
-  EXPECT_THAT(negative.err, HasSubstr("--max-tokens: must be at least 1, not -3"));
-  ProcessResult hot =
-      Llive({"generate", "--backend", "mock", "--prompt", "x", "--temperature", "2.5"}, env);
-  EXPECT_EQ(hot.exit_code, 2);
-  EXPECT_THAT(hot.err, HasSubstr("--temperature: must be from 0 to 2, not 2.5"));
-  ProcessResult word =
-      Llive({"generate", "--backend", "mock", "--prompt", "x", "--top-k", "many"}, env);
-  EXPECT_EQ(word.exit_code, 2);
-  EXPECT_THAT(word.err, HasSubstr("'many' is not a number"));
-  // A prompt that is not UTF-8 is refused before the model runs.
-  ProcessResult bytes = Llive({"generate", "--prompt", "caf\xE9", "--max-tokens", "2"}, env);
-  EXPECT_EQ(bytes.exit_code, 2);
-  EXPECT_THAT(bytes.err, HasSubstr("the prompt is not valid UTF-8: byte 0xe9 at offset 3"));
+  // Out-of-range numbers name the option, the bound and the value; a prompt that is not UTF-8
+  // is refused before the model runs. All usage errors (exit 2).
+  const std::vector<std::pair<std::vector<std::string>, std::string>> usage_errors = {
+      {{"--backend", "mock", "--prompt", "x", "--max-tokens", "-3"},
+       "--max-tokens: must be at least 1, not -3"},
+      {{"--backend", "mock", "--prompt", "x", "--temperature", "2.5"},
+       "--temperature: must be from 0 to 2, not 2.5"},
+      {{"--backend", "mock", "--prompt", "x", "--top-k", "many"}, "'many' is not a number"},
+      {{"--prompt", "caf\xE9"}, "the prompt is not valid UTF-8: byte 0xe9 at offset 3"},
+  };
+  for (const auto& [flags, message] : usage_errors) {
+    std::vector<std::string> args = {"generate"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    ProcessResult result = Llive(args, env);
+    EXPECT_EQ(result.exit_code, 2) << message;
+    EXPECT_THAT(result.err, HasSubstr(message));
+  }
   ProcessResult missing_home = Llive({"--home", dir.File("nohome"), "generate", "--prompt", "x"});
   EXPECT_EQ(missing_home.exit_code, 1);
   EXPECT_THAT(missing_home.err, HasSubstr("llive init"));
