@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "backends/backend_factory.h"
 #include "backends/backend_spec.h"
+#include "backends/model_locator.h"
 #include "nlohmann/json.hpp"
 #include "runtime/cli/cli.h"
 #include "runtime/cli/command_settings.h"
@@ -124,7 +125,8 @@ void RegisterGenerateCommand(CLI::App& app, CliContext& context) {
   command->add_option("--backend", flags->backend,
                       absl::StrCat(backends::BackendSpecSpellings(),
                                    " (default: $LLIVE_LLM_BACKEND, else the home's backend.llm, "
-                                   "else mock)"));
+                                   "else ",
+                                   backends::kDefaultLlmBackend, ", the shipped model)"));
   command->add_option("--prompt", flags->prompt, "The prompt text")->required();
   command->add_option("--system", flags->system, "System prompt");
   command->add_option("--model", flags->model,
