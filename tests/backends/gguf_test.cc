@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "backends/native/checkpoint.h"
 #include "backends/native/dtype.h"
 #include "backends/native/gguf_writer.h"
@@ -174,6 +175,27 @@ TEST(GgufTest, BrokenFilesAreRefusedClearly) {
   std::memcpy(overlap.data() + b_offset_at, &zero, 8);
   absl::Status overlapping = Parse(overlap).status();
   EXPECT_THAT(overlapping.message(), HasSubstr("\"a\" and \"b\" overlap")) << overlapping;
+}
+
+// After a zero dimension the element count stays 0 whatever follows, so each dimension is
+// checked on its own: llive keeps shapes as int64_t, where 2^64 - 1 would read as -1.
+TEST(GgufTest, ADimensionAbove2To63IsRefusedEvenAfterAZero) {
+  GgufWriter writer;
+  ASSERT_TRUE(writer.AddFloat32Tensor("w", {1, 0}, {}, DType::kF32).ok());
+  std::string bytes = writer.Serialize();
+  ASSERT_TRUE(Parse(bytes).ok());
+  // GGUF stores the dimensions innermost first: 0, then 1 at name + dimension count + 8.
+  size_t second_dim_at = bytes.find(std::string("\x01\0\0\0\0\0\0\0w", 9)) + 9 + 4 + 8;
+  uint64_t dim = 0;
+  std::memcpy(&dim, bytes.data() + second_dim_at, 8);
+  ASSERT_EQ(dim, 1u) << "the test's idea of the layout is stale";
+  for (uint64_t huge : {(1ull << 63), ~0ull}) {
+    std::memcpy(bytes.data() + second_dim_at, &huge, 8);
+    absl::Status status = Parse(bytes).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << huge;
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr(absl::StrCat("\"w\" has dimension 1 of ", huge)));
+  }
 }
 
 TEST(GgufTest, UnsupportedQuantizationIsRefusedByName) {
