@@ -438,8 +438,13 @@ absl::StatusOr<GgufContents> ParseGguf(const uint8_t* file, size_t size,
   }
   if (const GgufValue* alignment = contents.Find("general.alignment")) {
     if (alignment->type != GgufType::kUint32 || alignment->unsigned_value == 0 ||
-        (alignment->unsigned_value & (alignment->unsigned_value - 1)) != 0) {
-      return cursor.Corrupt("general.alignment is not a UINT32 power of two");
+        (alignment->unsigned_value & (alignment->unsigned_value - 1)) != 0 ||
+        alignment->unsigned_value > kGgufMaxAlignment) {
+      return cursor.Corrupt(absl::StrCat("general.alignment is ",
+                                         alignment->type == GgufType::kUint32
+                                             ? absl::StrCat(alignment->unsigned_value)
+                                             : absl::StrCat("a ", GgufTypeName(alignment->type)),
+                                         ", not a UINT32 power of two up to ", kGgufMaxAlignment));
     }
     contents.alignment = static_cast<uint32_t>(alignment->unsigned_value);
   }

@@ -198,6 +198,36 @@ TEST(GgufTest, ADimensionAbove2To63IsRefusedEvenAfterAZero) {
   }
 }
 
+// A file of no tensors declaring general.alignment = 2^31 parsed, and writing its metadata
+// again padded 2 GiB (fuzz_gguf timed out on 33 bytes); alignments above 16 MiB are refused.
+TEST(GgufTest, AlignmentAbove16MiBIsRefused) {
+  auto file = [](uint32_t alignment) {
+    const std::string key = "general.alignment";
+    std::string bytes = "GGUF";
+    auto put = [&bytes](auto value) {
+      bytes.append(reinterpret_cast<const char*>(&value), sizeof(value));
+    };
+    put(uint32_t{3});
+    put(uint64_t{0});  // tensors
+    put(uint64_t{1});  // metadata
+    put(uint64_t{key.size()});
+    bytes += key;
+    put(static_cast<uint32_t>(GgufType::kUint32));
+    put(alignment);
+    return bytes;
+  };
+  absl::StatusOr<GgufContents> largest = Parse(file(kGgufMaxAlignment));
+  ASSERT_TRUE(largest.ok()) << largest.status();
+  EXPECT_EQ(largest->alignment, 1u << 24);
+  for (uint32_t alignment : {1u << 25, 1u << 31}) {
+    absl::Status status = Parse(file(alignment)).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << alignment;
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr(absl::StrCat("general.alignment is ", alignment,
+                                       ", not a UINT32 power of two up to 16777216")));
+  }
+}
+
 TEST(GgufTest, UnsupportedQuantizationIsRefusedByName) {
   TempDir dir;
   std::string bytes = OneTensorFile();
