@@ -3,6 +3,7 @@
 
 #include <openssl/sha.h>
 
+#include <climits>
 #include <cmath>
 #include <cstring>
 
@@ -207,6 +208,11 @@ absl::StatusOr<BridgeParams> ParseBridgeParams(absl::string_view bytes) {
   for (uint64_t i = 0; i < count; ++i) {
     int64_t layer = 0;
     in.I64(layer);
+    // Layers are ints; one that does not fit would come back as another layer.
+    if (layer < INT_MIN || layer > INT_MAX) {
+      return absl::DataLossError(
+          absl::StrCat("bridge parameters: layer ", layer, " is outside the range of an int"));
+    }
     params.spec.layers.push_back(static_cast<int>(layer));
   }
   if (!in.Count(count, sizeof(uint64_t))) return corrupt();
@@ -245,9 +251,20 @@ absl::StatusOr<BridgeParams> ParseBridgeParams(absl::string_view bytes) {
     std::string name;
     ThoughtVector target{};
     if (!in.String(name)) return corrupt();
+    if (params.personas.contains(name)) {
+      return absl::DataLossError(
+          absl::StrCat("bridge parameters: persona \"", name, "\" appears twice"));
+    }
     for (float& score : target) {
       double value = 0;
       if (!in.F64(value)) return corrupt();
+      // Scores are floats written as doubles; any other double was not written by llive and
+      // would not survive being saved again.
+      if (static_cast<double>(static_cast<float>(value)) != value) {
+        return absl::DataLossError(absl::StrCat("bridge parameters: persona \"", name,
+                                                "\" has the score ", value,
+                                                ", which is not a float value"));
+      }
       score = static_cast<float>(value);
     }
     params.personas[name] = target;

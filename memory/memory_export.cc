@@ -268,6 +268,8 @@ absl::StatusOr<ImportReport> MemoryStore::Import(absl::string_view agent_id, std
       header_seen = true;
       continue;
     }
+    // The write pass reads every record's uid (edges and artifacts too) outside the try.
+    if (json.contains("uid") && !json["uid"].is_string()) return bad("\"uid\" must be a string");
     try {
       absl::Status optional = absl::OkStatus();
       if (type == "event") {

@@ -31,7 +31,14 @@ absl::StatusOr<Provenance> ProvenanceFromJson(const nlohmann::json& json) {
       provenance.derived_from = json["derived_from"].get<std::vector<std::string>>();
     }
     if (json.contains("confidence")) provenance.confidence = json["confidence"];
-    if (json.contains("created_at_ms")) provenance.created_at_ms = json["created_at_ms"];
+    if (json.contains("created_at_ms")) {
+      // A float would be cast to int64_t, which is undefined beyond its range.
+      if (!json["created_at_ms"].is_number_integer()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "provenance.created_at_ms must be an integer, not ", json["created_at_ms"].dump()));
+      }
+      provenance.created_at_ms = json["created_at_ms"];
+    }
   } catch (const nlohmann::json::exception& error) {
     return absl::InvalidArgumentError(absl::StrCat("bad provenance: ", error.what()));
   }

@@ -230,6 +230,14 @@ std::string Join(absl::string_view prefix, absl::string_view name) {
 void Validate(const Json& object, absl::string_view prefix, std::vector<std::string>& problems) {
   for (const auto& [name, value] : object.items()) {
     std::string path = Join(prefix, name);
+    // "memory.database" as one key would match the schema's path here, but the value is
+    // read from {"memory": {"database": ...}}: it would be accepted and then ignored.
+    if (name.find('.') != std::string::npos) {
+      problems.push_back(absl::StrCat(path,
+                                      ": unknown key; a key holds no '.', nest sections as "
+                                      "objects instead, e.g. {\"memory\": {\"database\": ...}}"));
+      continue;
+    }
     if (const ConfigKey* key = FindKey(path)) {
       if (!HasType(value, key->type)) {
         problems.push_back(absl::StrCat(path, ": expected ", TypeName(key->type), ", got ",

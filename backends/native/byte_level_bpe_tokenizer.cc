@@ -532,6 +532,13 @@ absl::StatusOr<std::vector<int32_t>> ByteLevelBpeTokenizer::Encode(absl::string_
         [&](absl::string_view piece) { state_->AppendNormalizedIds(piece, match.get(), out); },
         [&](int32_t id) { out.push_back(id); });
   }
+  // NFC can compose bytes the input did not hold (e + U+0301 is 0xC3 0xA9), and the prefix
+  // space is a byte too; one the vocabulary lacks came out as id -1.
+  if (state_->missing_bytes && std::find(out.begin(), out.end(), -1) != out.end()) {
+    return absl::InvalidArgumentError(
+        "after NFC normalization or the added prefix space the text holds a byte that has no "
+        "token in this vocabulary");
+  }
   return out;
 }
 

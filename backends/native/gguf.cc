@@ -438,8 +438,13 @@ absl::StatusOr<GgufContents> ParseGguf(const uint8_t* file, size_t size,
   }
   if (const GgufValue* alignment = contents.Find("general.alignment")) {
     if (alignment->type != GgufType::kUint32 || alignment->unsigned_value == 0 ||
-        (alignment->unsigned_value & (alignment->unsigned_value - 1)) != 0) {
-      return cursor.Corrupt("general.alignment is not a UINT32 power of two");
+        (alignment->unsigned_value & (alignment->unsigned_value - 1)) != 0 ||
+        alignment->unsigned_value > kGgufMaxAlignment) {
+      return cursor.Corrupt(absl::StrCat("general.alignment is ",
+                                         alignment->type == GgufType::kUint32
+                                             ? absl::StrCat(alignment->unsigned_value)
+                                             : absl::StrCat("a ", GgufTypeName(alignment->type)),
+                                         ", not a UINT32 power of two up to ", kGgufMaxAlignment));
     }
     contents.alignment = static_cast<uint32_t>(alignment->unsigned_value);
   }
@@ -461,6 +466,12 @@ absl::StatusOr<GgufContents> ParseGguf(const uint8_t* file, size_t size,
     for (uint32_t d = 0; d < dim_count; ++d) {
       uint64_t dim = 0;
       if (absl::Status s = cursor.Read(dim, "a dimension"); !s.ok()) return s;
+      // Checked on its own as well: after a zero dimension the product stays 0, and llive
+      // keeps shapes as int64_t.
+      if (dim > static_cast<uint64_t>(INT64_MAX)) {
+        return cursor.Corrupt(absl::StrCat("tensor \"", info.name, "\" has dimension ", d, " of ",
+                                           dim, ", more than 2^63 - 1"));
+      }
       if (__builtin_mul_overflow(elements, dim, &elements) ||
           elements > static_cast<uint64_t>(INT64_MAX)) {
         return cursor.Corrupt(

@@ -20,6 +20,9 @@ namespace llive::backends::native {
 inline constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" little-endian
 inline constexpr uint32_t kGgufVersion = 3;
 inline constexpr uint32_t kGgufDefaultAlignment = 32;
+// The largest general.alignment llive reads: files use 32, and 16 MiB leaves room for huge
+// pages. Without a bound a 33-byte file declaring 2^31 made GgufWriter pad 2 GiB.
+inline constexpr uint32_t kGgufMaxAlignment = 1u << 24;
 inline constexpr uint32_t kGgufMaxDims = 4;  // llama.cpp's GGML_MAX_DIMS
 
 // Metadata value types, numbered as in the file.

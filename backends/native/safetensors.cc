@@ -102,6 +102,11 @@ absl::StatusOr<SafetensorsContents> ParseSafetensors(const uint8_t* file, size_t
     for (const nlohmann::json& dim : *shape_it) {
       uint64_t extent = 0;
       if (!ReadCount(dim, extent)) return problem("a shape entry is not a non-negative integer");
+      // Checked on its own as well: after a 0 the product stays 0, and shapes are int64_t.
+      if (extent > static_cast<uint64_t>(INT64_MAX)) {
+        return problem(absl::StrCat("shape entry ", tensor.shape.size(), " is ", extent,
+                                    ", more than 2^63 - 1"));
+      }
       if (__builtin_mul_overflow(elements, extent, &elements) ||
           elements > static_cast<uint64_t>(INT64_MAX)) {
         return problem("its shape has more elements than fit in 64 bits");

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -53,9 +54,10 @@ class Reader {
     offset_ += length;
     return true;
   }
-  bool GetFloats(float* values, size_t count) {
+  // Points `values` at the next `count` floats (unaligned) and steps over them.
+  bool SkipFloats(const char*& values, size_t count) {
     if ((bytes_.size() - offset_) / sizeof(float) < count) return false;
-    std::memcpy(values, bytes_.data() + offset_, count * sizeof(float));
+    values = bytes_.data() + offset_;
     offset_ += count * sizeof(float);
     return true;
   }
@@ -143,7 +145,11 @@ absl::StatusOr<int64_t> DeserializeStateView(absl::string_view bytes, const Mode
     return absl::FailedPreconditionError(
         absl::StrCat("state has ", count, " tensors, the model's state has ", into.tensors.size()));
   }
-  for (StateTensor& tensor : into.tensors) {
+  // Every header is checked before any value is copied: a blob refused at its last tensor
+  // leaves the model's state as it was.
+  std::vector<const char*> values(into.tensors.size());
+  for (size_t t = 0; t < into.tensors.size(); ++t) {
+    const StateTensor& tensor = into.tensors[t];
     std::string name, kind;
     int32_t layer = 0;
     uint32_t rank = 0;
@@ -154,8 +160,8 @@ absl::StatusOr<int64_t> DeserializeStateView(absl::string_view bytes, const Mode
     // The rank is checked against the model before anything is sized by it: a corrupt count
     // must not become a huge allocation.
     if (rank != tensor.shape.size()) {
-      return absl::FailedPreconditionError(absl::StrCat("state tensor '", name, "' has rank ",
-                                                        rank, ", the model's '", tensor.name,
+      return absl::FailedPreconditionError(absl::StrCat("state tensor '", name, "' has rank ", rank,
+                                                        ", the model's '", tensor.name,
                                                         "' has rank ", tensor.shape.size()));
     }
     std::vector<int64_t> shape(rank);
@@ -167,13 +173,27 @@ absl::StatusOr<int64_t> DeserializeStateView(absl::string_view bytes, const Mode
                                                         "' does not match the model's '",
                                                         tensor.name, "' (name or shape)"));
     }
+    // Kind and layer are written from the model's view, so a blob that restores must carry
+    // the model's own: otherwise saving right after restoring would give other bytes.
+    if (kind != tensor.kind || layer != tensor.layer) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("state tensor '", name, "' is kind '", kind, "' of layer ", layer,
+                       ", the model's is kind '", tensor.kind, "' of layer ", tensor.layer));
+    }
     int64_t elements = 1;
     for (int64_t dim : shape) elements *= dim;
-    if (!reader.GetFloats(tensor.data, static_cast<size_t>(elements))) {
+    if (!reader.SkipFloats(values[t], static_cast<size_t>(elements))) {
       return Truncated(absl::StrCat("values of ", name));
     }
   }
   if (!reader.AtEnd()) return absl::DataLossError("state blob has trailing bytes");
+  for (size_t t = 0; t < into.tensors.size(); ++t) {
+    int64_t elements = 1;
+    for (int64_t dim : into.tensors[t].shape) elements *= dim;
+    if (elements > 0) {
+      std::memcpy(into.tensors[t].data, values[t], static_cast<size_t>(elements) * sizeof(float));
+    }
+  }
   return position;
 }
 

@@ -29,10 +29,10 @@ std::string SerializeStateView(const ModelInfo& info, int64_t position, const St
 
 // Checks `bytes` and copies its tensors into `into`, which must be a view of a fresh state of
 // the model `info` (same tensor names and shapes, in the same order). Returns the position.
-// On an error `into` may be partly overwritten (discard that state).
+// On an error `into` is left as it was: every header is checked before a value is copied.
 // DataLoss for a blob that is truncated, has a bad magic or checksum, or does not parse;
 // FailedPrecondition for an unknown format version, another architecture, another model
-// (fingerprint) or tensors that do not match the model's state.
+// (fingerprint) or tensors that do not match the model's state (name, shape, kind, layer).
 absl::StatusOr<int64_t> DeserializeStateView(absl::string_view bytes, const ModelInfo& info,
                                              StateView& into);
 

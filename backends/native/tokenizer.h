@@ -20,8 +20,9 @@ class Tokenizer {
   // Token ids for `text`. Any UTF-8 text is encodable, and any byte string where the
   // vocabulary has a token for each byte (GPT-2 and RWKV World have all 256; GPT-NeoX lacks
   // 0xC0, 0xC1 and 0xF5-0xFF, which never occur in UTF-8): InvalidArgument naming the byte
-  // and its offset otherwise. Special tokens written in the text (e.g. "<|endoftext|>")
-  // encode as those tokens, as Hugging Face tokenizers do.
+  // and its offset otherwise (InvalidArgument too where NFC normalization composes a byte a
+  // vocabulary that lacks bytes of UTF-8 has no token for). Special tokens written in the text
+  // (e.g. "<|endoftext|>") encode as those tokens, as Hugging Face tokenizers do.
   virtual absl::StatusOr<std::vector<int32_t>> Encode(absl::string_view text) const = 0;
 
   // The bytes the ids stand for, concatenated; ids out of range are skipped. Decoding

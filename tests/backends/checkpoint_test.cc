@@ -148,6 +148,15 @@ std::vector<BrokenCase> BrokenFiles() {
     b.header()["a"]["shape"] = {1ull << 62, 1ull << 62};
     cases.push_back({"overflowing_shape", b.Build(), absl::StatusCode::kDataLoss, "64 bits"});
   }
+  {
+    // After a 0 the element count stays 0, so each entry is checked on its own: 2^64 - 1
+    // would become -1 in an int64_t shape.
+    SafetensorsBuilder b;
+    b.AddFloats("a", {0}, {});
+    b.header()["a"]["shape"] = {0, ~0ull};
+    cases.push_back({"huge_dim_after_zero", b.Build(), absl::StatusCode::kDataLoss,
+                     "shape entry 1 is 18446744073709551615, more than 2^63 - 1"});
+  }
   return cases;
 }
 

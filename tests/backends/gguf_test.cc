@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "backends/native/checkpoint.h"
 #include "backends/native/dtype.h"
 #include "backends/native/gguf_writer.h"
@@ -174,6 +175,57 @@ TEST(GgufTest, BrokenFilesAreRefusedClearly) {
   std::memcpy(overlap.data() + b_offset_at, &zero, 8);
   absl::Status overlapping = Parse(overlap).status();
   EXPECT_THAT(overlapping.message(), HasSubstr("\"a\" and \"b\" overlap")) << overlapping;
+}
+
+// After a zero dimension the element count stays 0 whatever follows, so each dimension is
+// checked on its own: llive keeps shapes as int64_t, where 2^64 - 1 would read as -1.
+TEST(GgufTest, ADimensionAbove2To63IsRefusedEvenAfterAZero) {
+  GgufWriter writer;
+  ASSERT_TRUE(writer.AddFloat32Tensor("w", {1, 0}, {}, DType::kF32).ok());
+  std::string bytes = writer.Serialize();
+  ASSERT_TRUE(Parse(bytes).ok());
+  // GGUF stores the dimensions innermost first: 0, then 1 at name + dimension count + 8.
+  size_t second_dim_at = bytes.find(std::string("\x01\0\0\0\0\0\0\0w", 9)) + 9 + 4 + 8;
+  uint64_t dim = 0;
+  std::memcpy(&dim, bytes.data() + second_dim_at, 8);
+  ASSERT_EQ(dim, 1u) << "the test's idea of the layout is stale";
+  for (uint64_t huge : {(1ull << 63), ~0ull}) {
+    std::memcpy(bytes.data() + second_dim_at, &huge, 8);
+    absl::Status status = Parse(bytes).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << huge;
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr(absl::StrCat("\"w\" has dimension 1 of ", huge)));
+  }
+}
+
+// A file of no tensors declaring general.alignment = 2^31 parsed, and writing its metadata
+// again padded 2 GiB (fuzz_gguf timed out on 33 bytes); alignments above 16 MiB are refused.
+TEST(GgufTest, AlignmentAbove16MiBIsRefused) {
+  auto file = [](uint32_t alignment) {
+    const std::string key = "general.alignment";
+    std::string bytes = "GGUF";
+    auto put = [&bytes](auto value) {
+      bytes.append(reinterpret_cast<const char*>(&value), sizeof(value));
+    };
+    put(uint32_t{3});
+    put(uint64_t{0});  // tensors
+    put(uint64_t{1});  // metadata
+    put(uint64_t{key.size()});
+    bytes += key;
+    put(static_cast<uint32_t>(GgufType::kUint32));
+    put(alignment);
+    return bytes;
+  };
+  absl::StatusOr<GgufContents> largest = Parse(file(kGgufMaxAlignment));
+  ASSERT_TRUE(largest.ok()) << largest.status();
+  EXPECT_EQ(largest->alignment, 1u << 24);
+  for (uint32_t alignment : {1u << 25, 1u << 31}) {
+    absl::Status status = Parse(file(alignment)).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << alignment;
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr(absl::StrCat("general.alignment is ", alignment,
+                                       ", not a UINT32 power of two up to 16777216")));
+  }
 }
 
 TEST(GgufTest, UnsupportedQuantizationIsRefusedByName) {

@@ -140,6 +140,24 @@ TEST(TokenizerTest, ByteLevelBpeWithAllBytesRoundTripsAnything) {
   }
 }
 
+// A vocabulary may lack bytes (known ones are checked in the input), but NFC composes new
+// bytes: "e" + U+0301 becomes 0xC3 0xA9. Without 0xC3 that is an error, not an id of -1.
+TEST(TokenizerTest, NormalizationToAByteWithoutATokenIsRefused) {
+  ByteLevelBpeSpec spec;
+  for (int b = 0; b < 256; ++b) {
+    if (b == 0xc3) continue;
+    spec.vocab.emplace_back(EncodeByteLevel(std::string(1, static_cast<char>(b))), b);
+  }
+  spec.nfc = true;
+  absl::StatusOr<std::unique_ptr<ByteLevelBpeTokenizer>> tokenizer =
+      ByteLevelBpeTokenizer::Create(spec, "test");
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_THAT(*(*tokenizer)->Encode("e\xcc"), ElementsAre('e', 0xcc));
+  absl::Status refused = (*tokenizer)->Encode("e\xcc\x81").status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("NFC normalization"));
+}
+
 TEST(TokenizerTest, RwkvWorldIsGreedyLongestMatch) {
   std::unique_ptr<Tokenizer> rwkv = Load(kRwkv);
   ASSERT_NE(rwkv, nullptr);

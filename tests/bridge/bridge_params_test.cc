@@ -70,6 +70,54 @@ TEST(BridgeParamsTest, NewerVersionIsAFailedPrecondition) {
   EXPECT_THAT(parsed.status().message(), ::testing::HasSubstr("version 2"));
 }
 
+// `bytes` with `length` bytes at `offset` replaced and the digest made to match again, as
+// the fuzzer makes them (it learns the digest from the comparison).
+std::string Resealed(std::string bytes, size_t offset, const void* value, size_t length) {
+  std::memcpy(&bytes[offset], value, length);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size() - SHA256_DIGEST_LENGTH,
+         digest);
+  bytes.replace(bytes.size() - SHA256_DIGEST_LENGTH, SHA256_DIGEST_LENGTH,
+                reinterpret_cast<const char*>(digest), SHA256_DIGEST_LENGTH);
+  return bytes;
+}
+
+// Parameters that parse must save as the same bytes; each of these would not, so each is
+// refused even with a valid digest.
+TEST(BridgeParamsTest, FieldsThatWouldNotSaveBackAreRefused) {
+  const std::string bytes = SerializeBridgeParams(SmallParams());
+  // Magic, version and payload size; "mamba" and "abc123" with their lengths; layer count.
+  const size_t first_layer = 8 + 4 + 8 + (8 + 5) + (8 + 6) + 8;
+  int64_t layer = -1;
+  std::memcpy(&layer, &bytes[first_layer], sizeof layer);
+  ASSERT_EQ(layer, 0) << "the test's idea of the layout is stale";
+  layer = int64_t{1} << 40;
+  absl::Status status =
+      ParseBridgeParams(Resealed(bytes, first_layer, &layer, sizeof layer)).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("layer 1099511627776 is outside"));
+
+  // A score that is a double but not a float: it would be saved as the float next to it.
+  const size_t first_score = bytes.find("careful") + 7;
+  double score = 0;
+  std::memcpy(&score, &bytes[first_score], sizeof score);
+  ASSERT_EQ(score, static_cast<double>(0.8f));
+  score = 0.8;
+  status = ParseBridgeParams(Resealed(bytes, first_score, &score, sizeof score)).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("persona \"careful\" has the score 0.8"));
+
+  // The same persona twice: the map would keep one and save one.
+  BridgeParams two = SmallParams();
+  two.personas["carefuL"] = two.personas["careful"];
+  const std::string twice = SerializeBridgeParams(two);
+  const size_t other = twice.find("carefuL");
+  ASSERT_NE(other, std::string::npos);
+  status = ParseBridgeParams(Resealed(twice, other + 6, "l", 1)).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("persona \"careful\" appears twice"));
+}
+
 TEST(BridgeParamsTest, ValidationNamesTheProblem) {
   BridgeParams params = SmallParams();
   EXPECT_TRUE(ValidateBridgeParams(params).ok());

@@ -1,5 +1,5 @@
 // Fuzzes tokenizer.json loading: any bytes give a tokenizer or an error; a tokenizer that
-// loads encodes a fixed text and its own input without crashing.
+// loads encodes a fixed text and its own input to ids inside its vocabulary.
 #include <cstddef>
 #include <cstdint>
 
@@ -13,7 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!tokenizer.ok()) return 0;
   for (absl::string_view sample : {absl::string_view("Hello, world! 日本語 e\xcc\x81  x"), text}) {
     absl::StatusOr<std::vector<int32_t>> ids = (*tokenizer)->Encode(sample);
-    if (ids.ok()) (void)(*tokenizer)->Decode(*ids);
+    if (!ids.ok()) continue;
+    for (int32_t id : *ids) {
+      if (id < 0 || id >= (*tokenizer)->vocab_size()) __builtin_trap();
+    }
+    (void)(*tokenizer)->Decode(*ids);
   }
   return 0;
 }

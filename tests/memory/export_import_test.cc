@@ -120,6 +120,11 @@ TEST(ExportImportTest, MistypedFieldsAreRefusedNamingTheField) {
       {"\"access_count\":", "\"access_count\":[],\"x\":", "access_count"},
       {"\"summary\":\"rain tomorrow\"", "\"summary\":7", "summary"},
       {"\"format_version\":", "\"format_version\":{},\"y\":", "format_version"},
+      // Read by the write pass of edges and artifacts too (an exception escaped there).
+      {"\"edge_type\":", "\"uid\":5,\"edge_type\":", "uid"},
+      {"\"type\":\"artifact\",\"uid\":", "\"type\":\"artifact\",\"uid\":[],\"x\":", "uid"},
+      // A float cast to int64_t beyond its range is undefined behaviour (UBSan aborts).
+      {"\"created_at_ms\":", "\"created_at_ms\":1e300,\"z\":", "created_at_ms"},
   };
   for (const Case& c : cases) {
     std::string text = good;

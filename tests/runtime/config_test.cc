@@ -51,6 +51,17 @@ TEST(ConfigTest, UnknownTopLevelSection) {
   EXPECT_THAT(config.status().message(), HasSubstr("memory"));
 }
 
+// A dotted key matches a schema path but would never be read: refused, not ignored.
+TEST(ConfigTest, DottedKeyIsRefusedNotIgnored) {
+  for (const char* text :
+       {R"({"memory.database": "other.db"})", R"({"memory": {"phase_days.warm": 3}})"}) {
+    absl::StatusOr<Config> config = Config::Parse(text, "llive.json");
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(config.status().message(), HasSubstr(": unknown key; a key holds no '.'"));
+  }
+}
+
 TEST(ConfigTest, WrongTypeNamesKeyAndExpectedType) {
   absl::StatusOr<Config> config =
       Config::Parse(R"({"memory": {"max_content_bytes": "big"}})", "llive.json");

@@ -97,6 +97,53 @@ TEST(StateFormatTest, HugeRankWithAValidChecksumIsRefusedWithoutAllocating) {
   }
 }
 
+// The body of a blob with one byte changed and a checksum that matches again, as the fuzzer
+// makes them (it learns the digest from the comparison).
+std::string Resealed(const std::string& blob, size_t offset, char value) {
+  std::string body = blob.substr(0, blob.size() - 32);
+  body[offset] = value;
+  return body + absl::HexStringToBytes(Sha256Hex(body));
+}
+
+// Offsets in the body of TwoTensorState's blob (magic, version, "mamba", "abc", position,
+// count; then "layers.0.ssm", "ssm", layer, rank, two dims and six floats; then the conv).
+constexpr size_t kSsmKindOffset = 8 + 4 + (4 + 5) + (4 + 3) + 8 + 4 + (4 + 12) + 4;
+constexpr size_t kSsmLayerOffset = kSsmKindOffset + 3;
+constexpr size_t kConvNameOffset = kSsmLayerOffset + 4 + 4 + 2 * 8 + 6 * 4 + 4;
+
+// Kind and layer are saved from the model's view; a blob that carries others (with a valid
+// checksum, as the fuzzer builds them) would restore and then save as different bytes.
+TEST(StateFormatTest, AnotherKindOrLayerWithAValidChecksumIsRefused) {
+  TwoTensorState saved;
+  const std::string bytes = SerializeStateView(Info("abc"), 3, saved.View());
+  ASSERT_EQ(bytes.substr(kSsmKindOffset, 3), "ssm") << "the test's idea of the layout is stale";
+  ASSERT_EQ(bytes.substr(kConvNameOffset, 13), "layers.0.conv");
+  for (const auto& [offset, value] :
+       {std::pair{kSsmKindOffset, 'x'}, std::pair{kSsmLayerOffset, '\x07'}}) {
+    TwoTensorState restored;
+    StateView view = restored.View();
+    absl::Status status =
+        DeserializeStateView(Resealed(bytes, offset, value), Info("abc"), view).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << offset;
+    EXPECT_NE(status.message().find("kind"), std::string::npos) << status;
+    EXPECT_NE(status.message().find("layer"), std::string::npos) << status;
+  }
+}
+
+// A blob refused at its second tensor must not have written its first one.
+TEST(StateFormatTest, ARefusedBlobLeavesTheStateUntouched) {
+  TwoTensorState saved;
+  for (float& v : saved.ssm) v = 2.5f;
+  const std::string bytes =
+      Resealed(SerializeStateView(Info("abc"), 3, saved.View()), kConvNameOffset, 'X');
+  TwoTensorState restored;
+  for (float& v : restored.ssm) v = -1.0f;
+  StateView view = restored.View();
+  absl::Status status = DeserializeStateView(bytes, Info("abc"), view).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_EQ(restored.ssm, std::vector<float>(6, -1.0f));
+}
+
 TEST(StateFormatTest, Sha256HexMatchesTheKnownDigest) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
