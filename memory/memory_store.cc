@@ -161,7 +161,19 @@ absl::Status MemoryStore::RecordVectorChange(Layer layer, absl::string_view agen
   return (*insert)->Run();
 }
 
-absl::Status MemoryStore::Backup(const std::string& path) {
+absl::Status MemoryStore::Backup(const std::string& path, bool overwrite) {
+  std::error_code error;
+  if (std::filesystem::exists(path, error)) {
+    if (std::filesystem::equivalent(path, this->path(), error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot back up ", this->path(), " onto itself; give another file"));
+    }
+    if (!overwrite) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          path,
+          " already exists; the backup would replace it (remove it, or overwrite it on purpose)"));
+    }
+  }
   absl::MutexLock lock(&mu_);
   // A WAL database's page size is fixed, and a backup copies pages: the copy gets this one's.
   int page_size = 0;

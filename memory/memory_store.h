@@ -247,8 +247,9 @@ class MemoryStore {
   // on bad input, and nothing is imported.
   absl::StatusOr<ImportReport> Import(absl::string_view agent_id, std::istream& in);
   // A consistent copy of the database at `path` (SQLite online backup), taken while others
-  // keep writing.
-  absl::Status Backup(const std::string& path);
+  // keep writing. An existing file at `path` is AlreadyExists unless `overwrite` (then it is
+  // replaced); the store's own database is InvalidArgument either way.
+  absl::Status Backup(const std::string& path, bool overwrite = false);
   absl::StatusOr<StoreStats> Stats();
   // The number of vectors in the agent's FAISS index of `layer` (episodic or semantic) once it
   // is built and caught up with SQLite; waits for background work. For checks and stats.

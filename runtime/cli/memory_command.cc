@@ -251,10 +251,19 @@ void RegisterMemoryCommand(CLI::App& app, CliContext& context) {
       "backup", "Copy the database to DEST while other processes keep using it");
   auto destination = std::make_shared<std::string>();
   backup->add_option("DEST", *destination, "Backup file to write")->required();
-  backup->callback([&context, destination] {
+  auto force = std::make_shared<bool>(false);
+  backup->add_flag("--force", *force, "Replace DEST if it exists");
+  backup->callback([&context, destination, force] {
     std::unique_ptr<memory::MemoryStore> store = OpenStoreOrReport(context);
     if (!store) return;
-    if (absl::Status s = store->Backup(*destination); !s.ok()) return ReportError(context, s);
+    if (absl::Status s = store->Backup(*destination, *force); !s.ok()) {
+      if (absl::IsAlreadyExists(s)) {
+        return ReportError(context,
+                           absl::AlreadyExistsError(absl::StrCat(
+                               *destination, " already exists; pass --force to replace it")));
+      }
+      return ReportError(context, s);
+    }
     if (context.json) {
       std::cout << nlohmann::json{{"backup", *destination}}.dump() << "\n";
     } else {

@@ -158,5 +158,33 @@ TEST(BackupTest, OnlineBackupIsAConsistentDatabase) {
   EXPECT_EQ(check->ColumnText(0), "ok");
 }
 
+TEST(BackupTest, AnExistingFileIsReplacedOnlyOnPurposeAndNeverTheStoreItself) {
+  testing::TempDir dir;
+  std::unique_ptr<MemoryStore> store = OpenOrDie(TestOptions(dir));
+  Populate(*store);
+  const size_t events = store->RecentEvents("a", 100)->size();
+  ASSERT_TRUE(store->Backup(dir.File("backup.db")).ok());
+  ASSERT_TRUE(store->AppendEvent("a", Message("after the first backup")).ok());
+  absl::Status again = store->Backup(dir.File("backup.db"));
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists) << again;
+  EXPECT_NE(again.message().find("already exists"), std::string::npos) << again;
+  {
+    StoreOptions copy;
+    copy.database_path = dir.File("backup.db");
+    std::unique_ptr<MemoryStore> first = OpenOrDie(copy);
+    EXPECT_EQ(first->RecentEvents("a", 100)->size(), events)
+        << "the refused backup changed the file";
+  }
+  ASSERT_TRUE(store->Backup(dir.File("backup.db"), /*overwrite=*/true).ok());
+  {
+    StoreOptions copy;
+    copy.database_path = dir.File("backup.db");
+    std::unique_ptr<MemoryStore> second = OpenOrDie(copy);
+    EXPECT_EQ(second->RecentEvents("a", 100)->size(), events + 1);
+  }
+  absl::Status onto_itself = store->Backup(store->path(), /*overwrite=*/true);
+  EXPECT_EQ(onto_itself.code(), absl::StatusCode::kInvalidArgument) << onto_itself;
+}
+
 }  // namespace
 }  // namespace llive::memory
