@@ -123,24 +123,39 @@ void ExpectVersion3Checks(Database& db) {
   EXPECT_EQ(check->ColumnText(0), "ok");
 }
 
+// Copies the committed database of schema version `version` into dir as memory.db.
+void CopyFixture(testing::TempDir& dir, int version) {
+  std::filesystem::copy_file(std::string(LLIVE_SOURCE_DIR) + "/tests/fixtures/memory/schema_v" +
+                                 std::to_string(version) + ".db",
+                             dir.File("memory.db"));
+}
+
+// A migrated fixture store: at the current version, agent `fixture` has its two events (the
+// first holding `first`), and text search finds one for each of `words`.
+void ExpectFixtureReadable(MemoryStore& store, const std::string& first,
+                           const std::vector<std::string>& words) {
+  EXPECT_EQ(store.Stats()->schema_version, kSchemaVersion);
+  absl::StatusOr<std::vector<Event>> events = store.EventsByIdRange("fixture", 0, 100, 10);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].content, first);
+  for (const std::string& word : words) {
+    RecallQuery query = Query("fixture", word);
+    query.mode = RecallQuery::Mode::kText;
+    EXPECT_EQ(RecallOrFail(store, query).size(), 1u) << word;
+  }
+}
+
 // Every released schema version has a committed database written by that version's llive;
 // opening it must migrate it and keep every record readable and searchable.
 TEST(SchemaTest, CommittedVersion1DatabaseOpensAndIsSearchable) {
   testing::TempDir dir;
-  std::filesystem::copy_file(std::string(LLIVE_SOURCE_DIR) + "/tests/fixtures/memory/schema_v1.db",
-                             dir.File("memory.db"));
+  CopyFixture(dir, 1);
   std::unique_ptr<MemoryStore> store = OpenOrDie(TestOptions(dir));
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->Stats()->schema_version, kSchemaVersion);
-  absl::StatusOr<std::vector<Event>> events = store->EventsByIdRange("fixture", 0, 100, 10);
-  ASSERT_TRUE(events.ok());
-  ASSERT_EQ(events->size(), 2u);
-  EXPECT_EQ((*events)[0].content, "Schema v1 fixture: Hana moved to Osaka");
+  ExpectFixtureReadable(*store, "Schema v1 fixture: Hana moved to Osaka", {"Osaka", "日本語"});
   RecallQuery query = Query("fixture", "Osaka");
   query.mode = RecallQuery::Mode::kText;
-  ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
-  query.text = "日本語";
-  ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
   // Version 2 re-indexed the text with agent-scoped terms: another agent's search with the same
   // words finds only its own record, and the fixture agent's still finds only its own.
   ASSERT_TRUE(store->AppendEvent("other", Message("Other agent also went to Osaka")).ok());
@@ -180,8 +195,7 @@ TEST(SchemaTest, FreshStoreHasNoInListChecks) {
 // events of agent `fixture`, one of `other`, each promoted to an entry by surprise).
 TEST(SchemaTest, CommittedVersion2DatabaseOpensAndIsSearchable) {
   testing::TempDir dir;
-  std::filesystem::copy_file(std::string(LLIVE_SOURCE_DIR) + "/tests/fixtures/memory/schema_v2.db",
-                             dir.File("memory.db"));
+  CopyFixture(dir, 2);
   {
     absl::StatusOr<std::unique_ptr<Database>> before = Database::Open(dir.File("memory.db"));
     ASSERT_TRUE(before.ok());
@@ -191,16 +205,10 @@ TEST(SchemaTest, CommittedVersion2DatabaseOpensAndIsSearchable) {
   {
     std::unique_ptr<MemoryStore> store = OpenOrDie(TestOptions(dir));
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->Stats()->schema_version, kSchemaVersion);
-    absl::StatusOr<std::vector<Event>> events = store->EventsByIdRange("fixture", 0, 100, 10);
-    ASSERT_TRUE(events.ok());
-    ASSERT_EQ(events->size(), 2u);
-    EXPECT_EQ((*events)[0].content, "Schema v2 fixture: Ren adopted a cat named Miso");
+    ExpectFixtureReadable(*store, "Schema v2 fixture: Ren adopted a cat named Miso",
+                          {"cat", "茶道"});
     RecallQuery query = Query("fixture", "cat");
     query.mode = RecallQuery::Mode::kText;
-    ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
-    query.text = "茶道";
-    ASSERT_EQ(RecallOrFail(*store, query).size(), 1u);
     // The store's own connection writes with the new schema right after migrating it.
     absl::StatusOr<std::vector<int64_t>> ids = store->AppendEvents(
         "fixture", {Message("written after the upgrade: the cat likes tea"), Message("more")});
