@@ -2,7 +2,6 @@
 #include "backends/llm_backend.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "backends/native/utf8.h"
 
 namespace llive::backends {
@@ -21,29 +20,19 @@ absl::string_view FinishReasonName(FinishReason reason) {
   return "error";
 }
 
-namespace {
-
-absl::Status CheckUtf8(absl::string_view text, absl::string_view field) {
-  const size_t valid = native::ValidUtf8PrefixLength(text);
-  if (valid == text.size()) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrFormat("%s is not valid UTF-8: byte 0x%02x at offset %d", field,
-                      static_cast<unsigned char>(text[valid]), valid));
-}
-
-}  // namespace
-
 absl::Status ValidateRequestText(const GenerateRequest& request) {
-  if (absl::Status s = CheckUtf8(request.prompt, "the prompt"); !s.ok()) return s;
-  if (absl::Status s = CheckUtf8(request.system, "the system prompt"); !s.ok()) return s;
+  if (absl::Status s = native::CheckUtf8(request.prompt, "the prompt"); !s.ok()) return s;
+  if (absl::Status s = native::CheckUtf8(request.system, "the system prompt"); !s.ok()) return s;
   for (size_t i = 0; i < request.messages.size(); ++i) {
-    if (absl::Status s = CheckUtf8(request.messages[i].content, absl::StrCat("message ", i));
+    if (absl::Status s =
+            native::CheckUtf8(request.messages[i].content, absl::StrCat("message ", i));
         !s.ok()) {
       return s;
     }
   }
   for (size_t i = 0; i < request.stop.size(); ++i) {
-    if (absl::Status s = CheckUtf8(request.stop[i], absl::StrCat("stop string ", i)); !s.ok()) {
+    if (absl::Status s = native::CheckUtf8(request.stop[i], absl::StrCat("stop string ", i));
+        !s.ok()) {
       return s;
     }
   }

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "absl/strings/str_format.h"
+
 namespace llive::backends::native {
 
 size_t ValidUtf8CharLength(absl::string_view text, size_t position) {
@@ -79,6 +81,14 @@ void AppendUtf8(char32_t c, std::string& out) {
     out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
     out += static_cast<char>(0x80 | (c & 0x3f));
   }
+}
+
+absl::Status CheckUtf8(absl::string_view text, absl::string_view what) {
+  const size_t valid = ValidUtf8PrefixLength(text);
+  if (valid == text.size()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s is not valid UTF-8: byte 0x%02x at offset %d", what,
+                      static_cast<unsigned char>(text[valid]), valid));
 }
 
 }  // namespace llive::backends::native

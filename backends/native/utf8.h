@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace llive::backends::native {
@@ -15,6 +16,10 @@ size_t ValidUtf8CharLength(absl::string_view text, size_t position);
 
 // The length of the longest prefix of `text` that is valid UTF-8.
 size_t ValidUtf8PrefixLength(absl::string_view text);
+
+// OK when `text` is valid UTF-8; otherwise InvalidArgument "<what> is not valid UTF-8: byte 0xNN
+// at offset N" (the first byte that does not start a valid character).
+absl::Status CheckUtf8(absl::string_view text, absl::string_view what);
 
 // The code point of one valid UTF-8 character (ValidUtf8CharLength bytes).
 char32_t DecodeUtf8Char(absl::string_view character);

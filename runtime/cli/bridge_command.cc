@@ -273,11 +273,8 @@ struct PromptState {
 };
 
 absl::StatusOr<PromptState> OpenPrompt(CliContext& context, const BridgeFlags& flags) {
-  if (const size_t valid = backends::native::ValidUtf8PrefixLength(flags.prompt);
-      valid != flags.prompt.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("--prompt is not valid UTF-8: byte 0x%02x at offset %d",
-                        static_cast<unsigned char>(flags.prompt[valid]), valid));
+  if (absl::Status text = backends::native::CheckUtf8(flags.prompt, "--prompt"); !text.ok()) {
+    return text;
   }
   PromptState out;
   absl::StatusOr<std::unique_ptr<backends::StatefulBackend>> backend =

@@ -51,11 +51,10 @@ absl::StatusOr<std::vector<std::string>> ReadDocuments(const std::string& path) 
     }
   }
   for (size_t i = 0; i < documents.size(); ++i) {
-    const std::string& text = documents[i];
-    if (backends::native::ValidUtf8PrefixLength(text) != text.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": document ", i + 1, " is not valid UTF-8 at byte ",
-                       backends::native::ValidUtf8PrefixLength(text)));
+    if (absl::Status text =
+            backends::native::CheckUtf8(documents[i], absl::StrCat(path, ": document ", i + 1));
+        !text.ok()) {
+      return text;
     }
   }
   if (documents.empty()) return absl::InvalidArgumentError(absl::StrCat(path, " has no text"));

@@ -69,7 +69,7 @@ TEST(ModelEvalCliTest, BadInputIsRefusedNamingTheProblem) {
   std::ofstream(dir.File("latin1.txt")) << "caf\xe9 au lait";
   ProcessResult utf8 = Llive(dir, {"model", "eval", "--text-file", dir.File("latin1.txt")});
   EXPECT_EQ(utf8.exit_code, 1);
-  EXPECT_THAT(utf8.err, HasSubstr("not valid UTF-8 at byte 3"));
+  EXPECT_THAT(utf8.err, HasSubstr("document 1 is not valid UTF-8: byte 0xe9 at offset 3"));
   std::ofstream(dir.File("short.txt")) << "too short";
   ProcessResult short_text = Llive(dir, {"model", "eval", "--text-file", dir.File("short.txt")});
   EXPECT_EQ(short_text.exit_code, 2);
