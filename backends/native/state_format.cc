@@ -54,10 +54,10 @@ class Reader {
     offset_ += length;
     return true;
   }
-  // Points `values` at the next `count` floats (unaligned) and steps over them.
-  bool SkipFloats(const char*& values, size_t count) {
+  // The bytes of the next `count` floats (unaligned), stepped over.
+  bool TakeFloats(size_t count, absl::string_view& values) {
     if ((bytes_.size() - offset_) / sizeof(float) < count) return false;
-    values = bytes_.data() + offset_;
+    values = bytes_.substr(offset_, count * sizeof(float));
     offset_ += count * sizeof(float);
     return true;
   }
@@ -147,7 +147,7 @@ absl::StatusOr<int64_t> DeserializeStateView(absl::string_view bytes, const Mode
   }
   // Every header is checked before any value is copied: a blob refused at its last tensor
   // leaves the model's state as it was.
-  std::vector<const char*> values(into.tensors.size());
+  std::vector<absl::string_view> values(into.tensors.size());
   for (size_t t = 0; t < into.tensors.size(); ++t) {
     const StateTensor& tensor = into.tensors[t];
     std::string name, kind;
@@ -182,17 +182,13 @@ absl::StatusOr<int64_t> DeserializeStateView(absl::string_view bytes, const Mode
     }
     int64_t elements = 1;
     for (int64_t dim : shape) elements *= dim;
-    if (!reader.SkipFloats(values[t], static_cast<size_t>(elements))) {
+    if (!reader.TakeFloats(static_cast<size_t>(elements), values[t])) {
       return Truncated(absl::StrCat("values of ", name));
     }
   }
   if (!reader.AtEnd()) return absl::DataLossError("state blob has trailing bytes");
   for (size_t t = 0; t < into.tensors.size(); ++t) {
-    int64_t elements = 1;
-    for (int64_t dim : into.tensors[t].shape) elements *= dim;
-    if (elements > 0) {
-      std::memcpy(into.tensors[t].data, values[t], static_cast<size_t>(elements) * sizeof(float));
-    }
+    if (!values[t].empty()) std::memcpy(into.tensors[t].data, values[t].data(), values[t].size());
   }
   return position;
 }
