@@ -21,6 +21,7 @@
 #include "backends/native/cuda/device_tensor.h"
 #include "backends/native/cuda/mamba_cuda_kernels.h"
 #include "backends/native/cuda/mamba_cuda_model.h"
+#include "backends/native/cuda/programmatic_launch.h"
 #include "backends/native/cuda/skinny_gemm.h"
 #include "backends/native/mamba_model.h"
 #include "backends/native/mamba_random.h"
@@ -701,6 +702,25 @@ absl::StatusOr<std::vector<CheckRow>> CheckModel(std::mt19937_64& random) {
       rows.push_back({"model.device greedy decode", absl::StrCat(shape, " 12 steps"),
                       WeightDtypeName(dtype), RelativeError(device_tokens, host_tokens), 0.0, 0, 0,
                       "same tokens as host argmax"});
+
+      // The same decoding through a graph captured with the other programmatic-launch setting
+      // (a model of its own: a graph keeps the setting it was captured with).
+      const bool programmatic = backends::cuda::MambaProgrammaticLaunch();
+      backends::cuda::SetMambaProgrammaticLaunch(!programmatic);
+      auto other = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+      backends::cuda::SetMambaProgrammaticLaunch(programmatic);
+      if (!other.ok()) return other.status();
+      native::MambaState at_b(config);
+      CHECK_OK((*gpu)->Download(*b, at_b));
+      auto g = (*other)->NewSlot();
+      if (!g.ok()) return g.status();
+      CHECK_OK((*other)->Upload(at_b, *g));
+      auto other_decoded = (*other)->Decode({*g}, {seq[3]}, 12, 0.0f, 0);
+      if (!other_decoded.ok()) return other_decoded.status();
+      std::vector<float> other_tokens(other_decoded->begin(), other_decoded->end());
+      rows.push_back({"model.greedy decode, other PDL setting", absl::StrCat(shape, " 12 steps"),
+                      WeightDtypeName(dtype), RelativeError(other_tokens, device_tokens), 0.0, 0,
+                      0, programmatic ? "PDL off vs on" : "PDL on vs off"});
     }
   }
   return rows;

@@ -59,7 +59,7 @@ absl::Status Launched(cudaError_t launched, const char* kernel) {
 template <typename T>
 __global__ void EmbeddingKernel(const int32_t* tokens, const T* embedding, int64_t d_model,
                                 float* x) {
-  FollowPrevious();
+  WaitThenRelease();
   const int64_t row = blockIdx.x;
   const T* source = embedding + static_cast<int64_t>(tokens[row]) * d_model;
   for (int64_t i = threadIdx.x; i < d_model; i += blockDim.x) {
@@ -87,7 +87,7 @@ __device__ float BlockSum(float value) {
 template <typename T>
 __global__ void RmsNormKernel(const float* x, int64_t row_step, int64_t row_offset, int64_t n,
                               const float* weight, float eps, T* out) {
-  FollowPrevious();
+  WaitThenRelease();
   const int64_t o = blockIdx.x;
   const float* row = x + (o * row_step + row_offset) * n;
   float sum = 0.0f;
@@ -109,7 +109,7 @@ template <typename T>
 __global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t batch, int length, int64_t d_inner,
                            int dc, const float* weight, const float* bias, const int32_t* slots,
                            const float* conv_states, int64_t conv_slot_stride, T* u) {
-  FollowPrevious();
+  WaitThenRelease();
   const int64_t ch = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (ch >= d_inner) return;
   float w[kMaxConv];
@@ -155,7 +155,7 @@ template <typename T>
 __global__ void ConvStateKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_t length,
                                 int64_t d_inner, int dc, const int32_t* slots, float* conv_states,
                                 int64_t conv_slot_stride) {
-  FollowPrevious();
+  WaitThenRelease();
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index >= batch * d_inner) return;
   const int64_t b = index / d_inner, ch = index % d_inner;
@@ -171,7 +171,7 @@ template <typename T>
 __global__ void ConvStepKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_t d_inner, int dc,
                                const float* weight, const float* bias, const int32_t* slots,
                                float* conv_states, int64_t conv_slot_stride, T* u) {
-  FollowPrevious();
+  WaitThenRelease();
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index >= batch * d_inner) return;
   const int64_t b = index / d_inner, ch = index % d_inner;
@@ -316,7 +316,6 @@ template <int S, int L, int kPass, typename T>
 __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
   constexpr int kStates = S / L;               // states per thread
   constexpr int kChannels = kScanThreads / L;  // channels per block
-  LetDependentsStart();
   extern __shared__ __align__(16) float shared[];
   const int dt_rank = args.dt_rank;
   const int row_pad = args.row_pad;
@@ -359,7 +358,7 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
 #pragma unroll
   for (int j = 0; j < kStates; ++j) a2[j] = args.weights.a[c * S + first_state + j] * kLog2e;
   // Weights only above this line: the kernel before may still be running.
-  WaitForPrevious();
+  WaitThenRelease();
   const int64_t per_chunk = di * S;
   const int row_length = dt_rank + 2 * S;
 
@@ -480,11 +479,20 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
 }
 
 // The decode step (length 1): a thread per (sequence, channel) holding all S states, so that
-// nothing waits on a neighbour: the block's dt_proj rows are staged in shared memory (before
-// waiting for the kernel before: they are weights), then each thread reads its dt/B/C row, u,
-// z and state once, updates the state and writes y. Grid (channel blocks, groups of
-// sequences_per_block sequences).
+// nothing waits on a neighbour. A block takes kStepChannels channels of kStepSequences
+// sequences at once (then the next kStepSequences * gridDim.y, if any): its dt_proj rows are
+// staged in shared memory once for them all (before waiting for the kernel before: they are
+// weights), then each thread reads its dt/B/C row, u, z and state once, updates the state and
+// writes y. Grid (channel blocks, sequence groups).
 constexpr int kStepChannels = 64;
+constexpr int kStepSequences = 4;
+constexpr int kStepThreads = kStepChannels * kStepSequences;
+// The staged dt_proj rows, transposed ([dt_rank][kStepStride]): the padding keeps both the
+// staging stores (consecutive k) and DtFromShared's reads (consecutive channels) free of
+// shared-memory bank conflicts.
+constexpr int kStepStride = kStepChannels + 1;
+// At most this many sequence groups a launch; more sequences loop inside the blocks.
+constexpr int kStepMaxGroups = 32;
 
 // The step kernel reads each state as float4s: the slot stride and d_state keep them aligned.
 template <typename T>
@@ -493,19 +501,22 @@ bool ScanStepApplies(const ScanArgs<T>& args) {
 }
 
 template <int S, typename T>
-__global__ void __launch_bounds__(kStepChannels) ScanStepKernel(ScanArgs<T> args) {
-  LetDependentsStart();
+__global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args) {
   extern __shared__ __align__(16) float shared[];
-  float* s_wdt = shared;  // [dt_rank][kStepChannels]
+  float* s_wdt = shared;  // [dt_rank][kStepStride]
   const int dt_rank = args.dt_rank;
   const int64_t di = args.d_inner;
   const int64_t ch0 = int64_t{blockIdx.x} * kStepChannels;
   const int local = threadIdx.x;
   const bool active = ch0 + local < di;
   const int64_t c = active ? ch0 + local : di - 1;  // inactive threads compute on a copy
-  for (int i = threadIdx.x; i < dt_rank * kStepChannels; i += kStepChannels) {
-    const int k = i / kStepChannels, col = i % kStepChannels;
-    s_wdt[i] = args.weights.dt_proj[min(ch0 + col, di - 1) * dt_rank + k];
+  // The block's dt_proj rows are contiguous: read in order (coalesced), stored transposed.
+  const int64_t channels = min(int64_t{kStepChannels}, di - ch0);
+  const float* w_rows = args.weights.dt_proj + ch0 * dt_rank;
+  for (int i = threadIdx.y * kStepChannels + threadIdx.x; i < dt_rank * kStepChannels;
+       i += kStepThreads) {
+    const int col = i / dt_rank, k = i % dt_rank;
+    s_wdt[k * kStepStride + col] = col < channels ? w_rows[i] : 0.0f;
   }
   const float dt_bias = args.weights.dt_proj_bias[c];
   const float d = args.weights.d[c];
@@ -514,12 +525,12 @@ __global__ void __launch_bounds__(kStepChannels) ScanStepKernel(ScanArgs<T> args
 #pragma unroll
   for (int j = 0; j < S; ++j) a2[j] = args.weights.a[c * S + j] * kLog2e;
   // Weights only above this line: the kernel before may still be running.
-  WaitForPrevious();
+  WaitThenRelease();
   __syncthreads();
-  const int64_t b_begin = int64_t{blockIdx.y} * args.sequences_per_block;
-  const int64_t b_end = min(args.batch, b_begin + args.sequences_per_block);
-  for (int64_t b = b_begin; b < b_end; ++b) {
-    const float* row = args.dbc + b * args.ld_dbc;  // the same for every thread: broadcast
+  const int64_t stride = int64_t{gridDim.y} * kStepSequences;
+  for (int64_t b = int64_t{blockIdx.y} * kStepSequences + threadIdx.y; b < args.batch;
+       b += stride) {
+    const float* row = args.dbc + b * args.ld_dbc;  // the same for a warp: broadcast
     float* state = args.ssm_states + args.slots[b] * args.ssm_slot_stride + c * S;
     const float input = ToFloat(args.u[b * di + c]);
     const float z = ToFloat(args.uz[b * args.ld_uz + di + c]);
@@ -529,7 +540,7 @@ __global__ void __launch_bounds__(kStepChannels) ScanStepKernel(ScanArgs<T> args
       const float4 v = *reinterpret_cast<const float4*>(state + j);
       h[j] = v.x, h[j + 1] = v.y, h[j + 2] = v.z, h[j + 3] = v.w;
     }
-    const float dt = DtFromShared(row, s_wdt, dt_rank, kStepChannels, local, dt_bias);
+    const float dt = DtFromShared(row, s_wdt, dt_rank, kStepStride, local, dt_bias);
     const float dt_input = dt * input;
     const float* bs = row + dt_rank;
     const float* cs = bs + S;
@@ -550,7 +561,7 @@ __global__ void __launch_bounds__(kStepChannels) ScanStepKernel(ScanArgs<T> args
 
 template <int S, typename T>
 absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
-  const int64_t bytes = int64_t{args.dt_rank} * kStepChannels * int64_t{sizeof(float)};
+  const int64_t bytes = int64_t{args.dt_rank} * kStepStride * int64_t{sizeof(float)};
   if (bytes > 48 * 1024) {
     if (absl::Status s = CudaStatus(
             cudaFuncSetAttribute(ScanStepKernel<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -560,11 +571,13 @@ absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
       return s;
     }
   }
+  const int64_t groups = std::min<int64_t>((args.batch + kStepSequences - 1) / kStepSequences,
+                                           kStepMaxGroups);
   const dim3 grid(static_cast<unsigned int>((args.d_inner + kStepChannels - 1) / kStepChannels),
-                  static_cast<unsigned int>((args.batch + args.sequences_per_block - 1) /
-                                            args.sequences_per_block));
+                  static_cast<unsigned int>(groups));
   return Launched(LaunchKernel(MambaProgrammaticLaunch(), ScanStepKernel<S, T>, grid,
-                               dim3(kStepChannels), static_cast<size_t>(bytes), stream, args),
+                               dim3(kStepChannels, kStepSequences), static_cast<size_t>(bytes),
+                               stream, args),
                   "selective scan step");
 }
 
@@ -641,7 +654,7 @@ uint64_t __device__ __forceinline__ Mix(uint64_t x) {
 __global__ void __launch_bounds__(1024)
     SampleKernel(const float* logits, int64_t vocab, const float* temperature,
                  const uint64_t* params, int32_t* tokens) {
-  FollowPrevious();
+  WaitThenRelease();
   const int64_t row = blockIdx.x;
   const float* values = logits + row * vocab;
   const float temp = *temperature;
@@ -692,7 +705,7 @@ __global__ void __launch_bounds__(1024)
 
 __global__ void AdvanceKernel(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
                               uint64_t* params) {
-  FollowPrevious();
+  WaitThenRelease();
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (index < rows) next_inputs[index] = sampled[index];
   if (index == 0) params[1] += 1;

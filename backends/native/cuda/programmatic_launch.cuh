@@ -41,6 +41,17 @@ __device__ __forceinline__ void FollowPrevious() {
   WaitForPrevious();
 }
 
+// Waits for the kernel before, then lets the successor launch: the successor's blocks load
+// their weights while this kernel works, but nothing further ahead is launched. Letting the
+// successor start before waiting (as FollowPrevious does) launches the step's kernels in a
+// cascade, as far as the multiprocessors hold their blocks, and with the Mamba step's many
+// small kernels that made decoding slower (docs/benchmarks.md, 2026-12-02), so the Mamba
+// kernels release their successor only once they run.
+__device__ __forceinline__ void WaitThenRelease() {
+  WaitForPrevious();
+  LetDependentsStart();
+}
+
 // Launches kernel<<<grid, block, shared_bytes, stream>>>(args...), with programmatic stream
 // serialisation where `programmatic` (the model family's switch) holds, the stream is being
 // captured into a graph and the kernel supports it.

@@ -165,7 +165,6 @@ template <typename T, int R, typename Input, typename Output>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     SkinnyKernel(Input input, int rows, int64_t in, const T* weight, int64_t out, Output output) {
   constexpr int V = Vector<T>::kCount;
-  LetDependentsStart();
   const int lane = threadIdx.x % 32;
   const int64_t o = int64_t{blockIdx.x} * kWarpsPerBlock + threadIdx.x / 32;
   const bool has_output = o < out;
@@ -179,7 +178,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
       if (i < in) held[j] = __ldg(reinterpret_cast<const uint4*>(w + i));
     }
   }
-  WaitForPrevious();
+  WaitThenRelease();
   input.Prepare(rows, in);  // block-wide (may synchronise): before any thread leaves
   if (!has_output) return;
   typename Output::Prefetched prefetched{};
