@@ -56,7 +56,11 @@ int main(int argc, char** argv) {
   std::vector<BenchRow> rows;
   int failures = 0;
   for (const auto& [name, group] : llive::gpu_bench::Groups()) {
-    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
+    // Groups named with a '-' (one shape for a profiler) run only when named.
+    if (wanted.empty() ? name.find('-') != std::string::npos
+                       : std::find(wanted.begin(), wanted.end(), name) == wanted.end()) {
+      continue;
+    }
     std::fprintf(stderr, "gpu_bench: running %s\n", name.c_str());
     absl::StatusOr<std::vector<BenchRow>> result = group(options);
     if (!result.ok()) {

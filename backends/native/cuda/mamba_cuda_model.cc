@@ -17,7 +17,9 @@
 #include "backends/native/cuda/device_selection.h"
 #include "backends/native/cuda/device_tensor.h"
 #include "backends/native/cuda/mamba_cuda_kernels.h"
+#include "backends/native/cuda/programmatic_launch.h"
 #include "backends/native/cuda/skinny_gemm.h"
+#include "backends/native/cuda/tensor_core_gemm.h"
 
 namespace llive::backends::cuda {
 namespace {
@@ -163,6 +165,10 @@ struct MambaCudaModel::Impl {
       return SkinnyNormLinear(rows_x, rows, in, in, norm, config.norm_epsilon, weight.data(), dtype,
                               out, y, y_dtype, out, stream);
     }
+    if (TensorCoreLinearApplies(rows_x, rows, in, in, weight.data(), dtype)) {
+      return TensorCoreNormLinear(rows_x, rows, in, in, norm, config.norm_epsilon, weight.data(),
+                                  dtype, out, y, y_dtype, out, stream);
+    }
     LLIVE_RETURN_IF_ERROR(mamba::RmsNorm(rows_x, rows, 1, 0, in, norm, config.norm_epsilon,
                                          xn.data(), dtype, stream));
     return gemm->Linear(xn.data(), rows, in, in, weight, out, y, y_dtype, out);
@@ -181,7 +187,7 @@ struct MambaCudaModel::Impl {
       LayerOnDevice& w = layers[layer];
       float* layer_conv_states = conv_states.data() + layer * c.d_inner * (c.d_conv - 1);
       if (length == 1 &&
-          mamba::DecodeInProjConvApplies(x.data(), rows, c.d_model, w.in_proj.data())) {
+          mamba::DecodeInProjConvApplies(x.data(), rows, c.d_model, w.in_proj.data(), dtype)) {
         // Decoding a few sequences: norm, in_proj and the convolution step in one launch.
         LLIVE_RETURN_IF_ERROR(mamba::DecodeInProjConv(
             x.data(), rows, c.d_model, w.norm.data(), c.norm_epsilon, w.in_proj.data(), dtype,
@@ -220,6 +226,12 @@ struct MambaCudaModel::Impl {
                               c.norm_epsilon, head().data(), dtype, c.vocab_size, logits.data(),
                               WeightDtype::kFp32, c.vocab_size, stream);
     }
+    if (TensorCoreLinearApplies(first, out_rows, c.d_model, row_step * c.d_model, head().data(),
+                                dtype)) {
+      return TensorCoreNormLinear(first, out_rows, c.d_model, row_step * c.d_model, norm_f.data(),
+                                  c.norm_epsilon, head().data(), dtype, c.vocab_size, logits.data(),
+                                  WeightDtype::kFp32, c.vocab_size, stream);
+    }
     LLIVE_RETURN_IF_ERROR(mamba::RmsNorm(x.data(), out_rows, row_step, row_offset, c.d_model,
                                          norm_f.data(), c.norm_epsilon, xn.data(), dtype, stream));
     return gemm->Linear(xn.data(), out_rows, c.d_model, c.d_model, head(), c.vocab_size,
@@ -243,6 +255,7 @@ struct MambaCudaModel::Impl {
     cudaGraph_t graph = nullptr;
     LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal),
                                "starting the decode graph capture");
+    const MambaCaptureRows capture_rows(bucket);  // programmatic launch by bucket
     absl::Status recorded = DecodeStep(bucket);
     const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
     if (!recorded.ok()) {

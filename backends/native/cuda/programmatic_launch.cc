@@ -11,14 +11,33 @@ namespace llive::backends::cuda {
 namespace {
 
 std::atomic<bool> rwkv7_programmatic{true};
-std::atomic<bool> mamba_programmatic{false};
+std::atomic<MambaPdl> mamba_programmatic{MambaPdl::kSingleRow};
+thread_local long long mamba_capture_rows = 0;  // 0: no decode graph being captured
 
 }  // namespace
 
 void SetRwkv7ProgrammaticLaunch(bool enabled) { rwkv7_programmatic.store(enabled); }
 bool Rwkv7ProgrammaticLaunch() { return rwkv7_programmatic.load(std::memory_order_relaxed); }
-void SetMambaProgrammaticLaunch(bool enabled) { mamba_programmatic.store(enabled); }
-bool MambaProgrammaticLaunch() { return mamba_programmatic.load(std::memory_order_relaxed); }
+void SetMambaProgrammaticLaunch(MambaPdl mode) { mamba_programmatic.store(mode); }
+MambaPdl MambaProgrammaticLaunchMode() {
+  return mamba_programmatic.load(std::memory_order_relaxed);
+}
+bool MambaProgrammaticLaunch() {
+  switch (MambaProgrammaticLaunchMode()) {
+    case MambaPdl::kOn:
+      return true;
+    case MambaPdl::kSingleRow:
+      return mamba_capture_rows == 1;
+    case MambaPdl::kOff:
+      break;
+  }
+  return false;
+}
+
+MambaCaptureRows::MambaCaptureRows(long long rows) : previous_(mamba_capture_rows) {
+  mamba_capture_rows = rows;
+}
+MambaCaptureRows::~MambaCaptureRows() { mamba_capture_rows = previous_; }
 
 bool StreamCapturing(cudaStream_t stream) {
   cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;

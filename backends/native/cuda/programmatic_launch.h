@@ -10,12 +10,32 @@ namespace llive::backends::cuda {
 // on use programmatic dependent launch; never outside a capture (a long, narrow prefill kernel
 // ran at half speed beside the next kernel's waiting blocks). Measured on the H200
 // (docs/benchmarks.md, 2026-12-02): RWKV-7 decode at batch 1 took 485 us a step with it and
-// 594 without; Mamba 888 with and 648 without. So on for RWKV-7, off for Mamba by default.
+// 594 without, so it is on for RWKV-7. Mamba's kernels release their successor only after
+// their own wait; so launched, a Mamba decode step at batch 1 took 496 us with it and 576
+// without, but batches 8 and 64 were 9% and 7% slower with it: by default it is on for Mamba
+// graphs of one sequence only (MambaPdl::kSingleRow).
 // Process-wide, read when a graph is captured (a graph keeps what it was captured with).
 void SetRwkv7ProgrammaticLaunch(bool enabled);
 bool Rwkv7ProgrammaticLaunch();
-void SetMambaProgrammaticLaunch(bool enabled);
+
+enum class MambaPdl { kOff, kOn, kSingleRow };
+void SetMambaProgrammaticLaunch(MambaPdl mode);
+MambaPdl MambaProgrammaticLaunchMode();
+// Whether a Mamba kernel launched now uses it: the mode, applied to the rows of the decode
+// graph this thread is capturing (MambaCaptureRows; none: no).
 bool MambaProgrammaticLaunch();
+
+// Marks the decode graph this thread captures while it lives as one of `rows` sequences.
+class MambaCaptureRows {
+ public:
+  explicit MambaCaptureRows(long long rows);
+  ~MambaCaptureRows();
+  MambaCaptureRows(const MambaCaptureRows&) = delete;
+  MambaCaptureRows& operator=(const MambaCaptureRows&) = delete;
+
+ private:
+  long long previous_;
+};
 
 // True when `kernel` was compiled for sm_90 or newer (its PTX holds the griddepcontrol
 // instructions; a kernel JIT-compiled from older PTX lacks them and must not get the attribute).
