@@ -306,7 +306,8 @@ absl::Status LayerOps(int batch, int64_t length, bool quick, std::vector<BenchRo
                                       params->data(), sampled->data(), nullptr);
        }},
   };
-  if (length == 1 && kernels::DecodeInProjConvApplies(x->data(), r, dm, in_proj->data(), bf16)) {
+  if (length == 1 &&
+      kernels::DecodeInProjConvApplies(x->data(), r, dm, di, in_proj->data(), bf16)) {
     ops.push_back({"rmsnorm+in_proj+conv1d (decode, fused)", [&] {
                      return kernels::DecodeInProjConv(
                          x->data(), r, dm, norm->data(), 1e-5f, in_proj->data(), bf16, di, dc,

@@ -237,7 +237,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckDecodeInProjConvRows(std::mt19937_64&
         return absl::ResourceExhaustedError("decode in_proj + conv check buffers");
       }
       const std::string shape = absl::StrCat("rows=", s.rows, " ", s.dm, "->2x", s.di, " k=", s.dc);
-      if (!kernels::DecodeInProjConvApplies(d_x->data(), s.rows, s.dm, d_w->data(), dtype)) {
+      if (!kernels::DecodeInProjConvApplies(d_x->data(), s.rows, s.dm, s.di, d_w->data(), dtype)) {
         rows.push_back({"mamba.decode in_proj+conv fused", shape, WeightDtypeName(dtype), 1.0, 0, 0,
                         0, "NOT APPLICABLE to a decode shape"});
         continue;
@@ -321,8 +321,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckTensorCoreLinear(std::mt19937_64& ran
         return absl::ResourceExhaustedError("tensor-core check buffers");
       }
       const std::string shape = absl::StrCat(s.rows, "x", s.in, " by ", s.out);
-      if (!backends::cuda::TensorCoreLinearApplies(d_x->data(), s.rows, s.in, s.in, d_w->data(),
-                                                   dtype)) {
+      if (!backends::cuda::TensorCoreLinearApplies(d_x->data(), s.rows, s.in, s.in, s.out,
+                                                   d_w->data(), dtype)) {
         rows.push_back(
             {"tensor-core linear", shape, WeightDtypeName(dtype), 1.0, 0, 0, 0, "NOT APPLICABLE"});
         continue;

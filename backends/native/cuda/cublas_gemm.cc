@@ -49,7 +49,7 @@ absl::Status GemmContext::Linear(const void* x, int64_t rows, int64_t in, int64_
     return SkinnyLinear(x, rows, in, ldx, weight.data(), weight.dtype(), out, y, y_dtype, ldy,
                         alpha, beta, stream_);
   }
-  if (TensorCoreLinearApplies(x, rows, in, ldx, weight.data(), weight.dtype())) {
+  if (TensorCoreLinearApplies(x, rows, in, ldx, out, weight.data(), weight.dtype())) {
     return TensorCoreLinear(x, rows, in, ldx, weight.data(), weight.dtype(), out, y, y_dtype, ldy,
                             alpha, beta, stream_);
   }

@@ -1,6 +1,8 @@
 // Mamba-1 kernels. The arithmetic follows the CPU path (mamba_model.cc) operation for
-// operation in fp32 with full-precision expf/logf, so that fp32 weights agree with it to
-// about 1e-6; only the GEMM operands are rounded to the weights' type.
+// operation in fp32; with fp32 weights also with the full-precision expf/logf, so that they
+// agree with it to about 1e-6; only the GEMM operands are rounded to the weights' type. With
+// bf16 or fp16 weights the scans use the hardware's approximate exponential and logarithm
+// (ScanMath), whose relative error of about 1e-7 is far below the rounding of those types.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -43,6 +45,43 @@ __device__ __forceinline__ __half FromFloat(float value) {
 
 __device__ __forceinline__ float Silu(float x) { return x / (1.0f + expf(-x)); }
 __device__ __forceinline__ float Softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+// The selective scans' transcendental functions for activations of type T: the library's
+// full-precision ones for fp32 (as the CPU path), the hardware approximations otherwise
+// (ex2.approx, __logf, __fdividef: a few instructions instead of tens; the scan issues one
+// exponential per state and step, and at 16 x 2048 tokens it is bound by instruction issue).
+template <typename T>
+struct ScanMath {
+  static constexpr bool kFast = !std::is_same_v<T, float>;
+  __device__ static __forceinline__ float Exp2(float x) {
+    if constexpr (kFast) {
+      float y;
+      asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+      return y;
+    } else {
+      return exp2f(x);
+    }
+  }
+  __device__ static __forceinline__ float Softplus(float x) {
+    if constexpr (kFast) {
+      if (x > 20.0f) return x;
+      const float e = Exp2(x * 1.4426950408889634f);  // e^x
+      // log1p(e): its series where 1 + e would lose e's low bits (error below e^6 / 6).
+      const float series = e * (1.0f - e * (0.5f - e * (1.0f / 3.0f - e * (0.25f - e * 0.2f))));
+      return e < 0.1f ? series : __logf(1.0f + e);
+    } else {
+      return ::llive::backends::cuda::mamba::Softplus(x);
+    }
+  }
+  __device__ static __forceinline__ float Silu(float x) {
+    if constexpr (kFast) {
+      // x / (1 + e^-x); 0 where the exponential overflows.
+      return __fdividef(x, 1.0f + Exp2(-x * 1.4426950408889634f));
+    } else {
+      return ::llive::backends::cuda::mamba::Silu(x);
+    }
+  }
+};
 
 // Returns body(T{}) with T the C++ type of `dtype`.
 template <typename Body>
@@ -252,6 +291,7 @@ struct ConvStepOutput {
 // dt = softplus(row[:dt_rank] . w + bias), w column `col` of dt_proj rows staged transposed in
 // shared memory ([dt_rank][stride]), summed as four partial sums (k mod 4) and then their pairs:
 // the order every scan kernel uses, so that they agree to the bit.
+template <typename T>
 __device__ __forceinline__ float DtFromShared(const float* row, const float* s_wdt, int dt_rank,
                                               int stride, int col, float bias) {
   float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -263,7 +303,7 @@ __device__ __forceinline__ float DtFromShared(const float* row, const float* s_w
     acc[3] += row[k + 3] * s_wdt[(k + 3) * stride + col];
   }
   for (; k < dt_rank; ++k) acc[0] += row[k] * s_wdt[k * stride + col];
-  return Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + bias);
+  return ScanMath<T>::Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + bias);
 }
 
 // The scan's thread layout: L threads per channel (L = ScanLanes(...)), each holding S / L states.
@@ -302,9 +342,10 @@ struct ScanArgs {
 };
 
 // Shared memory of one scan block, in floats: the block's dt_proj rows transposed [dt_rank][C],
-// then per tile the dt/B/C rows [tile][row_pad] and dt, u, z [tile][C] (C channels a block).
+// then per tile the dt/B/C rows [tile][row_pad] and dt, u, z, C . h [tile][C] (C channels a
+// block).
 int64_t ScanSharedFloats(int dt_rank, int row_pad, int channels) {
-  return int64_t{dt_rank} * channels + kScanTile * (row_pad + 3 * int64_t{channels});
+  return int64_t{dt_rank} * channels + kScanTile * (row_pad + 4 * int64_t{channels});
 }
 
 // Grid (channel blocks, chunks, groups of sequences). Per tile of time the block stages the
@@ -327,6 +368,7 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
   float* s_dt = s_dbc + kScanTile * row_pad;   // [kScanTile][kChannels]
   float* s_u = s_dt + kScanTile * kChannels;   // [kScanTile][kChannels]
   float* s_z = s_u + kScanTile * kChannels;    // [kScanTile][kChannels]
+  float* s_out = s_z + kScanTile * kChannels;  // [kScanTile][kChannels]: C . h of each step
 
   const int lane = threadIdx.x % L;
   const int local = threadIdx.x / L;
@@ -354,7 +396,7 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
     }
   }
   const float dt_bias = args.weights.dt_proj_bias[min(ch0 + dt_col, di - 1)];
-  const float d = args.weights.d[c];
+  const float d_out = args.weights.d[min(ch0 + dt_col, di - 1)];  // D of the output channel
   constexpr float kLog2e = 1.4426950408889634f;
   const int first_state = lane * kStates;
   float a2[kStates];
@@ -403,9 +445,11 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
       const int n = static_cast<int>(min(int64_t{kScanTile}, t1 - tile));
       const int64_t row0 = b * args.length + tile;
       __syncthreads();  // the previous tile is consumed (and s_wdt written, the first time)
-      for (int i = threadIdx.x; i < n * row_length; i += kScanThreads) {
-        const int r = i / row_length, col = i % row_length;
-        s_dbc[r * row_pad + col] = args.dbc[(row0 + r) * args.ld_dbc + col];
+      // A warp a row: no division by the row length.
+      for (int r = threadIdx.x / 32; r < n; r += kScanThreads / 32) {
+        for (int col = threadIdx.x % 32; col < row_length; col += 32) {
+          s_dbc[r * row_pad + col] = args.dbc[(row0 + r) * args.ld_dbc + col];
+        }
       }
       for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
         const int r = i / kChannels, col = i % kChannels;
@@ -433,9 +477,9 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
               acc[3] += r4.w * w_dt[k + 3];
             }
           }
-          s_dt[i] = Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
+          s_dt[i] = ScanMath<T>::Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
         } else {
-          s_dt[i] = DtFromShared(row, s_wdt, dt_rank, kChannels, dt_col, dt_bias);
+          s_dt[i] = DtFromShared<T>(row, s_wdt, dt_rank, kChannels, dt_col, dt_bias);
         }
       }
       __syncthreads();
@@ -451,7 +495,7 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
         float out = 0.0f;
 #pragma unroll
         for (int j = 0; j < kStates; ++j) {
-          h[j] = exp2f(dt * a2[j]) * h[j] + dt_input * bs[j];
+          h[j] = ScanMath<T>::Exp2(dt * a2[j]) * h[j] + dt_input * bs[j];
           if (kPass == 1) out += h[j] * cs[j];
         }
         if (kPass == 0) {
@@ -461,10 +505,17 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
           for (int offset = 1; offset < L; offset *= 2) {
             out += __shfl_xor_sync(0xffffffffu, out, offset);
           }
-          if (lane == 0 && active) {
-            args.y[(row0 + r) * di + c] =
-                FromFloat<T>((out + d * input) * Silu(s_z[r * kChannels + local]));
-          }
+          if (lane == 0) s_out[r * kChannels + local] = out;
+        }
+      }
+      if (kPass == 1) {
+        // The outputs of the tile, every thread a (row, channel) (its dt channel): off the
+        // recurrence's serial path, and stored coalesced.
+        __syncthreads();
+        for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
+          if (ch0 + dt_col >= di) continue;
+          args.y[(row0 + i / kChannels) * di + ch0 + dt_col] =
+              FromFloat<T>((s_out[i] + d_out * s_u[i]) * ScanMath<T>::Silu(s_z[i]));
         }
       }
     }
@@ -473,7 +524,7 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
     for (int j = 0; j < kStates; ++j) {
       if (kPass == 0) {
         h_local[chunk * per_chunk + j] = h[j];
-        decay[chunk * per_chunk + j] = exp2f(a2[j] * dt_sum);
+        decay[chunk * per_chunk + j] = ScanMath<T>::Exp2(a2[j] * dt_sum);
       } else if (chunk == args.chunks - 1) {
         state[j] = h[j];
       }
@@ -543,14 +594,14 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
       const float4 v = *reinterpret_cast<const float4*>(state + j);
       h[j] = v.x, h[j + 1] = v.y, h[j + 2] = v.z, h[j + 3] = v.w;
     }
-    const float dt = DtFromShared(row, s_wdt, dt_rank, kStepStride, local, dt_bias);
+    const float dt = DtFromShared<T>(row, s_wdt, dt_rank, kStepStride, local, dt_bias);
     const float dt_input = dt * input;
     const float* bs = row + dt_rank;
     const float* cs = bs + S;
     float out = 0.0f;
 #pragma unroll
     for (int j = 0; j < S; ++j) {
-      h[j] = exp2f(dt * a2[j]) * h[j] + dt_input * bs[j];
+      h[j] = ScanMath<T>::Exp2(dt * a2[j]) * h[j] + dt_input * bs[j];
       out += h[j] * cs[j];
     }
     if (!active) continue;
@@ -558,7 +609,7 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
     for (int j = 0; j < S; j += 4) {
       *reinterpret_cast<float4*>(state + j) = make_float4(h[j], h[j + 1], h[j + 2], h[j + 3]);
     }
-    args.y[b * di + c] = FromFloat<T>((out + d * input) * Silu(z));
+    args.y[b * di + c] = FromFloat<T>((out + d * input) * ScanMath<T>::Silu(z));
   }
 }
 
@@ -806,7 +857,7 @@ absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
                               const float* conv_weight, const float* conv_bias,
                               const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
                               void* uz, int64_t ld_uz, void* u, cudaStream_t stream) {
-  if (!DecodeInProjConvApplies(x, rows, d_model, in_proj, dtype) || d_conv < 2 ||
+  if (!DecodeInProjConvApplies(x, rows, d_model, d_inner, in_proj, dtype) || d_conv < 2 ||
       d_conv > kMaxConv || ld_uz < 2 * d_inner) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the fused decode in_proj + convolution takes 1..", kSkinnyMaxRows, " rows (up to ",
@@ -834,7 +885,7 @@ absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
     if constexpr (std::is_same_v<T, float>) {
       return absl::InternalError("no tensor-core path for fp32 weights");
     } else {
-      const tensor_core::NormRows<T> input{x, d_model, norm_weight, eps, nullptr};
+      const tensor_core::NormRows<T> input{x, d_model, norm_weight, eps};
       return Launched(tensor_core::LaunchTensorCore<T>(MambaProgrammaticLaunch(), input, rows,
                                                        d_model, static_cast<const T*>(in_proj),
                                                        2 * d_inner, output, stream),
@@ -843,10 +894,10 @@ absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
   });
 }
 
-bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, const void* in_proj,
-                             WeightDtype dtype) {
+bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, int64_t d_inner,
+                             const void* in_proj, WeightDtype dtype) {
   return SkinnyLinearApplies(x, rows, d_model, d_model, in_proj) ||
-         TensorCoreLinearApplies(x, rows, d_model, d_model, in_proj, dtype);
+         TensorCoreLinearApplies(x, rows, d_model, d_model, 2 * d_inner, in_proj, dtype);
 }
 
 int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state) {

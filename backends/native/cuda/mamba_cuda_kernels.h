@@ -58,8 +58,8 @@ absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
                               const float* conv_weight, const float* conv_bias,
                               const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
                               void* uz, int64_t ld_uz, void* u, cudaStream_t stream);
-bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, const void* in_proj,
-                             WeightDtype dtype);
+bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, int64_t d_inner,
+                             const void* in_proj, WeightDtype dtype);
 
 // The per-layer parameters the selective scan reads (fp32).
 struct ScanWeights {

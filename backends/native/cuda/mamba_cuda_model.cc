@@ -165,7 +165,7 @@ struct MambaCudaModel::Impl {
       return SkinnyNormLinear(rows_x, rows, in, in, norm, config.norm_epsilon, weight.data(), dtype,
                               out, y, y_dtype, out, stream);
     }
-    if (TensorCoreLinearApplies(rows_x, rows, in, in, weight.data(), dtype)) {
+    if (TensorCoreLinearApplies(rows_x, rows, in, in, out, weight.data(), dtype)) {
       return TensorCoreNormLinear(rows_x, rows, in, in, norm, config.norm_epsilon, weight.data(),
                                   dtype, out, y, y_dtype, out, stream);
     }
@@ -186,8 +186,8 @@ struct MambaCudaModel::Impl {
     for (int layer = 0; layer < c.n_layer; ++layer) {
       LayerOnDevice& w = layers[layer];
       float* layer_conv_states = conv_states.data() + layer * c.d_inner * (c.d_conv - 1);
-      if (length == 1 &&
-          mamba::DecodeInProjConvApplies(x.data(), rows, c.d_model, w.in_proj.data(), dtype)) {
+      if (length == 1 && mamba::DecodeInProjConvApplies(x.data(), rows, c.d_model, c.d_inner,
+                                                        w.in_proj.data(), dtype)) {
         // Decoding a few sequences: norm, in_proj and the convolution step in one launch.
         LLIVE_RETURN_IF_ERROR(mamba::DecodeInProjConv(
             x.data(), rows, c.d_model, w.norm.data(), c.norm_epsilon, w.in_proj.data(), dtype,
@@ -226,8 +226,8 @@ struct MambaCudaModel::Impl {
                               c.norm_epsilon, head().data(), dtype, c.vocab_size, logits.data(),
                               WeightDtype::kFp32, c.vocab_size, stream);
     }
-    if (TensorCoreLinearApplies(first, out_rows, c.d_model, row_step * c.d_model, head().data(),
-                                dtype)) {
+    if (TensorCoreLinearApplies(first, out_rows, c.d_model, row_step * c.d_model, c.vocab_size,
+                                head().data(), dtype)) {
       return TensorCoreNormLinear(first, out_rows, c.d_model, row_step * c.d_model, norm_f.data(),
                                   c.norm_epsilon, head().data(), dtype, c.vocab_size, logits.data(),
                                   WeightDtype::kFp32, c.vocab_size, stream);

@@ -41,9 +41,12 @@ void SetTensorCoreRowLimit(int64_t rows) {
   tensor_core_row_limit.store(std::clamp<int64_t>(rows, 0, kTensorCoreMaxRows));
 }
 
-bool TensorCoreLinearApplies(const void* x, int64_t rows, int64_t in, int64_t ldx,
+bool TensorCoreLinearApplies(const void* x, int64_t rows, int64_t in, int64_t ldx, int64_t out,
                              const void* weight, WeightDtype dtype) {
   return rows >= 1 && rows <= tensor_core_row_limit.load(std::memory_order_relaxed) &&
+         out >= kTensorCoreMinOutputs &&
+         tensor_core::SharedBytes(static_cast<int>((rows + 15) / 16), in) <=
+             tensor_core::kMaxSharedBytes &&
          (dtype == WeightDtype::kBf16 || dtype == WeightDtype::kFp16) && in % 8 == 0 &&
          ldx % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
          reinterpret_cast<uintptr_t>(weight) % 16 == 0 && DeviceHasMma();
@@ -73,7 +76,7 @@ absl::Status TensorCoreNormLinear(const float* x, int64_t rows, int64_t in, int6
                                   int64_t ldy, cudaStream_t stream) {
   const cudaError_t launched = ForHalfType(dtype, [&](auto zero) {
     using T = decltype(zero);
-    const tensor_core::NormRows<T> input{x, ldx, norm_weight, eps, nullptr};
+    const tensor_core::NormRows<T> input{x, ldx, norm_weight, eps};
     auto launch = [&](auto output) {
       return tensor_core::LaunchTensorCore<T>(MambaProgrammaticLaunch(), input, rows, in,
                                               static_cast<const T*>(weight), out, output, stream);

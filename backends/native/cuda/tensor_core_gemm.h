@@ -16,11 +16,16 @@ namespace llive::backends::cuda {
 // The most rows TensorCoreLinear takes.
 inline constexpr int64_t kTensorCoreMaxRows = 64;
 
+// The fewest outputs TensorCoreLinear takes: 16 tiles of 64, so that at least 16 blocks stream
+// the weights (fewer outputs, like Mamba's x_proj and out_proj, stay with cuBLAS).
+inline constexpr int64_t kTensorCoreMinOutputs = 1024;
+
 // True when TensorCoreLinear supports the operands: 1..the row limit (SetTensorCoreRowLimit)
-// rows, bf16 or fp16 weights (fp32 weights stay with cuBLAS: the tensor cores would round
-// them), `in` and `ldx` multiples of 8, 16-byte aligned pointers, and a GPU of compute
-// capability 8.0 or newer.
-bool TensorCoreLinearApplies(const void* x, int64_t rows, int64_t in, int64_t ldx,
+// rows, at least kTensorCoreMinOutputs outputs, bf16 or fp16 weights (fp32 weights stay with
+// cuBLAS: the tensor cores would round them), `in` and `ldx` multiples of 8 with the rows
+// fitting in shared memory (`in` up to about 1,600 at 64 rows), 16-byte aligned pointers, and a
+// GPU of compute capability 8.0 or newer.
+bool TensorCoreLinearApplies(const void* x, int64_t rows, int64_t in, int64_t ldx, int64_t out,
                              const void* weight, WeightDtype dtype);
 
 // Rows up to which TensorCoreLinearApplies says yes: kTensorCoreMaxRows by default, 0 (never)
