@@ -924,7 +924,10 @@ absl::StatusOr<std::vector<CheckRow>> RunRwkv7Checks() {
   CHECK_OK(CheckModel("small", SmallConfig(), WeightDtype::kFp32, 8, 2100, rows));
   CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kBf16, 2, 9, rows, 1e-1,
                       "12 random layers compound bf16 rounding"));
-  CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kFp32, 2, 9, rows, 3e-5,
+  // Fresh random weights each run: 2e-6 to 1.5e-5 for the logits and up to 3.0e-5 for the
+  // state were seen on the H200 (2026-12-02), so the bound leaves room above that; a wrong
+  // kernel is off by far more.
+  CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kFp32, 2, 9, rows, 1e-4,
                       "12 layers: summation order differs from the CPU's"));
   return rows;
 }
