@@ -244,6 +244,9 @@ absl::Status LayerOps(int batch, int64_t length, bool quick, std::vector<BenchRo
   for (int b = 0; b < batch; ++b) slot_ids[b] = b;
   auto slots = DeviceBuffer<int32_t>::FromHost(slot_ids.data(), slot_ids.size());
   auto sampled = DeviceBuffer<int32_t>::Allocate(batch);
+  // The multi-block sampler, as the model runs it (zeroed once: mamba::SampleScratch).
+  auto sample_scratch = DeviceBuffer<uint8_t>::Allocate(
+      std::max<int64_t>(1, kernels::SampleScratchBytes(batch, vocab)));
   const uint64_t params_host[2] = {1, 0};
   auto params = DeviceBuffer<uint64_t>::FromHost(params_host, 2);
   for (bool ok : {in_proj.ok(),     x_proj.ok(),  out_proj.ok(),   head.ok(),      xn.ok(),
@@ -253,6 +256,10 @@ absl::Status LayerOps(int batch, int64_t length, bool quick, std::vector<BenchRo
                   temperature.ok(), scratch.ok(), slots.ok(),      sampled.ok(),   params.ok()}) {
     if (!ok) return absl::ResourceExhaustedError("layer op buffers");
   }
+  if (!sample_scratch.ok()) return sample_scratch.status();
+  cudaMemset(sample_scratch->data(), 0, sample_scratch->bytes());
+  const kernels::SampleScratch sample{sample_scratch->data(),
+                                      static_cast<int64_t>(sample_scratch->bytes()), batch};
   absl::StatusOr<std::unique_ptr<backends::cuda::GemmContext>> gemm =
       backends::cuda::GemmContext::Create(nullptr);
   if (!gemm.ok()) return gemm.status();
@@ -303,7 +310,7 @@ absl::Status LayerOps(int batch, int64_t length, bool quick, std::vector<BenchRo
       {"sample",
        [&] {
          return kernels::SampleTokens(logits->data(), batch, vocab, temperature->data(),
-                                      params->data(), sampled->data(), nullptr);
+                                      params->data(), sampled->data(), nullptr, sample);
        }},
   };
   if (length == 1 &&

@@ -612,6 +612,103 @@ absl::StatusOr<std::vector<CheckRow>> CheckSmallKernelsRows(std::mt19937_64& ran
                     RelativeError(frequency, {0.5f, 0.3f, 0.2f}), 0.1, 0, 0,
                     absl::StrCat("freq ", frequency[0], " ", frequency[1], " ", frequency[2])});
   }
+  // The multi-block sampler (with scratch) against the one-block one on the same logits: the
+  // same token ids, greedy and drawn. Vocabularies: a float4 one split into parts, an odd one
+  // split into parts (scalar loads), one of a single part; the first also from an address
+  // not 16-byte aligned (scalar loads). Row 0 holds a tie at the maximum in the first and
+  // last part (and one in the middle), row 1 of 3 is all -inf (token 0). One scratch serves
+  // every call, and each is run twice from cleared tokens: the counters come back to 0.
+  {
+    const int64_t max_rows = 64;
+    struct Case {
+      int64_t vocab, offset;
+    };
+    for (const Case& k : {Case{50280, 0}, Case{50280, 1}, Case{5001, 0}, Case{1000, 0}}) {
+      auto d_scratch =
+          DeviceBuffer<uint8_t>::Allocate(kernels::SampleScratchBytes(max_rows, k.vocab));
+      if (!d_scratch.ok()) return d_scratch.status();
+      CHECK_OK(backends::cuda::CudaStatus(cudaMemset(d_scratch->data(), 0, d_scratch->bytes()),
+                                          "clearing the sampling scratch"));
+      const kernels::SampleScratch scratch{d_scratch->data(),
+                                           static_cast<int64_t>(d_scratch->bytes()), max_rows};
+      for (int64_t n : {int64_t{1}, int64_t{3}, max_rows}) {
+        std::vector<float> logits = Normal(random, n * k.vocab + k.offset, 3.0f);
+        float* row0 = logits.data() + k.offset;
+        row0[3] = row0[k.vocab / 2] = row0[k.vocab - 2] = 100.0f;
+        if (n == 3) {
+          std::fill(row0 + k.vocab, row0 + 2 * k.vocab, -INFINITY);
+        }
+        auto d_logits = ToDevice(logits);
+        auto d_single = DeviceBuffer<int32_t>::Allocate(n);
+        auto d_multi = DeviceBuffer<int32_t>::Allocate(n);
+        if (!d_logits.ok() || !d_single.ok() || !d_multi.ok()) {
+          return absl::UnavailableError("sampling buffers");
+        }
+        const float* first = d_logits->data() + k.offset;
+        for (float temperature : {0.0f, 0.8f}) {
+          auto d_temp = ToDevice(std::vector<float>{temperature});
+          auto d_params = ToDevice(std::vector<uint64_t>{12345, 7});
+          if (!d_temp.ok() || !d_params.ok()) return absl::UnavailableError("sampling params");
+          auto single = [&] {
+            return kernels::SampleTokens(first, n, k.vocab, d_temp->data(), d_params->data(),
+                                         d_single->data(), nullptr);
+          };
+          auto multi = [&] {
+            return kernels::SampleTokens(first, n, k.vocab, d_temp->data(), d_params->data(),
+                                         d_multi->data(), nullptr, scratch);
+          };
+          CHECK_OK(single());
+          auto want = ToHost(*d_single);
+          if (!want.ok()) return want.status();
+          int mismatches = 0;
+          for (int run = 0; run < 2; ++run) {
+            CHECK_OK(backends::cuda::CudaStatus(cudaMemset(d_multi->data(), 0xff, d_multi->bytes()),
+                                                "clearing tokens"));
+            CHECK_OK(multi());
+            auto got = ToHost(*d_multi);
+            if (!got.ok()) return got.status();
+            for (int64_t r = 0; r < n; ++r) mismatches += (*got)[r] != (*want)[r] ? 1 : 0;
+          }
+          std::string note = absl::StrCat("mismatched ids of 2 x ", n, "; parts ",
+                                          kernels::SampleParts(n, k.vocab));
+          if (temperature == 0.0f && (*want)[0] != 3) {
+            ++mismatches;  // the tie goes to the lowest index
+            absl::StrAppend(&note, "; row 0 took ", (*want)[0], ", not 3");
+          }
+          if (n == 3 && (*want)[1] != 0) {
+            ++mismatches;
+            absl::StrAppend(&note, "; the -inf row took ", (*want)[1], ", not 0");
+          }
+          absl::StatusOr<double> single_us = TimeGpu(single);
+          if (!single_us.ok()) return single_us.status();
+          absl::StatusOr<double> multi_us = TimeGpu(multi);
+          if (!multi_us.ok()) return multi_us.status();
+          absl::StrAppend(&note, "; one block a row: ", *single_us, " us");
+          rows.push_back(
+              {temperature == 0.0f ? "mamba.sample multi-block greedy"
+                                   : "mamba.sample multi-block drawn",
+               absl::StrCat("rows=", n, " vocab=", k.vocab, k.offset != 0 ? " unaligned" : ""),
+               "fp32", static_cast<double>(mismatches), 0.0, *multi_us, 0, note});
+        }
+      }
+    }
+    // A scratch too small for the call is refused, not overrun.
+    auto d_logits = DeviceBuffer<float>::Allocate(2 * 50280);
+    auto d_tokens = DeviceBuffer<int32_t>::Allocate(2);
+    auto d_temp = ToDevice(std::vector<float>{0.0f});
+    auto d_params = ToDevice(std::vector<uint64_t>{1, 0});
+    if (!d_logits.ok() || !d_tokens.ok() || !d_temp.ok() || !d_params.ok()) {
+      return absl::UnavailableError("sampling buffers");
+    }
+    // max_rows 1 and 8 bytes, for 2 rows: never launched, so the tokens buffer stands in.
+    const kernels::SampleScratch tiny{d_tokens->data(), 8, 1};
+    const absl::Status refused =
+        kernels::SampleTokens(d_logits->data(), 2, 50280, d_temp->data(), d_params->data(),
+                              d_tokens->data(), nullptr, tiny);
+    rows.push_back({"mamba.sample scratch too small", "rows=2 vocab=50280 max_rows=1", "fp32",
+                    refused.code() == absl::StatusCode::kInvalidArgument ? 0.0 : 1.0, 0.0, 0, 0,
+                    refused.ToString()});
+  }
   // The GEMM as the model calls it, with the residual add.
   // 300 rows go to cuBLAS, 1, 7 and 8 rows (decoding) to the skinny kernel.
   for (auto [dtype, rows_n] :

@@ -705,6 +705,30 @@ uint64_t __device__ __forceinline__ Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// The row's noise key for the Gumbel-max draw.
+__device__ __forceinline__ uint64_t SampleStreamKey(const uint64_t* params, int64_t row) {
+  return Mix(Mix(params[0] ^ Mix(params[1])) ^ static_cast<uint64_t>(row));
+}
+
+// The score the draw maximises for logit `value` at index i: the logit itself at temperature
+// 0, else value / temp plus Gumbel noise. Both sampling kernels use this, so they agree bit for
+// bit.
+__device__ __forceinline__ float SampleScore(float value, float temp, uint64_t stream_key,
+                                             int64_t i) {
+  if (!(temp > 0.0f)) return value;
+  // Uniform in (0, 1) from the top 24 bits, then Gumbel noise.
+  const float uniform =
+      (static_cast<float>(Mix(stream_key ^ static_cast<uint64_t>(i)) >> 40) + 0.5f) *
+      (1.0f / 16777216.0f);
+  return value / temp - logf(-logf(uniform));
+}
+
+// (score, index) beats (best, best_index): a higher score, or the lower index of equal ones.
+__device__ __forceinline__ bool SampleBetter(float score, int64_t index, float best,
+                                             int64_t best_index) {
+  return score > best || (score == best && index < best_index);
+}
+
 __global__ void __launch_bounds__(1024)
     SampleKernel(const float* logits, int64_t vocab, const float* temperature,
                  const uint64_t* params, int32_t* tokens) {
@@ -712,18 +736,11 @@ __global__ void __launch_bounds__(1024)
   const int64_t row = blockIdx.x;
   const float* values = logits + row * vocab;
   const float temp = *temperature;
-  const uint64_t stream_key = Mix(Mix(params[0] ^ Mix(params[1])) ^ static_cast<uint64_t>(row));
+  const uint64_t stream_key = SampleStreamKey(params, row);
   float best = -INFINITY;
   int64_t best_index = vocab;
   for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
-    float score = values[i];
-    if (temp > 0.0f) {
-      // Uniform in (0, 1) from the top 24 bits, then Gumbel noise.
-      const float uniform =
-          (static_cast<float>(Mix(stream_key ^ static_cast<uint64_t>(i)) >> 40) + 0.5f) *
-          (1.0f / 16777216.0f);
-      score = score / temp - logf(-logf(uniform));
-    }
+    const float score = SampleScore(values[i], temp, stream_key, i);
     if (score > best || best_index == vocab) {
       best = score;
       best_index = i;
@@ -733,7 +750,7 @@ __global__ void __launch_bounds__(1024)
   for (int offset = 16; offset > 0; offset /= 2) {
     const float other = __shfl_xor_sync(0xffffffffu, best, offset);
     const int64_t other_index = __shfl_xor_sync(0xffffffffu, best_index, offset);
-    if (other > best || (other == best && other_index < best_index)) {
+    if (SampleBetter(other, other_index, best, best_index)) {
       best = other;
       best_index = other_index;
     }
@@ -748,13 +765,177 @@ __global__ void __launch_bounds__(1024)
   __syncthreads();
   if (threadIdx.x == 0) {
     for (int w = 1; w < static_cast<int>(blockDim.x / 32); ++w) {
-      if (warp_best[w] > best || (warp_best[w] == best && warp_index[w] < best_index)) {
+      if (SampleBetter(warp_best[w], warp_index[w], best, best_index)) {
         best = warp_best[w];
         best_index = warp_index[w];
       }
     }
     tokens[row] = static_cast<int32_t>(best_index < vocab ? best_index : 0);
   }
+}
+
+// The multi-block sampler: block (row, part) takes logits [part * span, (part + 1) * span) of
+// the row (clipped to vocab), kSampleUnroll loads of float4 (kVector: the row and the span
+// start 16-byte aligned) or float a thread in flight at once.
+constexpr int kSampleThreads = 256;
+constexpr int kSampleUnroll = 4;
+constexpr int64_t kSampleTargetBlocks = 512;  // about 4 blocks a multiprocessor on the H200
+constexpr int64_t kSampleMinSpan = int64_t{kSampleThreads} * 4;  // a float4 a thread at least
+
+// (best, index) over the block of kSampleThreads, in thread 0 (the others: their warp's).
+__device__ __forceinline__ void SampleBlockBest(float& best, int32_t& index) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const float other = __shfl_xor_sync(0xffffffffu, best, offset);
+    const int32_t other_index = __shfl_xor_sync(0xffffffffu, index, offset);
+    if (SampleBetter(other, other_index, best, index)) {
+      best = other;
+      index = other_index;
+    }
+  }
+  __shared__ float warp_best[kSampleThreads / 32];
+  __shared__ int32_t warp_index[kSampleThreads / 32];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) {
+    warp_best[warp] = best;
+    warp_index[warp] = index;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < kSampleThreads / 32; ++w) {
+      if (SampleBetter(warp_best[w], warp_index[w], best, index)) {
+        best = warp_best[w];
+        index = warp_index[w];
+      }
+    }
+  }
+}
+
+// Folds logit `value` at index i into the thread's (best, index), in increasing i.
+__device__ __forceinline__ void SampleTake(float value, int64_t i, float temp, uint64_t stream_key,
+                                           int32_t none, float& best, int32_t& index) {
+  const float score = SampleScore(value, temp, stream_key, i);
+  if (score > best || index == none) {
+    best = score;
+    index = static_cast<int32_t>(i);
+  }
+}
+
+// Grid (rows, parts). Each block writes its part's (score, index) to partials[row * parts +
+// part] and counts itself in counters[row]; the block that brings the count to `parts` reduces
+// the row's parts in part order and puts the counter back to 0. With one part the block writes
+// the token directly.
+template <bool kVector>
+__global__ void __launch_bounds__(kSampleThreads)
+    SamplePartKernel(const float* __restrict__ logits, int64_t vocab, int64_t span,
+                     const float* temperature, const uint64_t* params, int32_t* tokens,
+                     unsigned int* counters, int2* partials) {
+  WaitThenRelease();
+  const int64_t row = blockIdx.x;
+  const int parts = static_cast<int>(gridDim.y), part = static_cast<int>(blockIdx.y);
+  const float* values = logits + row * vocab;
+  const float temp = *temperature;
+  const uint64_t stream_key = SampleStreamKey(params, row);
+  const int32_t none = static_cast<int32_t>(vocab);
+  const int64_t begin = part * span, end = begin + span < vocab ? begin + span : vocab;
+  float best = -INFINITY;
+  int32_t index = none;
+  if constexpr (kVector) {
+    // begin and end are multiples of 4 (span and vocab are).
+    const float4* quads = reinterpret_cast<const float4*>(values);
+    const int64_t quad_end = end / 4;
+    for (int64_t base = begin / 4 + threadIdx.x; base < quad_end;
+         base += int64_t{kSampleUnroll} * kSampleThreads) {
+      float4 loaded[kSampleUnroll];
+#pragma unroll
+      for (int u = 0; u < kSampleUnroll; ++u) {
+        const int64_t q = base + int64_t{u} * kSampleThreads;
+        if (q < quad_end) loaded[u] = quads[q];
+      }
+#pragma unroll
+      for (int u = 0; u < kSampleUnroll; ++u) {
+        const int64_t q = base + int64_t{u} * kSampleThreads;
+        if (q < quad_end) {
+          SampleTake(loaded[u].x, 4 * q, temp, stream_key, none, best, index);
+          SampleTake(loaded[u].y, 4 * q + 1, temp, stream_key, none, best, index);
+          SampleTake(loaded[u].z, 4 * q + 2, temp, stream_key, none, best, index);
+          SampleTake(loaded[u].w, 4 * q + 3, temp, stream_key, none, best, index);
+        }
+      }
+    }
+  } else {
+    for (int64_t base = begin + threadIdx.x; base < end;
+         base += int64_t{kSampleUnroll} * kSampleThreads) {
+      float loaded[kSampleUnroll];
+#pragma unroll
+      for (int u = 0; u < kSampleUnroll; ++u) {
+        const int64_t i = base + int64_t{u} * kSampleThreads;
+        if (i < end) loaded[u] = values[i];
+      }
+#pragma unroll
+      for (int u = 0; u < kSampleUnroll; ++u) {
+        const int64_t i = base + int64_t{u} * kSampleThreads;
+        if (i < end) SampleTake(loaded[u], i, temp, stream_key, none, best, index);
+      }
+    }
+  }
+  SampleBlockBest(best, index);
+  if (parts == 1) {
+    if (threadIdx.x == 0) tokens[row] = index < none ? index : 0;
+    return;
+  }
+  __shared__ bool last;
+  if (threadIdx.x == 0) {
+    // Publish the part, then count it: the fence orders the store before the count for any
+    // block that sees the count (the threadFenceReduction pattern of the CUDA samples).
+    __stcg(&partials[row * parts + part], make_int2(__float_as_int(best), index));
+    __threadfence();
+    const unsigned int done = atomicAdd(&counters[row], 1u);
+    last = done == static_cast<unsigned int>(parts - 1);
+    // Acquire side: the other parts' stores, fenced before their counts, are seen after this
+    // fence (and, through the barrier, by the block's other threads).
+    if (last) __threadfence();
+  }
+  __syncthreads();
+  if (!last) return;
+  // The last block: every part is published. Loads through L2 (ld.global.cg), since L1 is
+  // not coherent with the other multiprocessors' stores.
+  best = -INFINITY;
+  index = none;
+  for (int p = threadIdx.x; p < parts; p += kSampleThreads) {
+    const int2 other = __ldcg(&partials[row * parts + p]);
+    const float other_best = __int_as_float(other.x);
+    if (SampleBetter(other_best, other.y, best, index)) {
+      best = other_best;
+      index = other.y;
+    }
+  }
+  SampleBlockBest(best, index);
+  if (threadIdx.x == 0) {
+    tokens[row] = index < none ? index : 0;
+    counters[row] = 0;  // clean for the next call (ordered after this kernel on the stream)
+  }
+}
+
+struct SamplePlan {
+  int64_t parts = 1, span = 0;
+};
+
+// Parts so that rows * parts is about kSampleTargetBlocks, each of kSampleMinSpan logits at
+// least, the span a multiple of 4 (float4 loads) and no part empty.
+SamplePlan PlanSample(int64_t rows, int64_t vocab) {
+  SamplePlan plan;
+  if (rows < 1 || vocab < 1) return plan;
+  const int64_t most = std::max<int64_t>(1, (vocab + kSampleMinSpan - 1) / kSampleMinSpan);
+  plan.parts = std::clamp<int64_t>((kSampleTargetBlocks + rows - 1) / rows, 1, most);
+  plan.span = ((vocab + plan.parts - 1) / plan.parts + 3) / 4 * 4;
+  plan.parts = (vocab + plan.span - 1) / plan.span;
+  return plan;
+}
+
+// The counters come first (as many as max_rows, whatever a call's rows), then the partials.
+int64_t SampleCounterBytes(int64_t max_rows) {
+  return (std::max<int64_t>(max_rows, 0) * static_cast<int64_t>(sizeof(unsigned int)) + 15) / 16 *
+         16;
 }
 
 __global__ void AdvanceKernel(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
@@ -975,14 +1156,51 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
   });
 }
 
+int64_t SampleParts(int64_t rows, int64_t vocab) { return PlanSample(rows, vocab).parts; }
+
+int64_t SampleScratchBytes(int64_t max_rows, int64_t vocab) {
+  // rows * parts is not monotonic in rows (fewer rows, more parts): take the largest.
+  int64_t partials = 0;
+  for (int64_t rows = 1; rows <= max_rows; ++rows) {
+    const int64_t parts = PlanSample(rows, vocab).parts;
+    if (parts > 1) partials = std::max(partials, rows * parts);
+  }
+  return SampleCounterBytes(max_rows) + partials * static_cast<int64_t>(sizeof(int2));
+}
+
 absl::Status SampleTokens(const float* logits, int64_t rows, int64_t vocab,
                           const float* temperature, const uint64_t* params, int32_t* tokens,
-                          cudaStream_t stream) {
+                          cudaStream_t stream, const SampleScratch& scratch) {
   if (rows == 0) return absl::OkStatus();
-  return Launched(
-      LaunchKernel(MambaProgrammaticLaunch(), SampleKernel, dim3(static_cast<unsigned int>(rows)),
-                   dim3(1024), 0, stream, logits, vocab, temperature, params, tokens),
-      "token sampling");
+  if (scratch.data == nullptr || vocab < 1) {
+    return Launched(
+        LaunchKernel(MambaProgrammaticLaunch(), SampleKernel, dim3(static_cast<unsigned int>(rows)),
+                     dim3(1024), 0, stream, logits, vocab, temperature, params, tokens),
+        "token sampling");
+  }
+  if (vocab > INT32_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("token sampling: a vocabulary of ", vocab, " does not fit int32 token ids"));
+  }
+  const SamplePlan plan = PlanSample(rows, vocab);
+  const int64_t needed = plan.parts > 1 ? SampleCounterBytes(scratch.max_rows) +
+                                              rows * plan.parts * static_cast<int64_t>(sizeof(int2))
+                                        : 0;
+  if (rows > scratch.max_rows || needed > scratch.bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "token sampling scratch of ", scratch.bytes, " bytes for ", scratch.max_rows,
+        " rows is too small for ", rows, " rows of ", vocab, " logits (", needed, " bytes)"));
+  }
+  auto* counters = static_cast<unsigned int*>(scratch.data);
+  auto* partials = reinterpret_cast<int2*>(static_cast<char*>(scratch.data) +
+                                           SampleCounterBytes(scratch.max_rows));
+  const bool vector = vocab % 4 == 0 && reinterpret_cast<uintptr_t>(logits) % 16 == 0;
+  const dim3 grid(static_cast<unsigned int>(rows), static_cast<unsigned int>(plan.parts));
+  return Launched(LaunchKernel(MambaProgrammaticLaunch(),
+                               vector ? SamplePartKernel<true> : SamplePartKernel<false>, grid,
+                               dim3(kSampleThreads), 0, stream, logits, vocab, plan.span,
+                               temperature, params, tokens, counters, partials),
+                  "token sampling");
 }
 
 absl::Status AdvanceDecode(const int32_t* sampled, int64_t rows, int32_t* next_inputs,

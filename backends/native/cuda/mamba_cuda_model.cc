@@ -99,6 +99,9 @@ struct MambaCudaModel::Impl {
   DeviceBuffer<int32_t> step_tokens, step_slots, sampled, history;
   DeviceBuffer<uint64_t> sample_params;  // {seed, counter}
   DeviceBuffer<float> temperature;
+  // Partial results of the multi-block sampler (mamba::SampleScratch) for up to
+  // Bucket(max_decode_batch) rows; zeroed once, the kernel keeps its counters at zero.
+  DeviceBuffer<uint8_t> sample_scratch;
   std::map<int, std::unique_ptr<DecodeGraph>> graphs;
 
   int64_t conv_stride() const { return config.n_layer * config.d_inner * (config.d_conv - 1); }
@@ -242,9 +245,12 @@ struct MambaCudaModel::Impl {
   absl::Status DecodeStep(int bucket) {
     LLIVE_RETURN_IF_ERROR(Layers(step_tokens.data(), step_slots.data(), bucket, 1));
     LLIVE_RETURN_IF_ERROR(Head(bucket, 1, 0));
+    const mamba::SampleScratch scratch{sample_scratch.data(),
+                                       static_cast<int64_t>(sample_scratch.bytes()),
+                                       Bucket(options.max_decode_batch)};
     LLIVE_RETURN_IF_ERROR(mamba::SampleTokens(logits.data(), bucket, config.vocab_size,
                                               temperature.data(), sample_params.data(),
-                                              sampled.data(), stream));
+                                              sampled.data(), stream, scratch));
     return mamba::AdvanceDecode(sampled.data(), bucket, step_tokens.data(), sample_params.data(),
                                 stream);
   }
@@ -394,6 +400,14 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->sampled, max_batch));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->sample_params, 2));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->temperature, 1));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(
+      impl->sample_scratch,
+      static_cast<size_t>(mamba::SampleScratchBytes(Impl::Bucket(max_batch), c.vocab_size))));
+  if (impl->sample_scratch.bytes() > 0) {
+    LLIVE_CUDA_RETURN_IF_ERROR(
+        cudaMemsetAsync(impl->sample_scratch.data(), 0, impl->sample_scratch.bytes(), impl->stream),
+        "clearing the sampling scratch");
+  }
   LLIVE_RETURN_IF_ERROR(impl->SetSampling(0.0f, 0));
   LLIVE_RETURN_IF_ERROR(impl->GrowSlots(options.initial_slots + 1));
   return std::unique_ptr<MambaCudaModel>(new MambaCudaModel(std::move(impl)));
@@ -423,7 +437,7 @@ int64_t MambaCudaModel::device_bytes() const {
   int64_t bytes = m.weight_bytes + m.conv_states.bytes() + m.ssm_states.bytes() + m.x.bytes() +
                   m.uz.bytes() + m.u.bytes() + m.dbc.bytes() + m.logits.bytes() +
                   m.scan_scratch.bytes() + m.xn.bytes() + m.y.bytes() + m.tokens.bytes() +
-                  m.slots.bytes() + m.history.bytes() +
+                  m.slots.bytes() + m.history.bytes() + m.sample_scratch.bytes() +
                   static_cast<int64_t>(GemmContext::kDefaultWorkspaceBytes);
   return bytes;
 }
