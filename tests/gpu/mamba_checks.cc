@@ -127,15 +127,17 @@ void CpuConv(const std::vector<float>& uz, int64_t ld, int64_t length, int64_t d
 
 struct ConvShape {
   int64_t batch, length, di, dc;
+  int64_t pad = 7;  // ld_uz = 2 * di + pad: 0 takes the 16-byte path, 7 the generic one
 };
 
 absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   for (const ConvShape& s :
        {ConvShape{1, 1, 1536, 4}, ConvShape{3, 1, 1536, 4}, ConvShape{2, 333, 1536, 4},
-        ConvShape{1, 2, 48, 4}, ConvShape{4, 1000, 96, 3}}) {
+        ConvShape{1, 2, 48, 4}, ConvShape{4, 1000, 96, 3}, ConvShape{2, 333, 1536, 4, 0},
+        ConvShape{4, 1000, 96, 3, 0}, ConvShape{3, 70, 64, 2, 0}}) {
     for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
-      const int64_t r = s.batch * s.length, ld = 2 * s.di + 7;
+      const int64_t r = s.batch * s.length, ld = 2 * s.di + s.pad;
       std::vector<float> uz = Normal(random, r * ld, 1.0f);
       std::vector<float> w = Normal(random, s.di * s.dc, 0.5f);
       std::vector<float> bias = Normal(random, s.di, 0.1f);
@@ -178,7 +180,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
       if (!gpu_u.ok()) return gpu_u.status();
       if (!gpu_states.ok()) return gpu_states.status();
       const std::string shape =
-          absl::StrCat("b=", s.batch, " t=", s.length, " d=", s.di, " k=", s.dc);
+          absl::StrCat("b=", s.batch, " t=", s.length, " d=", s.di, " k=", s.dc, " ld=", ld);
       absl::StatusOr<double> gpu_us = TimeGpu(launch);
       if (!gpu_us.ok()) return gpu_us.status();
       rows.push_back({"mamba.conv1d" + std::string(s.length == 1 ? " step" : ""), shape,

@@ -43,6 +43,49 @@ __device__ __forceinline__ __half FromFloat(float value) {
   return __float2half_rn(value);
 }
 
+__device__ __forceinline__ unsigned short Bits16(__nv_bfloat16 value) {
+  return __bfloat16_as_ushort(value);
+}
+__device__ __forceinline__ unsigned short Bits16(__half value) { return __half_as_ushort(value); }
+
+// Values of T in 16 bytes: the vector width of the 16-byte-load kernels.
+template <typename T>
+constexpr int kVector = 16 / static_cast<int>(sizeof(T));
+
+// The kVector<T> values of T packed in `raw` (as a 16-byte load gives them), as floats.
+template <typename T>
+__device__ __forceinline__ void Unpack(const uint4& raw, float (&out)[kVector<T>]) {
+  const unsigned int words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    if constexpr (std::is_same_v<T, float>) {
+      out[i] = __uint_as_float(words[i]);
+    } else if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+      out[2 * i] = __uint_as_float(words[i] << 16);  // exact: a bfloat16 is a float's top half
+      out[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
+    } else {
+      out[2 * i] = __half2float(__ushort_as_half(static_cast<unsigned short>(words[i] & 0xffffu)));
+      out[2 * i + 1] = __half2float(__ushort_as_half(static_cast<unsigned short>(words[i] >> 16)));
+    }
+  }
+}
+
+// The inverse of Unpack: each float rounded to T as FromFloat<T> does.
+template <typename T>
+__device__ __forceinline__ uint4 Pack(const float (&in)[kVector<T>]) {
+  unsigned int words[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    if constexpr (std::is_same_v<T, float>) {
+      words[i] = __float_as_uint(in[i]);
+    } else {
+      words[i] = static_cast<unsigned int>(Bits16(FromFloat<T>(in[2 * i]))) |
+                 (static_cast<unsigned int>(Bits16(FromFloat<T>(in[2 * i + 1]))) << 16);
+    }
+  }
+  return make_uint4(words[0], words[1], words[2], words[3]);
+}
+
 __device__ __forceinline__ float Silu(float x) { return x / (1.0f + expf(-x)); }
 __device__ __forceinline__ float Softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 
@@ -94,6 +137,13 @@ unsigned int Blocks(int64_t threads, int block) {
   return static_cast<unsigned int>((threads + block - 1) / block);
 }
 
+bool Aligned(const void* pointer, size_t bytes) {
+  return reinterpret_cast<uintptr_t>(pointer) % bytes == 0;
+}
+
+// Rows from which RmsNorm runs a warp a row (RmsNormWarpKernel).
+constexpr int64_t kWarpNormMinRows = 32;
+
 absl::Status Launched(cudaError_t launched, const char* kernel) {
   return CudaStatus(launched, absl::StrCat("launch of ", kernel));
 }
@@ -137,6 +187,63 @@ __global__ void RmsNormKernel(const float* x, int64_t row_step, int64_t row_offs
   const float scale = 1.0f / sqrtf(BlockSum(sum) / static_cast<float>(n) + eps);
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
     out[o * n + i] = FromFloat<T>(row[i] * scale * weight[i]);
+  }
+}
+
+// RMSNorm of many rows (prefill): a warp per row, its n / 4 float4 held in registers
+// (kPer per lane), so that the row is read from memory once with 16-byte loads and the
+// block-wide reduction of RmsNormKernel (two barriers per row, a 256-thread block for 768
+// values) becomes a warp shuffle. Needs n % 4 == 0, x and weight 16-byte aligned, out aligned
+// to 4 values and n <= 128 * kPer; RmsNormKernel does the rest. Same output as it:
+// row[i] * scale * weight[i], only the order of the sum of squares differs.
+template <typename T, int kPer>
+__global__ void __launch_bounds__(256)
+    RmsNormWarpKernel(const float* x, int64_t out_rows, int64_t row_step, int64_t row_offset,
+                      int64_t n, const float* weight, float eps, T* out) {
+  WaitThenRelease();
+  const int64_t o = blockIdx.x * int64_t{blockDim.x / 32} + threadIdx.x / 32;
+  if (o >= out_rows) return;  // the whole warp leaves together
+  const int lane = threadIdx.x % 32;
+  const int quads = static_cast<int>(n / 4);
+  const float4* row = reinterpret_cast<const float4*>(x + (o * row_step + row_offset) * n);
+  float4 v[kPer];
+  float sum = 0.0f;
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    const int q = lane + 32 * j;
+    v[j] = q < quads ? row[q] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  }
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    sum += v[j].x * v[j].x;
+    sum += v[j].y * v[j].y;
+    sum += v[j].z * v[j].z;
+    sum += v[j].w * v[j].w;
+  }
+  for (int offset = 16; offset > 0; offset /= 2) {
+    sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+  }
+  const float scale = 1.0f / sqrtf(sum / static_cast<float>(n) + eps);
+  const float4* w4 = reinterpret_cast<const float4*>(weight);
+  T* out_row = out + o * n;
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    const int q = lane + 32 * j;
+    if (q >= quads) break;
+    const float4 w = w4[q];
+    const T r0 = FromFloat<T>(v[j].x * scale * w.x), r1 = FromFloat<T>(v[j].y * scale * w.y);
+    const T r2 = FromFloat<T>(v[j].z * scale * w.z), r3 = FromFloat<T>(v[j].w * scale * w.w);
+    if constexpr (std::is_same_v<T, float>) {
+      reinterpret_cast<float4*>(out_row)[q] = make_float4(r0, r1, r2, r3);
+    } else {
+      // Two 16-bit values to a 32-bit word, the first in the low half (little endian).
+      uint2 packed;
+      packed.x =
+          static_cast<unsigned int>(Bits16(r0)) | (static_cast<unsigned int>(Bits16(r1)) << 16);
+      packed.y =
+          static_cast<unsigned int>(Bits16(r2)) | (static_cast<unsigned int>(Bits16(r3)) << 16);
+      reinterpret_cast<uint2*>(out_row)[q] = packed;
+    }
   }
 }
 
@@ -189,6 +296,95 @@ __global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t batch, int length
       if (t0 + i < length) out[i * d_inner] = FromFloat<T>(Silu(sum));
 #pragma unroll
       for (int j = 0; j < kMaxConv - 1; ++j) window[j] = window[j + 1];
+    }
+  }
+}
+
+// Time steps and channels one thread of ConvVectorKernel produces: kVector<T> consecutive
+// channels (one 16-byte load or store a time step) over kConvVectorRows steps, loaded
+// kConvVectorChunk steps at a time before their arithmetic.
+constexpr int kConvVectorRows = 32;
+constexpr int kConvVectorChunk = 8;
+constexpr int kConvVectorBlock = 64;  // threads: 1536 channels are 192 groups of 8 (3 blocks)
+
+// The prefill convolution with 16-byte loads and stores (ConvKernel reads 2 bytes at a time
+// with a column stride, and its thread covers only 16 steps): grid (channel-vector blocks,
+// sequences x groups of kConvVectorRows steps; grid-stride in y); a group never crosses into
+// the next sequence. d_conv is a template parameter, so the window holds just the DC - 1
+// previous inputs and the weights' zero taps of ConvKernel's right-aligned kMaxConv window
+// drop out; the remaining taps are summed in the same order (bias, then oldest input first),
+// so for finite inputs each output is bit for bit ConvKernel's. Needs d_inner and ld_uz
+// multiples of kVector<T> and uz, u 16-byte aligned (CausalConv1d checks). uz and u must not
+// overlap (as for ConvKernel, which also loads before it stores).
+template <typename T, int DC>
+__global__ void __launch_bounds__(kConvVectorBlock)
+    ConvVectorKernel(const T* __restrict__ uz, int64_t ld_uz, int64_t batch, int length,
+                     int64_t d_inner, const float* __restrict__ weight,
+                     const float* __restrict__ bias, const int32_t* slots, const float* conv_states,
+                     int64_t conv_slot_stride, T* __restrict__ u) {
+  constexpr int V = kVector<T>;
+  WaitThenRelease();
+  const int64_t ch0 = (blockIdx.x * int64_t{blockDim.x} + threadIdx.x) * V;
+  if (ch0 >= d_inner) return;
+  float w[DC][V], bias_c[V];
+#pragma unroll
+  for (int c = 0; c < V; ++c) {
+#pragma unroll
+    for (int k = 0; k < DC; ++k) w[k][c] = weight[(ch0 + c) * DC + k];
+    bias_c[c] = bias[ch0 + c];
+  }
+  const int groups = (length + kConvVectorRows - 1) / kConvVectorRows;
+  for (int64_t y = blockIdx.y; y < batch * groups; y += gridDim.y) {
+    const int64_t b = y / groups;
+    const int t0 = static_cast<int>(y % groups) * kConvVectorRows;
+    const T* column = uz + b * length * ld_uz + ch0;
+    T* out = u + (b * length + t0) * d_inner + ch0;
+    // window[k] is the input at step t - (DC - 1) + k for the step t being produced; steps
+    // before the sequence come from its conv state, DC - 1 floats a channel.
+    float window[DC - 1][V];
+#pragma unroll
+    for (int k = 0; k < DC - 1; ++k) {
+      const int source = t0 - (DC - 1) + k;
+      if (source >= 0) {
+        Unpack<T>(*reinterpret_cast<const uint4*>(column + source * ld_uz), window[k]);
+      } else {
+        const float* history = conv_states + slots[b] * conv_slot_stride + ch0 * (DC - 1);
+#pragma unroll
+        for (int c = 0; c < V; ++c) window[k][c] = history[c * (DC - 1) + source + (DC - 1)];
+      }
+    }
+#pragma unroll
+    for (int s0 = 0; s0 < kConvVectorRows; s0 += kConvVectorChunk) {
+      if (t0 + s0 >= length) break;
+      uint4 raw[kConvVectorChunk];
+#pragma unroll
+      for (int i = 0; i < kConvVectorChunk; ++i) {
+        const int t = t0 + s0 + i;
+        raw[i] = t < length ? *reinterpret_cast<const uint4*>(column + t * ld_uz)
+                            : make_uint4(0, 0, 0, 0);
+      }
+#pragma unroll
+      for (int i = 0; i < kConvVectorChunk; ++i) {
+        float in[V], result[V];
+        Unpack<T>(raw[i], in);
+#pragma unroll
+        for (int c = 0; c < V; ++c) {
+          float sum = bias_c[c];
+#pragma unroll
+          for (int k = 0; k < DC - 1; ++k) sum += w[k][c] * window[k][c];
+          sum += w[DC - 1][c] * in[c];
+          result[c] = Silu(sum);
+        }
+        if (t0 + s0 + i < length) {
+          *reinterpret_cast<uint4*>(out + (s0 + i) * d_inner) = Pack<T>(result);
+        }
+#pragma unroll
+        for (int c = 0; c < V; ++c) {
+#pragma unroll
+          for (int k = 0; k < DC - 2; ++k) window[k][c] = window[k + 1][c];
+          window[DC - 2][c] = in[c];
+        }
+      }
     }
   }
 }
@@ -984,6 +1180,22 @@ absl::Status RmsNorm(const float* x, int64_t out_rows, int64_t row_step, int64_t
   const int threads = n >= 1024 ? 512 : 256;
   return Dispatch(out_dtype, [&](auto zero) {
     using T = decltype(zero);
+    // A warp a row where the row fits its registers and 16-byte loads apply; decode's few
+    // rows keep the block a row (one warp would then do all the work).
+    const int64_t per_lane = (n / 4 + 31) / 32;
+    if (out_rows >= kWarpNormMinRows && n % 4 == 0 && per_lane <= 24 && Aligned(x, 16) &&
+        Aligned(weight, 16) && Aligned(out, 4 * sizeof(T))) {
+      const dim3 grid(Blocks(out_rows, 8));
+      auto launch = [&](auto kernel) {
+        return Launched(
+            LaunchKernel(MambaProgrammaticLaunch(), kernel, grid, dim3(256), 0, stream, x, out_rows,
+                         row_step, row_offset, n, weight, eps, static_cast<T*>(out)),
+            "RMSNorm");
+      };
+      if (per_lane <= 8) return launch(RmsNormWarpKernel<T, 8>);
+      if (per_lane <= 16) return launch(RmsNormWarpKernel<T, 16>);
+      return launch(RmsNormWarpKernel<T, 24>);
+    }
     return Launched(
         LaunchKernel(MambaProgrammaticLaunch(), RmsNormKernel<T>,
                      dim3(static_cast<unsigned int>(out_rows)), dim3(threads), 0, stream, x,
@@ -1012,6 +1224,28 @@ absl::Status CausalConv1d(const void* uz, int64_t ld_uz, int64_t batch, int64_t 
                        dim3(Blocks(batch * d_inner, 256)), dim3(256), 0, stream, in, ld_uz, batch,
                        d_inner, dc, weight, bias, slots, conv_states, conv_slot_stride, out),
           "conv1d step");
+    }
+    constexpr int V = kVector<T>;
+    if (dc <= 4 && d_inner % V == 0 && ld_uz % V == 0 && Aligned(in, 16) && Aligned(out, 16)) {
+      const int64_t vector_groups = batch * ((length + kConvVectorRows - 1) / kConvVectorRows);
+      const dim3 grid(Blocks(d_inner / V, kConvVectorBlock),
+                      static_cast<unsigned int>(std::min<int64_t>(65535, vector_groups)));
+      auto launch = [&](auto kernel) {
+        return Launched(
+            LaunchKernel(MambaProgrammaticLaunch(), kernel, grid, dim3(kConvVectorBlock), 0, stream,
+                         in, ld_uz, batch, static_cast<int>(length), d_inner, weight, bias, slots,
+                         static_cast<const float*>(conv_states), conv_slot_stride, out),
+            "conv1d");
+      };
+      absl::Status s = dc == 2   ? launch(ConvVectorKernel<T, 2>)
+                       : dc == 3 ? launch(ConvVectorKernel<T, 3>)
+                                 : launch(ConvVectorKernel<T, 4>);
+      if (!s.ok()) return s;
+      return Launched(
+          LaunchKernel(MambaProgrammaticLaunch(), ConvStateKernel<T>,
+                       dim3(Blocks(batch * d_inner, 256)), dim3(256), 0, stream, in, ld_uz, batch,
+                       length, d_inner, dc, slots, conv_states, conv_slot_stride),
+          "conv1d state");
     }
     const int64_t groups = batch * ((length + kConvRows - 1) / kConvRows);
     const dim3 grid(Blocks(d_inner, 128),
