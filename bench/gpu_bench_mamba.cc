@@ -17,7 +17,6 @@
 #include "backends/native/cuda/mamba_cuda_model.h"
 #include "backends/native/cuda/programmatic_launch.h"
 #include "backends/native/cuda/skinny_gemm.h"
-#include "backends/native/cuda/tensor_core_gemm.h"
 #include "backends/native/mamba_random.h"
 #include "bench/gpu_bench.h"
 
@@ -313,8 +312,7 @@ absl::Status LayerOps(int batch, int64_t length, bool quick, std::vector<BenchRo
                                       params->data(), sampled->data(), nullptr, sample);
        }},
   };
-  if (length == 1 &&
-      kernels::DecodeInProjConvApplies(x->data(), r, dm, di, in_proj->data(), bf16)) {
+  if (length == 1 && kernels::DecodeInProjConvApplies(x->data(), r, dm, in_proj->data())) {
     ops.push_back({"rmsnorm+in_proj+conv1d (decode, fused)", [&] {
                      return kernels::DecodeInProjConv(
                          x->data(), r, dm, norm->data(), 1e-5f, in_proj->data(), bf16, di, dc,
@@ -469,24 +467,6 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
     }
   }
   backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kSingleRow);
-  // cuBLAS (and the separate RMSNorm and convolution launches) for 2 to 64 rows instead of the
-  // tensor-core kernel, to keep that choice measured.
-  {
-    backends::cuda::SetTensorCoreRowLimit(0);
-    const size_t first = rows.size();
-    model = new_model();
-    if (!model.ok()) return model.status();
-    for (int batch : {2, 8, 16, 64}) BENCH_OK(Decode(**model, random, batch, options.quick, rows));
-    model->reset();
-    for (size_t i = first; i < rows.size(); ++i) {
-      rows[i].note = absl::StrCat("cuBLAS, no tensor-core kernel; ", rows[i].note);
-    }
-    BENCH_OK(LayerOps(64, 1, options.quick, rows));
-    for (size_t i = first; i < rows.size(); ++i) {
-      if (rows[i].note.empty()) rows[i].note = "cuBLAS, no tensor-core kernel";
-    }
-    backends::cuda::SetTensorCoreRowLimit(backends::cuda::kTensorCoreMaxRows);
-  }
   size_t first_variant_row = rows.size();
   // The other side of the skinny kernels' row limit (kSkinnySuitedRows): batch 1 through the
   // tensor-core kernel, batches 2 to 8 through the skinny kernels, to keep that choice measured.

@@ -3,7 +3,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/native/cuda/skinny_gemm.h"
-#include "backends/native/cuda/tensor_core_gemm.h"
 
 namespace llive::backends::cuda {
 
@@ -48,10 +47,6 @@ absl::Status GemmContext::Linear(const void* x, int64_t rows, int64_t in, int64_
   if (SkinnyLinearApplies(x, rows, in, ldx, weight.data())) {
     return SkinnyLinear(x, rows, in, ldx, weight.data(), weight.dtype(), out, y, y_dtype, ldy,
                         alpha, beta, stream_);
-  }
-  if (TensorCoreLinearApplies(x, rows, in, ldx, out, weight.data(), weight.dtype())) {
-    return TensorCoreLinear(x, rows, in, ldx, weight.data(), weight.dtype(), out, y, y_dtype, ldy,
-                            alpha, beta, stream_);
   }
   // Row-major y = x W^T is column-major y^T = W x^T: W^T of the column-major [in, out] view.
   LLIVE_CUBLAS_RETURN_IF_ERROR(

@@ -15,8 +15,6 @@
 #include "backends/native/cuda/programmatic_launch.cuh"
 #include "backends/native/cuda/skinny_gemm.h"
 #include "backends/native/cuda/skinny_gemm_kernels.cuh"
-#include "backends/native/cuda/tensor_core_gemm.h"
-#include "backends/native/cuda/tensor_core_gemm_kernels.cuh"
 #include "backends/native/cuda/weight_dtype_visit.cuh"
 
 namespace llive::backends::cuda::mamba {
@@ -1272,12 +1270,12 @@ absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
                               const float* conv_weight, const float* conv_bias,
                               const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
                               void* uz, int64_t ld_uz, void* u, cudaStream_t stream) {
-  if (!DecodeInProjConvApplies(x, rows, d_model, d_inner, in_proj, dtype) || d_conv < 2 ||
-      d_conv > kMaxConv || ld_uz < 2 * d_inner) {
+  if (!DecodeInProjConvApplies(x, rows, d_model, in_proj) || d_conv < 2 || d_conv > kMaxConv ||
+      ld_uz < 2 * d_inner) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the fused decode in_proj + convolution takes 1..", kSkinnyMaxRows, " rows (up to ",
-        kTensorCoreMaxRows, " with bf16 or fp16 weights) of 16-byte aligned inputs and d_conv 2..",
-        kMaxConv, "; got rows=", rows, " d_model=", d_model, " d_conv=", d_conv, " ld_uz=", ld_uz));
+        "the fused decode in_proj + convolution takes 1..", kSkinnyMaxRows,
+        " rows of 16-byte aligned inputs and d_conv 2..", kMaxConv, "; got rows=", rows,
+        " d_model=", d_model, " d_conv=", d_conv, " ld_uz=", ld_uz));
   }
   return Dispatch(dtype, [&](auto zero) {
     using T = decltype(zero);
@@ -1291,28 +1289,15 @@ absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
                                    slots,
                                    conv_states,
                                    conv_slot_stride};
-    if (SkinnyLinearApplies(x, rows, d_model, d_model, in_proj)) {
-      return Launched(skinny::LaunchSkinny<T, skinny::InputsOf<T>::template Norm>(
-                          skinny::NormRows(x, d_model, norm_weight, eps), rows, d_model,
-                          static_cast<const T*>(in_proj), 2 * d_inner, output, stream),
-                      "decode in_proj + conv1d step");
-    }
-    if constexpr (std::is_same_v<T, float>) {
-      return absl::InternalError("no tensor-core path for fp32 weights");
-    } else {
-      const tensor_core::NormRows<T> input{x, d_model, norm_weight, eps};
-      return Launched(tensor_core::LaunchTensorCore<T>(MambaProgrammaticLaunch(), input, rows,
-                                                       d_model, static_cast<const T*>(in_proj),
-                                                       2 * d_inner, output, stream),
-                      "decode in_proj + conv1d step (tensor cores)");
-    }
+    return Launched(skinny::LaunchSkinny<T, skinny::InputsOf<T>::template Norm>(
+                        skinny::NormRows(x, d_model, norm_weight, eps), rows, d_model,
+                        static_cast<const T*>(in_proj), 2 * d_inner, output, stream),
+                    "decode in_proj + conv1d step");
   });
 }
 
-bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, int64_t d_inner,
-                             const void* in_proj, WeightDtype dtype) {
-  return SkinnyLinearApplies(x, rows, d_model, d_model, in_proj) ||
-         TensorCoreLinearApplies(x, rows, d_model, d_model, 2 * d_inner, in_proj, dtype);
+bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, const void* in_proj) {
+  return SkinnyLinearApplies(x, rows, d_model, d_model, in_proj);
 }
 
 int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state) {

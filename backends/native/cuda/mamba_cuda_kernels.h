@@ -42,24 +42,21 @@ absl::Status CausalConv1d(const void* uz, int64_t ld_uz, int64_t batch, int64_t 
                           const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
                           void* u, WeightDtype gemm_dtype, cudaStream_t stream);
 
-// The decode step's first half of a block in one launch, for 1..kSkinnyMaxRows rows on the
-// skinny kernels, or up to kTensorCoreMaxRows with bf16/fp16 weights on the tensor cores (one
-// token of each of `rows` sequences; whichever of SkinnyLinearApplies and
-// TensorCoreLinearApplies says yes first): RMSNorm of x (fp32 [rows, d_model]) times norm_weight,
-// in_proj (weights of `dtype`, [2 * d_inner, d_model]), then for the first d_inner outputs the
-// causal convolution step and SiLU exactly as CausalConv1d with length 1 (u [rows, d_inner] in
+// The decode step's first half of a block in one launch, for 1..kSkinnyMaxRows rows (one token
+// of each of `rows` sequences): RMSNorm of x (fp32 [rows, d_model]) times norm_weight, in_proj
+// (weights of `dtype`, [2 * d_inner, d_model]), then for the first d_inner outputs the causal
+// convolution step and SiLU exactly as CausalConv1d with length 1 (u [rows, d_inner] in
 // dtype; the conv state of slots[r] advanced), the other d_inner outputs (z) stored in
 // uz[r * ld_uz + d_inner + ch]. The x half of uz is not written. Same arithmetic and rounding
-// as SkinnyNormLinear (or TensorCoreNormLinear) followed by CausalConv1d. InvalidArgument
-// unless DecodeInProjConvApplies and d_conv is 2..8.
+// as SkinnyNormLinear followed by CausalConv1d. InvalidArgument unless
+// DecodeInProjConvApplies and d_conv is 2..8.
 absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
                               const float* norm_weight, float eps, const void* in_proj,
                               WeightDtype dtype, int64_t d_inner, int64_t d_conv,
                               const float* conv_weight, const float* conv_bias,
                               const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
                               void* uz, int64_t ld_uz, void* u, cudaStream_t stream);
-bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, int64_t d_inner,
-                             const void* in_proj, WeightDtype dtype);
+bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, const void* in_proj);
 
 // The per-layer parameters the selective scan reads (fp32).
 struct ScanWeights {

@@ -19,7 +19,6 @@
 #include "backends/native/cuda/mamba_cuda_kernels.h"
 #include "backends/native/cuda/programmatic_launch.h"
 #include "backends/native/cuda/skinny_gemm.h"
-#include "backends/native/cuda/tensor_core_gemm.h"
 
 namespace llive::backends::cuda {
 namespace {
@@ -90,7 +89,7 @@ struct MambaCudaModel::Impl {
   int capacity = 0;
   std::set<int> free_slots, used_slots;
 
-  // Activations, sized for max_rows = max(max_prefill_rows, max_decode_batch).
+  // Activations, sized for max_rows = max(max_prefill_rows, Bucket(max_decode_batch)).
   int64_t max_rows = 0, logit_rows = 0;
   DeviceBuffer<float> x, dbc, logits, scan_scratch;
   DeviceTensor xn, uz, u, y;  // in the weights' type
@@ -168,10 +167,6 @@ struct MambaCudaModel::Impl {
       return SkinnyNormLinear(rows_x, rows, in, in, norm, config.norm_epsilon, weight.data(), dtype,
                               out, y, y_dtype, out, stream);
     }
-    if (TensorCoreLinearApplies(rows_x, rows, in, in, out, weight.data(), dtype)) {
-      return TensorCoreNormLinear(rows_x, rows, in, in, norm, config.norm_epsilon, weight.data(),
-                                  dtype, out, y, y_dtype, out, stream);
-    }
     LLIVE_RETURN_IF_ERROR(mamba::RmsNorm(rows_x, rows, 1, 0, in, norm, config.norm_epsilon,
                                          xn.data(), dtype, stream));
     return gemm->Linear(xn.data(), rows, in, in, weight, out, y, y_dtype, out);
@@ -189,8 +184,8 @@ struct MambaCudaModel::Impl {
     for (int layer = 0; layer < c.n_layer; ++layer) {
       LayerOnDevice& w = layers[layer];
       float* layer_conv_states = conv_states.data() + layer * c.d_inner * (c.d_conv - 1);
-      if (length == 1 && mamba::DecodeInProjConvApplies(x.data(), rows, c.d_model, c.d_inner,
-                                                        w.in_proj.data(), dtype)) {
+      if (length == 1 &&
+          mamba::DecodeInProjConvApplies(x.data(), rows, c.d_model, w.in_proj.data())) {
         // Decoding a few sequences: norm, in_proj and the convolution step in one launch.
         LLIVE_RETURN_IF_ERROR(mamba::DecodeInProjConv(
             x.data(), rows, c.d_model, w.norm.data(), c.norm_epsilon, w.in_proj.data(), dtype,
@@ -228,12 +223,6 @@ struct MambaCudaModel::Impl {
       return SkinnyNormLinear(first, out_rows, c.d_model, row_step * c.d_model, norm_f.data(),
                               c.norm_epsilon, head().data(), dtype, c.vocab_size, logits.data(),
                               WeightDtype::kFp32, c.vocab_size, stream);
-    }
-    if (TensorCoreLinearApplies(first, out_rows, c.d_model, row_step * c.d_model, c.vocab_size,
-                                head().data(), dtype)) {
-      return TensorCoreNormLinear(first, out_rows, c.d_model, row_step * c.d_model, norm_f.data(),
-                                  c.norm_epsilon, head().data(), dtype, c.vocab_size, logits.data(),
-                                  WeightDtype::kFp32, c.vocab_size, stream);
     }
     LLIVE_RETURN_IF_ERROR(mamba::RmsNorm(x.data(), out_rows, row_step, row_offset, c.d_model,
                                          norm_f.data(), c.norm_epsilon, xn.data(), dtype, stream));
@@ -378,9 +367,12 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
                           d.dt_proj.bytes() + d.dt_proj_bias.bytes() + d.a.bytes() + d.d.bytes();
   }
 
-  const int64_t rows = std::max<int64_t>(options.max_prefill_rows, options.max_decode_batch);
+  // A decode step runs a bucket of rows (the batch rounded up to a power of two, padded rows
+  // on slot 0), so every per-row buffer holds the largest bucket, not just max_decode_batch.
+  const int max_bucket = Impl::Bucket(options.max_decode_batch);
+  const int64_t rows = std::max<int64_t>(options.max_prefill_rows, max_bucket);
   impl->max_rows = rows;
-  impl->logit_rows = std::max<int64_t>(options.max_logit_rows, options.max_decode_batch);
+  impl->logit_rows = std::max<int64_t>(options.max_logit_rows, max_bucket);
   const int64_t xdbc = c.dt_rank + 2 * c.d_state;
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->x, rows * c.d_model));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->dbc, rows * xdbc));
@@ -394,15 +386,14 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
     if (!allocated.ok()) return allocated.status();
     *tensor = *std::move(allocated);
   }
-  const int max_batch = options.max_decode_batch;
-  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->step_tokens, max_batch));
-  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->step_slots, max_batch));
-  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->sampled, max_batch));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->step_tokens, max_bucket));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->step_slots, max_bucket));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->sampled, max_bucket));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->sample_params, 2));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->temperature, 1));
-  LLIVE_RETURN_IF_ERROR(AllocateInto(
-      impl->sample_scratch,
-      static_cast<size_t>(mamba::SampleScratchBytes(Impl::Bucket(max_batch), c.vocab_size))));
+  LLIVE_RETURN_IF_ERROR(
+      AllocateInto(impl->sample_scratch,
+                   static_cast<size_t>(mamba::SampleScratchBytes(max_bucket, c.vocab_size))));
   if (impl->sample_scratch.bytes() > 0) {
     LLIVE_CUDA_RETURN_IF_ERROR(
         cudaMemsetAsync(impl->sample_scratch.data(), 0, impl->sample_scratch.bytes(), impl->stream),
