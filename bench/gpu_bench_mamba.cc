@@ -125,7 +125,7 @@ absl::Status Decode(MambaCudaModel& model, std::mt19937_64& random, int batch, b
 }
 
 // The selective scan kernel alone at the model's prefill shapes (bf16 output).
-absl::Status Scan(int batch, bool quick, std::vector<BenchRow>& rows) {
+absl::Status Scan(int batch, bool quick, std::vector<BenchRow>& rows, int64_t chunk_length = 0) {
   namespace kernels = backends::cuda::mamba;
   const int64_t length = 2048, di = 1536, ds = 16, dt_rank = 48, xdbc = dt_rank + 2 * ds;
   const int64_t r = batch * length;
@@ -157,7 +157,7 @@ absl::Status Scan(int batch, bool quick, std::vector<BenchRow>& rows) {
   auto d_slots = up(slots);
   auto d_states = DeviceBuffer<float>::Allocate(batch * di * ds);
   auto d_scratch = DeviceBuffer<float>::Allocate(
-      std::max<int64_t>(1, kernels::ScanScratchFloats(batch, length, di, ds, 0)));
+      std::max<int64_t>(1, kernels::ScanScratchFloats(batch, length, di, ds, chunk_length)));
   auto d_y = DeviceTensor::Allocate(WeightDtype::kBf16, r * di);
   if (!d_dbc.ok() || !d_u.ok() || !d_uz.ok() || !d_dt.ok() || !d_dt_bias.ok() || !d_a.ok() ||
       !d_d.ok() || !d_slots.ok() || !d_states.ok() || !d_scratch.ok() || !d_y.ok()) {
@@ -168,8 +168,8 @@ absl::Status Scan(int batch, bool quick, std::vector<BenchRow>& rows) {
   auto launch = [&] {
     return kernels::SelectiveScan(d_dbc->data(), xdbc, dt_rank, d_u->data(), d_uz->data(), 2 * di,
                                   batch, length, di, ds, weights, d_slots->data(), d_states->data(),
-                                  di * ds, 0, d_scratch->data(), d_y->data(), WeightDtype::kBf16,
-                                  nullptr);
+                                  di * ds, chunk_length, d_scratch->data(), d_y->data(),
+                                  WeightDtype::kBf16, nullptr);
   };
   BENCH_OK(launch());
   cudaDeviceSynchronize();
@@ -188,7 +188,8 @@ absl::Status Scan(int batch, bool quick, std::vector<BenchRow>& rows) {
   const double seconds = ms / 1e3 / reps;
   // u, z and y (bf16), the dt/B/C rows (fp32), and the state in and out.
   const double bytes = r * (di * 6.0 + xdbc * 4.0) + 2.0 * batch * di * ds * 4;
-  const int64_t chunk = kernels::AutoScanChunk(batch, length, di, ds);
+  const int64_t chunk =
+      chunk_length > 0 ? chunk_length : kernels::AutoScanChunk(batch, length, di, ds);
   BenchRow row;
   row.model = kModel;
   row.what = "scan kernel (one layer)";
@@ -429,6 +430,13 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
     BENCH_OK(Decode(**model, random, batch, options.quick, rows));
   }
   for (int batch : {1, 16}) BENCH_OK(Scan(batch, options.quick, rows));
+  // Time chunks the shape rule does not choose at 16 x 2048 (two passes, but twice or four
+  // times the threads), to keep that choice measured.
+  for (int64_t chunk : {int64_t{1024}, int64_t{512}}) {
+    const size_t first = rows.size();
+    BENCH_OK(Scan(16, options.quick, rows, chunk));
+    rows[first].note = absl::StrCat("forced; ", rows[first].note);
+  }
   for (auto [batch, length] : {std::pair{1, int64_t{1}}, std::pair{64, int64_t{1}},
                                std::pair{1, int64_t{2048}}, std::pair{16, int64_t{2048}}}) {
     BENCH_OK(LayerOps(batch, length, options.quick, rows));
@@ -468,8 +476,9 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   }
   backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kSingleRow);
   size_t first_variant_row = rows.size();
-  // The other side of the skinny kernels' row limit (kSkinnySuitedRows): batch 1 through the
-  // tensor-core kernel, batches 2 to 8 through the skinny kernels, to keep that choice measured.
+  // The other side of the skinny kernels' row limit (kSkinnySuitedRows): batch 1 through
+  // cuBLAS and the separate RMSNorm and convolution launches, batches 2 to 8 through the skinny
+  // kernels, to keep that choice measured.
   for (int64_t limit : {int64_t{0}, backends::cuda::kSkinnyMaxRows}) {
     backends::cuda::SetSkinnyRowLimit(limit);
     first_variant_row = rows.size();
@@ -480,9 +489,8 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
     }
     model->reset();
     for (size_t i = first_variant_row; i < rows.size(); ++i) {
-      rows[i].note =
-          absl::StrCat(limit == 0 ? "tensor-core kernel, no skinny kernels; " : "skinny kernels; ",
-                       rows[i].note);
+      rows[i].note = absl::StrCat(limit == 0 ? "cuBLAS, no skinny kernels; " : "skinny kernels; ",
+                                  rows[i].note);
     }
   }
   backends::cuda::SetSkinnyRowLimit(backends::cuda::kSkinnySuitedRows);

@@ -1,8 +1,9 @@
 // Mamba-1 kernels. The arithmetic follows the CPU path (mamba_model.cc) operation for
 // operation in fp32; with fp32 weights also with the full-precision expf/logf, so that they
 // agree with it to about 1e-6; only the GEMM operands are rounded to the weights' type. With
-// bf16 or fp16 weights the scans use the hardware's approximate exponential and logarithm
-// (ScanMath), whose relative error of about 1e-7 is far below the rounding of those types.
+// bf16 or fp16 weights the scans and the convolutions' SiLU use the hardware's approximate
+// exponential, logarithm and division (FastMath), whose relative error of about 1e-7 is far
+// below the rounding of those types.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -46,53 +47,15 @@ __device__ __forceinline__ unsigned short Bits16(__nv_bfloat16 value) {
 }
 __device__ __forceinline__ unsigned short Bits16(__half value) { return __half_as_ushort(value); }
 
-// Values of T in 16 bytes: the vector width of the 16-byte-load kernels.
-template <typename T>
-constexpr int kVector = 16 / static_cast<int>(sizeof(T));
-
-// The kVector<T> values of T packed in `raw` (as a 16-byte load gives them), as floats.
-template <typename T>
-__device__ __forceinline__ void Unpack(const uint4& raw, float (&out)[kVector<T>]) {
-  const unsigned int words[4] = {raw.x, raw.y, raw.z, raw.w};
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    if constexpr (std::is_same_v<T, float>) {
-      out[i] = __uint_as_float(words[i]);
-    } else if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-      out[2 * i] = __uint_as_float(words[i] << 16);  // exact: a bfloat16 is a float's top half
-      out[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
-    } else {
-      out[2 * i] = __half2float(__ushort_as_half(static_cast<unsigned short>(words[i] & 0xffffu)));
-      out[2 * i + 1] = __half2float(__ushort_as_half(static_cast<unsigned short>(words[i] >> 16)));
-    }
-  }
-}
-
-// The inverse of Unpack: each float rounded to T as FromFloat<T> does.
-template <typename T>
-__device__ __forceinline__ uint4 Pack(const float (&in)[kVector<T>]) {
-  unsigned int words[4];
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    if constexpr (std::is_same_v<T, float>) {
-      words[i] = __float_as_uint(in[i]);
-    } else {
-      words[i] = static_cast<unsigned int>(Bits16(FromFloat<T>(in[2 * i]))) |
-                 (static_cast<unsigned int>(Bits16(FromFloat<T>(in[2 * i + 1]))) << 16);
-    }
-  }
-  return make_uint4(words[0], words[1], words[2], words[3]);
-}
-
 __device__ __forceinline__ float Silu(float x) { return x / (1.0f + expf(-x)); }
 __device__ __forceinline__ float Softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 
-// The selective scans' transcendental functions for activations of type T: the library's
-// full-precision ones for fp32 (as the CPU path), the hardware approximations otherwise
-// (ex2.approx, __logf, __fdividef: a few instructions instead of tens; the scan issues one
-// exponential per state and step, and at 16 x 2048 tokens it is bound by instruction issue).
+// The transcendental functions of the scans and the convolution's SiLU for activations of type
+// T: the library's full-precision ones for fp32 (as the CPU path), the hardware approximations
+// otherwise (ex2.approx, __logf, __fdividef: a few instructions instead of tens; the scan issues
+// one exponential per state and step, and at 16 x 2048 tokens it is bound by instruction issue).
 template <typename T>
-struct ScanMath {
+struct FastMath {
   static constexpr bool kFast = !std::is_same_v<T, float>;
   __device__ static __forceinline__ float Exp2(float x) {
     if constexpr (kFast) {
@@ -291,98 +254,9 @@ __global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t batch, int length
       float sum = bias_c;
 #pragma unroll
       for (int j = 0; j < kMaxConv; ++j) sum += w[j] * window[j];
-      if (t0 + i < length) out[i * d_inner] = FromFloat<T>(Silu(sum));
+      if (t0 + i < length) out[i * d_inner] = FromFloat<T>(FastMath<T>::Silu(sum));
 #pragma unroll
       for (int j = 0; j < kMaxConv - 1; ++j) window[j] = window[j + 1];
-    }
-  }
-}
-
-// Time steps and channels one thread of ConvVectorKernel produces: kVector<T> consecutive
-// channels (one 16-byte load or store a time step) over kConvVectorRows steps, loaded
-// kConvVectorChunk steps at a time before their arithmetic.
-constexpr int kConvVectorRows = 32;
-constexpr int kConvVectorChunk = 8;
-constexpr int kConvVectorBlock = 64;  // threads: 1536 channels are 192 groups of 8 (3 blocks)
-
-// The prefill convolution with 16-byte loads and stores (ConvKernel reads 2 bytes at a time
-// with a column stride, and its thread covers only 16 steps): grid (channel-vector blocks,
-// sequences x groups of kConvVectorRows steps; grid-stride in y); a group never crosses into
-// the next sequence. d_conv is a template parameter, so the window holds just the DC - 1
-// previous inputs and the weights' zero taps of ConvKernel's right-aligned kMaxConv window
-// drop out; the remaining taps are summed in the same order (bias, then oldest input first),
-// so for finite inputs each output is bit for bit ConvKernel's. Needs d_inner and ld_uz
-// multiples of kVector<T> and uz, u 16-byte aligned (CausalConv1d checks). uz and u must not
-// overlap (as for ConvKernel, which also loads before it stores).
-template <typename T, int DC>
-__global__ void __launch_bounds__(kConvVectorBlock)
-    ConvVectorKernel(const T* __restrict__ uz, int64_t ld_uz, int64_t batch, int length,
-                     int64_t d_inner, const float* __restrict__ weight,
-                     const float* __restrict__ bias, const int32_t* slots, const float* conv_states,
-                     int64_t conv_slot_stride, T* __restrict__ u) {
-  constexpr int V = kVector<T>;
-  WaitThenRelease();
-  const int64_t ch0 = (blockIdx.x * int64_t{blockDim.x} + threadIdx.x) * V;
-  if (ch0 >= d_inner) return;
-  float w[DC][V], bias_c[V];
-#pragma unroll
-  for (int c = 0; c < V; ++c) {
-#pragma unroll
-    for (int k = 0; k < DC; ++k) w[k][c] = weight[(ch0 + c) * DC + k];
-    bias_c[c] = bias[ch0 + c];
-  }
-  const int groups = (length + kConvVectorRows - 1) / kConvVectorRows;
-  for (int64_t y = blockIdx.y; y < batch * groups; y += gridDim.y) {
-    const int64_t b = y / groups;
-    const int t0 = static_cast<int>(y % groups) * kConvVectorRows;
-    const T* column = uz + b * length * ld_uz + ch0;
-    T* out = u + (b * length + t0) * d_inner + ch0;
-    // window[k] is the input at step t - (DC - 1) + k for the step t being produced; steps
-    // before the sequence come from its conv state, DC - 1 floats a channel.
-    float window[DC - 1][V];
-#pragma unroll
-    for (int k = 0; k < DC - 1; ++k) {
-      const int source = t0 - (DC - 1) + k;
-      if (source >= 0) {
-        Unpack<T>(*reinterpret_cast<const uint4*>(column + source * ld_uz), window[k]);
-      } else {
-        const float* history = conv_states + slots[b] * conv_slot_stride + ch0 * (DC - 1);
-#pragma unroll
-        for (int c = 0; c < V; ++c) window[k][c] = history[c * (DC - 1) + source + (DC - 1)];
-      }
-    }
-#pragma unroll
-    for (int s0 = 0; s0 < kConvVectorRows; s0 += kConvVectorChunk) {
-      if (t0 + s0 >= length) break;
-      uint4 raw[kConvVectorChunk];
-#pragma unroll
-      for (int i = 0; i < kConvVectorChunk; ++i) {
-        const int t = t0 + s0 + i;
-        raw[i] = t < length ? *reinterpret_cast<const uint4*>(column + t * ld_uz)
-                            : make_uint4(0, 0, 0, 0);
-      }
-#pragma unroll
-      for (int i = 0; i < kConvVectorChunk; ++i) {
-        float in[V], result[V];
-        Unpack<T>(raw[i], in);
-#pragma unroll
-        for (int c = 0; c < V; ++c) {
-          float sum = bias_c[c];
-#pragma unroll
-          for (int k = 0; k < DC - 1; ++k) sum += w[k][c] * window[k][c];
-          sum += w[DC - 1][c] * in[c];
-          result[c] = Silu(sum);
-        }
-        if (t0 + s0 + i < length) {
-          *reinterpret_cast<uint4*>(out + (s0 + i) * d_inner) = Pack<T>(result);
-        }
-#pragma unroll
-        for (int c = 0; c < V; ++c) {
-#pragma unroll
-          for (int k = 0; k < DC - 2; ++k) window[k][c] = window[k + 1][c];
-          window[DC - 2][c] = in[c];
-        }
-      }
     }
   }
 }
@@ -418,7 +292,7 @@ __global__ void ConvStepKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_
   float sum = bias[ch];
   for (int k = 0; k < dc; ++k) sum += weight[ch * dc + k] * window[k];
   for (int k = 0; k < dc - 1; ++k) history[k] = window[k + 1];
-  u[index] = FromFloat<T>(Silu(sum));
+  u[index] = FromFloat<T>(FastMath<T>::Silu(sum));
 }
 
 // The decode step's in_proj epilogue (DecodeInProjConv): output o < d_inner is the SSM input
@@ -478,7 +352,7 @@ struct ConvStepOutput {
       const int k = j - (kMaxConv - dc);
       if (k >= 0) history[k] = window[j + 1];
     }
-    u[r * d_inner + o] = FromFloat<T>(Silu(sum));
+    u[r * d_inner + o] = FromFloat<T>(FastMath<T>::Silu(sum));
   }
 };
 
@@ -497,7 +371,7 @@ __device__ __forceinline__ float DtFromShared(const float* row, const float* s_w
     acc[3] += row[k + 3] * s_wdt[(k + 3) * stride + col];
   }
   for (; k < dt_rank; ++k) acc[0] += row[k] * s_wdt[k * stride + col];
-  return ScanMath<T>::Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + bias);
+  return FastMath<T>::Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + bias);
 }
 
 // The scan's thread layout: L threads per channel (L = ScanLanes(...)), each holding S / L states.
@@ -671,7 +545,7 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
               acc[3] += r4.w * w_dt[k + 3];
             }
           }
-          s_dt[i] = ScanMath<T>::Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
+          s_dt[i] = FastMath<T>::Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
         } else {
           s_dt[i] = DtFromShared<T>(row, s_wdt, dt_rank, kChannels, dt_col, dt_bias);
         }
@@ -689,7 +563,7 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
         float out = 0.0f;
 #pragma unroll
         for (int j = 0; j < kStates; ++j) {
-          h[j] = ScanMath<T>::Exp2(dt * a2[j]) * h[j] + dt_input * bs[j];
+          h[j] = FastMath<T>::Exp2(dt * a2[j]) * h[j] + dt_input * bs[j];
           if (kPass == 1) out += h[j] * cs[j];
         }
         if (kPass == 0) {
@@ -709,7 +583,7 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
         for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
           if (ch0 + dt_col >= di) continue;
           args.y[(row0 + i / kChannels) * di + ch0 + dt_col] =
-              FromFloat<T>((s_out[i] + d_out * s_u[i]) * ScanMath<T>::Silu(s_z[i]));
+              FromFloat<T>((s_out[i] + d_out * s_u[i]) * FastMath<T>::Silu(s_z[i]));
         }
       }
     }
@@ -718,7 +592,7 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
     for (int j = 0; j < kStates; ++j) {
       if (kPass == 0) {
         h_local[chunk * per_chunk + j] = h[j];
-        decay[chunk * per_chunk + j] = ScanMath<T>::Exp2(a2[j] * dt_sum);
+        decay[chunk * per_chunk + j] = FastMath<T>::Exp2(a2[j] * dt_sum);
       } else if (chunk == args.chunks - 1) {
         state[j] = h[j];
       }
@@ -795,7 +669,7 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
     float out = 0.0f;
 #pragma unroll
     for (int j = 0; j < S; ++j) {
-      h[j] = ScanMath<T>::Exp2(dt * a2[j]) * h[j] + dt_input * bs[j];
+      h[j] = FastMath<T>::Exp2(dt * a2[j]) * h[j] + dt_input * bs[j];
       out += h[j] * cs[j];
     }
     if (!active) continue;
@@ -803,7 +677,7 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
     for (int j = 0; j < S; j += 4) {
       *reinterpret_cast<float4*>(state + j) = make_float4(h[j], h[j + 1], h[j + 2], h[j + 3]);
     }
-    args.y[b * di + c] = FromFloat<T>((out + d * input) * ScanMath<T>::Silu(z));
+    args.y[b * di + c] = FromFloat<T>((out + d * input) * FastMath<T>::Silu(z));
   }
 }
 
@@ -1222,28 +1096,6 @@ absl::Status CausalConv1d(const void* uz, int64_t ld_uz, int64_t batch, int64_t 
                        dim3(Blocks(batch * d_inner, 256)), dim3(256), 0, stream, in, ld_uz, batch,
                        d_inner, dc, weight, bias, slots, conv_states, conv_slot_stride, out),
           "conv1d step");
-    }
-    constexpr int V = kVector<T>;
-    if (dc <= 4 && d_inner % V == 0 && ld_uz % V == 0 && Aligned(in, 16) && Aligned(out, 16)) {
-      const int64_t vector_groups = batch * ((length + kConvVectorRows - 1) / kConvVectorRows);
-      const dim3 grid(Blocks(d_inner / V, kConvVectorBlock),
-                      static_cast<unsigned int>(std::min<int64_t>(65535, vector_groups)));
-      auto launch = [&](auto kernel) {
-        return Launched(
-            LaunchKernel(MambaProgrammaticLaunch(), kernel, grid, dim3(kConvVectorBlock), 0, stream,
-                         in, ld_uz, batch, static_cast<int>(length), d_inner, weight, bias, slots,
-                         static_cast<const float*>(conv_states), conv_slot_stride, out),
-            "conv1d");
-      };
-      absl::Status s = dc == 2   ? launch(ConvVectorKernel<T, 2>)
-                       : dc == 3 ? launch(ConvVectorKernel<T, 3>)
-                                 : launch(ConvVectorKernel<T, 4>);
-      if (!s.ok()) return s;
-      return Launched(
-          LaunchKernel(MambaProgrammaticLaunch(), ConvStateKernel<T>,
-                       dim3(Blocks(batch * d_inner, 256)), dim3(256), 0, stream, in, ld_uz, batch,
-                       length, d_inner, dc, slots, conv_states, conv_slot_stride),
-          "conv1d state");
     }
     const int64_t groups = batch * ((length + kConvRows - 1) / kConvRows);
     const dim3 grid(Blocks(d_inner, 128),
