@@ -12,7 +12,7 @@ namespace {
 
 std::atomic<bool> rwkv7_programmatic{true};
 std::atomic<MambaPdl> mamba_programmatic{MambaPdl::kSingleRow};
-thread_local long long mamba_capture_rows = 0;  // 0: no decode graph being captured
+thread_local int64_t mamba_capture_rows = 0;  // 0: no decode graph being captured
 
 }  // namespace
 
@@ -34,7 +34,7 @@ bool MambaProgrammaticLaunch() {
   return false;
 }
 
-MambaCaptureRows::MambaCaptureRows(long long rows) : previous_(mamba_capture_rows) {
+MambaCaptureRows::MambaCaptureRows(int64_t rows) : previous_(mamba_capture_rows) {
   mamba_capture_rows = rows;
 }
 MambaCaptureRows::~MambaCaptureRows() { mamba_capture_rows = previous_; }

@@ -4,6 +4,8 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdint>
+
 namespace llive::backends::cuda {
 
 // Per model family, whether the kernels of a decode step captured into a CUDA graph from now
@@ -11,9 +13,10 @@ namespace llive::backends::cuda {
 // ran at half speed beside the next kernel's waiting blocks). Measured on the H200
 // (docs/benchmarks.md, 2026-12-02): RWKV-7 decode at batch 1 took 485 us a step with it and
 // 594 without, so it is on for RWKV-7. Mamba's kernels release their successor only after
-// their own wait; so launched, a Mamba decode step at batch 1 took 496 us with it and 576
-// without, but batches 8 and 64 were 9% and 7% slower with it: by default it is on for Mamba
-// graphs of one sequence only (MambaPdl::kSingleRow).
+// their own wait; so launched, a Mamba decode step at batch 1 took 454 us with it and 591
+// without, but batches 8 and 64 took 753 and 953 us with it against 688 and 887 without
+// (2026-12-02 08:09): by default it is on for Mamba graphs of one sequence only
+// (MambaPdl::kSingleRow).
 // Process-wide, read when a graph is captured (a graph keeps what it was captured with).
 void SetRwkv7ProgrammaticLaunch(bool enabled);
 bool Rwkv7ProgrammaticLaunch();
@@ -28,13 +31,13 @@ bool MambaProgrammaticLaunch();
 // Marks the decode graph this thread captures while it lives as one of `rows` sequences.
 class MambaCaptureRows {
  public:
-  explicit MambaCaptureRows(long long rows);
+  explicit MambaCaptureRows(int64_t rows);
   ~MambaCaptureRows();
   MambaCaptureRows(const MambaCaptureRows&) = delete;
   MambaCaptureRows& operator=(const MambaCaptureRows&) = delete;
 
  private:
-  long long previous_;
+  int64_t previous_;
 };
 
 // True when `kernel` was compiled for sm_90 or newer (its PTX holds the griddepcontrol
