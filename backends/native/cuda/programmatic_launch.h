@@ -13,9 +13,9 @@ namespace llive::backends::cuda {
 // ran at half speed beside the next kernel's waiting blocks). Measured on the H200
 // (docs/benchmarks.md, 2026-12-02): RWKV-7 decode at batch 1 took 485 us a step with it and
 // 594 without, so it is on for RWKV-7. Mamba's kernels release their successor only after
-// their own wait; so launched, a Mamba decode step at batch 1 took 454 us with it and 591
-// without, but batches 8 and 64 took 753 and 953 us with it against 688 and 887 without
-// (2026-12-02 08:09): by default it is on for Mamba graphs of one sequence only
+// their own wait; so launched, a Mamba decode step at batch 1 took 471 us with it and 589
+// without, but batches 8 and 64 took 2% longer with it (2026-12-02 08:27, models built at the
+// same point of the process): by default it is on for Mamba graphs of one sequence only
 // (MambaPdl::kSingleRow).
 // Process-wide, read when a graph is captured (a graph keeps what it was captured with).
 void SetRwkv7ProgrammaticLaunch(bool enabled);
