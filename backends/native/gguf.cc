@@ -58,6 +58,18 @@ class Cursor {
     return absl::OkStatus();
   }
 
+  // Counts `count` more metadata values against kGgufMaxMetadataValues.
+  absl::Status TakeValues(uint64_t count, absl::string_view key) {
+    if (count > values_left_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          file_name_, ": metadata \"", key, "\" (at byte ", position_,
+          ") takes the file's metadata past ", kGgufMaxMetadataValues,
+          " values, the most llive expands (a tokenizer of 256k tokens needs about a million)"));
+    }
+    values_left_ -= count;
+    return absl::OkStatus();
+  }
+
   absl::Status ReadString(std::string& out, absl::string_view what) {
     uint64_t length = 0;
     if (absl::Status s = Read(length, what); !s.ok()) return s;
@@ -75,6 +87,7 @@ class Cursor {
   size_t size_;
   size_t position_ = 0;
   absl::string_view file_name_;
+  uint64_t values_left_ = kGgufMaxMetadataValues;
 };
 
 // The fewest bytes one value of `type` occupies, to bound array counts by the file size.
@@ -195,6 +208,7 @@ absl::Status ReadValue(Cursor& cursor, GgufType type, const std::string& key, in
                                            GgufTypeName(out.element_type),
                                            " items, more than the rest of the file can hold"));
       }
+      if (absl::Status s = cursor.TakeValues(count, key); !s.ok()) return s;
       out.items.resize(static_cast<size_t>(count));
       for (GgufValue& item : out.items) {
         if (absl::Status s = ReadValue(cursor, out.element_type, key, depth + 1, item); !s.ok()) {
@@ -430,6 +444,7 @@ absl::StatusOr<GgufContents> ParseGguf(const uint8_t* file, size_t size,
     if (!KnownType(type)) {
       return cursor.Corrupt(absl::StrCat("metadata \"", key, "\" has unknown type ", type));
     }
+    if (absl::Status s = cursor.TakeValues(1, key); !s.ok()) return s;
     GgufValue value;
     if (absl::Status s = ReadValue(cursor, static_cast<GgufType>(type), key, 0, value); !s.ok()) {
       return s;

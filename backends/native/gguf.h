@@ -114,11 +114,17 @@ struct GgufContents {
   const GgufValue* Find(absl::string_view key) const;
 };
 
+// The most metadata values ParseGguf expands into GgufValues, array items included (each
+// takes about 100 bytes of memory, however few bytes it has in the file): a tokenizer of
+// 256k tokens with scores, types and merges needs about a million.
+inline constexpr uint64_t kGgufMaxMetadataValues = uint64_t{1} << 24;
+
 // Parses and validates a whole GGUF file (`size` bytes at `file`): magic, version 2 or 3,
 // every metadata value (strings and arrays bounded by the file, NaN and infinite floats
-// refused, arrays nested at most 8 deep), general.alignment, every tensor info (known
-// ggml type, at most 4 dimensions, whole blocks, aligned and inside the file, no overlap,
-// unique names). DataLoss naming `file_name` and the problem for a corrupt file.
+// refused, arrays nested at most 8 deep, at most kGgufMaxMetadataValues values in all),
+// general.alignment, every tensor info (known ggml type, at most 4 dimensions, whole blocks,
+// aligned and inside the file, no overlap, unique names). DataLoss naming `file_name` and the
+// problem for a corrupt file; ResourceExhausted for more metadata values than the limit.
 // Tensors of types llive cannot load are returned (their names say what they are);
 // Checkpoint::Open refuses them.
 absl::StatusOr<GgufContents> ParseGguf(const uint8_t* file, size_t size,

@@ -228,6 +228,46 @@ TEST(GgufTest, AlignmentAbove16MiBIsRefused) {
   }
 }
 
+// A metadata array of 2^24 one-byte items is a 16 MiB file but would take about 1.6 GB as
+// GgufValues; the parser refuses to expand more than kGgufMaxMetadataValues values in all.
+TEST(GgufTest, MetadataPastTheValueLimitIsRefusedBeforeItIsExpanded) {
+  auto file = [](uint64_t count) {
+    std::string bytes = "GGUF";
+    auto put = [&bytes](auto value) {
+      bytes.append(reinterpret_cast<const char*>(&value), sizeof(value));
+    };
+    auto put_key = [&](const std::string& key) {
+      put(uint64_t{key.size()});
+      bytes += key;
+    };
+    put(uint32_t{3});
+    put(uint64_t{0});  // tensors
+    put(uint64_t{2});  // metadata
+    put_key("general.architecture");
+    put(static_cast<uint32_t>(GgufType::kString));
+    put_key("mamba");
+    put_key("huge");
+    put(static_cast<uint32_t>(GgufType::kArray));
+    put(static_cast<uint32_t>(GgufType::kUint8));
+    put(count);
+    bytes.append(static_cast<size_t>(count), '\x07');
+    return bytes;
+  };
+  absl::StatusOr<GgufContents> small = Parse(file(1000));
+  ASSERT_TRUE(small.ok()) << small.status();
+  const GgufValue* huge = small->Find("huge");
+  ASSERT_NE(huge, nullptr);
+  EXPECT_EQ(huge->items.size(), 1000u);
+  EXPECT_EQ(huge->items.back().unsigned_value, 7u);
+  // The top-level values count too: with the architecture string and the array itself, an
+  // array of the limit minus one items is one value too many (refused before it is expanded,
+  // so this costs the 16 MiB of the file, not the 1.6 GB of its values).
+  absl::Status status = Parse(file(kGgufMaxMetadataValues - 1)).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("metadata \"huge\" (at byte "));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("past 16777216 values"));
+}
+
 TEST(GgufTest, UnsupportedQuantizationIsRefusedByName) {
   TempDir dir;
   std::string bytes = OneTensorFile();
