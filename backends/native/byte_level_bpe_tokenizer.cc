@@ -223,10 +223,12 @@ struct ByteLevelBpeTokenizer::State {
   uint64_t instance_id = 0;  // distinct for every tokenizer created in this process
 
   void AppendWordIds(absl::string_view word, std::vector<int32_t>& out) const;
-  void AppendPieceIds(absl::string_view piece, pcre2_match_data* match,
-                      std::vector<int32_t>& out) const;
+  // These two set `error` and append no more when the pre-tokenizer pattern cannot be matched
+  // (PCRE2's match, depth or heap limit), rather than drop the rest of the text.
+  void AppendPieceIds(absl::string_view piece, pcre2_match_data* match, std::vector<int32_t>& out,
+                      absl::Status& error) const;
   void AppendNormalizedIds(absl::string_view text, pcre2_match_data* match,
-                           std::vector<int32_t>& out) const;
+                           std::vector<int32_t>& out, absl::Status& error) const;
 };
 
 // BPE over one pre-tokenized word: start from its bytes, repeatedly merge the adjacent
@@ -336,9 +338,13 @@ void ByteLevelBpeTokenizer::State::AppendWordIds(absl::string_view word,
   }
 }
 
-// One run of valid UTF-8 after normalization: pre-tokenize, then BPE each word.
+// One run of valid UTF-8 after normalization: pre-tokenize, then BPE each word. The split is
+// "Isolated" as in Hugging Face tokenizers: each match is a word, and so is each stretch of
+// text between matches (or before the first, or after the last), so no text is dropped
+// whatever the pattern covers.
 void ByteLevelBpeTokenizer::State::AppendPieceIds(absl::string_view piece, pcre2_match_data* match,
-                                                  std::vector<int32_t>& out) const {
+                                                  std::vector<int32_t>& out,
+                                                  absl::Status& error) const {
   std::string prefixed;
   if (add_prefix_space && !piece.empty() && piece[0] != ' ') {
     prefixed = absl::StrCat(" ", piece);
@@ -349,32 +355,45 @@ void ByteLevelBpeTokenizer::State::AppendPieceIds(absl::string_view piece, pcre2
     return;
   }
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(piece.data());
-  size_t offset = 0;
-  while (offset < piece.size()) {
-    int rc = pcre2_jit_match(pattern.get(), subject, piece.size(), offset, 0, match, nullptr);
+  size_t consumed = 0;  // text before this is in words
+  size_t search = 0;    // where the next match may start
+  while (search < piece.size()) {
+    int rc = pcre2_jit_match(pattern.get(), subject, piece.size(), search, 0, match, nullptr);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_JIT_BADOPTION) {
-      rc = pcre2_match(pattern.get(), subject, piece.size(), offset, PCRE2_NO_UTF_CHECK, match,
+      rc = pcre2_match(pattern.get(), subject, piece.size(), search, PCRE2_NO_UTF_CHECK, match,
                        nullptr);
     }
-    if (rc < 0) break;  // no further match: the rest is not covered by the pattern
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) {
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(rc, message, sizeof(message));
+      error = absl::ResourceExhaustedError(absl::StrCat(
+          "the tokenizer's pre-tokenizer pattern could not be matched at byte ", search, " of a ",
+          piece.size(), "-byte stretch of text: ", reinterpret_cast<const char*>(message)));
+      return;
+    }
     PCRE2_SIZE* vector = pcre2_get_ovector_pointer(match);
-    size_t begin = vector[0], end = vector[1];
+    const size_t begin = vector[0], end = vector[1];
     if (end == begin) {
-      // An empty match: step one character on, as JavaScript's global match does.
-      offset = begin + std::max<size_t>(1, ValidUtf8CharLength(piece, begin));
+      // An empty match: search on from the next character, as JavaScript's global match does;
+      // the skipped character stays with the text between matches.
+      search = begin + std::max<size_t>(1, ValidUtf8CharLength(piece, begin));
       continue;
     }
+    if (begin > consumed) AppendWordIds(piece.substr(consumed, begin - consumed), out);
     AppendWordIds(piece.substr(begin, end - begin), out);
-    offset = end;
+    consumed = search = end;
   }
+  if (consumed < piece.size()) AppendWordIds(piece.substr(consumed), out);
 }
 
 void ByteLevelBpeTokenizer::State::AppendNormalizedIds(absl::string_view text,
                                                        pcre2_match_data* match,
-                                                       std::vector<int32_t>& out) const {
+                                                       std::vector<int32_t>& out,
+                                                       absl::Status& error) const {
   // Split into valid UTF-8 runs (normalized, matched) and invalid bytes (their own piece).
   size_t i = 0;
-  while (i < text.size()) {
+  while (i < text.size() && error.ok()) {
     size_t valid = ValidUtf8PrefixLength(text.substr(i));
     if (valid == 0) {
       size_t j = i;
@@ -403,10 +422,13 @@ void ByteLevelBpeTokenizer::State::AppendNormalizedIds(absl::string_view text,
       std::free(normalized);
     }
     if (normalized_added.empty()) {
-      AppendPieceIds(run, match, out);
+      AppendPieceIds(run, match, out, error);
     } else {
       normalized_added.Split(
-          run, [&](absl::string_view piece) { AppendPieceIds(piece, match, out); },
+          run,
+          [&](absl::string_view piece) {
+            if (error.ok()) AppendPieceIds(piece, match, out, error);
+          },
           [&](int32_t id) { out.push_back(id); });
     }
   }
@@ -524,14 +546,18 @@ absl::StatusOr<std::vector<int32_t>> ByteLevelBpeTokenizer::Encode(absl::string_
   if (state_->pattern) {
     match.reset(pcre2_match_data_create_from_pattern(state_->pattern.get(), nullptr));
   }
+  absl::Status error;
   if (state_->raw_added.empty()) {
-    state_->AppendNormalizedIds(text, match.get(), out);
+    state_->AppendNormalizedIds(text, match.get(), out, error);
   } else {
     state_->raw_added.Split(
         text,
-        [&](absl::string_view piece) { state_->AppendNormalizedIds(piece, match.get(), out); },
+        [&](absl::string_view piece) {
+          if (error.ok()) state_->AppendNormalizedIds(piece, match.get(), out, error);
+        },
         [&](int32_t id) { out.push_back(id); });
   }
+  if (!error.ok()) return error;
   // NFC can compose bytes the input did not hold (e + U+0301 is 0xC3 0xA9), and the prefix
   // space is a byte too; one the vocabulary lacks came out as id -1.
   if (state_->missing_bytes && std::find(out.begin(), out.end(), -1) != out.end()) {

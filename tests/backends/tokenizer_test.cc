@@ -140,6 +140,47 @@ TEST(TokenizerTest, ByteLevelBpeWithAllBytesRoundTripsAnything) {
   }
 }
 
+// A Split pattern that does not cover every character (here only digits) isolates its
+// matches and keeps the text between them as words of their own, as Hugging Face's
+// "Isolated" behaviour does: nothing is dropped, and no merge crosses a word's edge.
+TEST(TokenizerTest, SplitPatternKeepsTheTextBetweenMatches) {
+  ByteLevelBpeSpec spec;
+  for (int b = 0; b < 256; ++b) {
+    spec.vocab.emplace_back(EncodeByteLevel(std::string(1, static_cast<char>(b))), b);
+  }
+  spec.vocab.emplace_back(EncodeByteLevel("ab"), 256);
+  spec.vocab.emplace_back(EncodeByteLevel("b1"), 257);
+  spec.merges = {{EncodeByteLevel("a"), EncodeByteLevel("b")},
+                 {EncodeByteLevel("b"), EncodeByteLevel("1")}};
+  spec.pattern = "\\d";
+  absl::StatusOr<std::unique_ptr<ByteLevelBpeTokenizer>> tokenizer =
+      ByteLevelBpeTokenizer::Create(spec, "test");
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_THAT(*(*tokenizer)->Encode("ab12c"), ElementsAre(256, '1', '2', 'c'));
+  EXPECT_THAT(*(*tokenizer)->Encode("b1"), ElementsAre('b', '1'));
+  EXPECT_THAT(*(*tokenizer)->Encode("xyz"), ElementsAre('x', 'y', 'z'));
+  for (const std::string text : {"", "7", "a1b2c3", " 12 ab "}) {
+    EXPECT_EQ((*tokenizer)->Decode(*(*tokenizer)->Encode(text)), text);
+  }
+}
+
+// A pattern that backtracks past PCRE2's match limit is an error naming the problem, not a
+// tokenization that silently stops where the matching gave up.
+TEST(TokenizerTest, APatternPastTheMatchLimitIsAnError) {
+  ByteLevelBpeSpec spec;
+  for (int b = 0; b < 256; ++b) {
+    spec.vocab.emplace_back(EncodeByteLevel(std::string(1, static_cast<char>(b))), b);
+  }
+  spec.pattern = "(a+)+b";
+  absl::StatusOr<std::unique_ptr<ByteLevelBpeTokenizer>> tokenizer =
+      ByteLevelBpeTokenizer::Create(spec, "test");
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_THAT(*(*tokenizer)->Encode("aab"), ElementsAre('a', 'a', 'b'));
+  absl::Status refused = (*tokenizer)->Encode(std::string(40, 'a') + "cb").status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.message(), HasSubstr("pre-tokenizer pattern could not be matched"));
+}
+
 // A vocabulary may lack bytes (known ones are checked in the input), but NFC composes new
 // bytes: "e" + U+0301 becomes 0xC3 0xA9. Without 0xC3 that is an error, not an id of -1.
 TEST(TokenizerTest, NormalizationToAByteWithoutATokenIsRefused) {
