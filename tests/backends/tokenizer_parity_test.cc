@@ -121,6 +121,30 @@ TEST_F(TokenizerParityTest, Gpt2MatchesHuggingFaceJavaScript) {
   ExpectParity(tokenizer_json);
 }
 
+// GPT-2's vocabulary behind a Split pattern that matches only whitespace runs and single
+// digits (Isolated) and a ByteLevel without its own regex: most of the text lies between the
+// matches, which both tokenizers must keep as words of their own.
+TEST_F(TokenizerParityTest, SplitPatternWithTextBetweenMatchesMatchesHuggingFaceJavaScript) {
+  std::string gpt2_json = dir_.File("gpt2-tokenizer.json");
+  testing::ProcessResult made =
+      RunProcess({*node_, kPeers + "/gpt2_tokenizer_json.mjs", gpt2_json});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  nlohmann::json tokenizer = nlohmann::json::parse(ReadAll(gpt2_json));
+  tokenizer["pre_tokenizer"] = {{"type", "Sequence"},
+                                {"pretokenizers",
+                                 {{{"type", "Split"},
+                                   {"pattern", {{"Regex", "\\s+|\\p{N}"}}},
+                                   {"behavior", "Isolated"},
+                                   {"invert", false}},
+                                  {{"type", "ByteLevel"},
+                                   {"add_prefix_space", false},
+                                   {"trim_offsets", true},
+                                   {"use_regex", false}}}}};
+  std::string tokenizer_json = dir_.File("split-tokenizer.json");
+  std::ofstream(tokenizer_json, std::ios::binary) << tokenizer.dump();
+  ExpectParity(tokenizer_json);
+}
+
 TEST_F(TokenizerParityTest, GptNeoXMatchesHuggingFaceJavaScript) {
   ExpectParity(std::string(LLIVE_SOURCE_DIR) +
                "/tests/fixtures/tokenizers/gpt-neox-20b-tokenizer.json");
