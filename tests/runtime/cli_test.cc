@@ -22,6 +22,17 @@ ProcessResult Llive(std::vector<std::string> args, std::vector<std::string> env 
   return RunProcess(args, env);
 }
 
+// The tests' process runner: an extra environment entry replaces an inherited one of the same
+// name (a child reads the first entry of a name, so appending it would not be enough).
+TEST(RunProcessTest, ExtraEnvironmentReplacesTheInheritedEntry) {
+  ASSERT_EQ(setenv("LLIVE_RUN_PROCESS_TEST", "inherited", 1), 0);
+  ProcessResult env = RunProcess({"/usr/bin/env"}, {"LLIVE_RUN_PROCESS_TEST=given"});
+  unsetenv("LLIVE_RUN_PROCESS_TEST");
+  ASSERT_EQ(env.exit_code, 0) << env.err;
+  EXPECT_THAT(env.out, HasSubstr("LLIVE_RUN_PROCESS_TEST=given\n"));
+  EXPECT_THAT(env.out, ::testing::Not(HasSubstr("LLIVE_RUN_PROCESS_TEST=inherited")));
+}
+
 TEST(CliTest, HelpAndVersionExitZero) {
   ProcessResult help = Llive({"--help"});
   EXPECT_EQ(help.exit_code, 0) << help.err;

@@ -23,8 +23,9 @@ struct ProcessResult {
   std::string err;
 };
 
-// Runs `argv` (argv[0] is a path) with extra environment entries "NAME=VALUE" added
-// to this process's environment, and `input` on its stdin.
+// Runs `argv` (argv[0] is a path) with extra environment entries "NAME=VALUE" added to this
+// process's environment (replacing an inherited entry of the same NAME), and `input` on its
+// stdin.
 inline ProcessResult RunProcess(const std::vector<std::string>& argv,
                                 const std::vector<std::string>& extra_env = {},
                                 const std::string& input = "") {
@@ -39,8 +40,15 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv,
                                    0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
+  // getenv returns the first entry of a name, so an inherited one would hide an extra one.
+  auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    bool replaced = false;
+    for (const std::string& extra : extra_env) replaced |= name_of(extra) == name_of(entry);
+    if (!replaced) env_strings.push_back(entry);
+  }
   for (const std::string& extra : extra_env) env_strings.push_back(extra);
   std::vector<char*> args, env;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
