@@ -118,12 +118,20 @@ TEST(TokenizerTest, RawBytesRoundTripExactly) {
   EXPECT_THAT(refused.message(), HasSubstr("byte 0xff at offset 3"));
 }
 
-TEST(TokenizerTest, ByteLevelBpeWithAllBytesRoundTripsAnything) {
-  // A vocabulary of the 256 bytes and two merges, built from the spec directly.
+// A byte-level BPE spec whose vocabulary is the 256 bytes (id = byte), leaving out `without`.
+ByteLevelBpeSpec SpecOfBytes(int without = -1) {
   ByteLevelBpeSpec spec;
   for (int b = 0; b < 256; ++b) {
-    spec.vocab.emplace_back(EncodeByteLevel(std::string(1, static_cast<char>(b))), b);
+    if (b != without) {
+      spec.vocab.emplace_back(EncodeByteLevel(std::string(1, static_cast<char>(b))), b);
+    }
   }
+  return spec;
+}
+
+TEST(TokenizerTest, ByteLevelBpeWithAllBytesRoundTripsAnything) {
+  // A vocabulary of the 256 bytes and two merges, built from the spec directly.
+  ByteLevelBpeSpec spec = SpecOfBytes();
   spec.vocab.emplace_back(EncodeByteLevel("\xff\xfe"), 256);
   spec.vocab.emplace_back(EncodeByteLevel(" a"), 257);
   spec.merges = {{EncodeByteLevel("\xff"), EncodeByteLevel("\xfe")},
@@ -144,10 +152,7 @@ TEST(TokenizerTest, ByteLevelBpeWithAllBytesRoundTripsAnything) {
 // matches and keeps the text between them as words of their own, as Hugging Face's
 // "Isolated" behaviour does: nothing is dropped, and no merge crosses a word's edge.
 TEST(TokenizerTest, SplitPatternKeepsTheTextBetweenMatches) {
-  ByteLevelBpeSpec spec;
-  for (int b = 0; b < 256; ++b) {
-    spec.vocab.emplace_back(EncodeByteLevel(std::string(1, static_cast<char>(b))), b);
-  }
+  ByteLevelBpeSpec spec = SpecOfBytes();
   spec.vocab.emplace_back(EncodeByteLevel("ab"), 256);
   spec.vocab.emplace_back(EncodeByteLevel("b1"), 257);
   spec.merges = {{EncodeByteLevel("a"), EncodeByteLevel("b")},
@@ -167,10 +172,7 @@ TEST(TokenizerTest, SplitPatternKeepsTheTextBetweenMatches) {
 // A pattern that backtracks past PCRE2's match limit is an error naming the problem, not a
 // tokenization that silently stops where the matching gave up.
 TEST(TokenizerTest, APatternPastTheMatchLimitIsAnError) {
-  ByteLevelBpeSpec spec;
-  for (int b = 0; b < 256; ++b) {
-    spec.vocab.emplace_back(EncodeByteLevel(std::string(1, static_cast<char>(b))), b);
-  }
+  ByteLevelBpeSpec spec = SpecOfBytes();
   spec.pattern = "(a+)+b";
   absl::StatusOr<std::unique_ptr<ByteLevelBpeTokenizer>> tokenizer =
       ByteLevelBpeTokenizer::Create(spec, "test");
@@ -184,11 +186,7 @@ TEST(TokenizerTest, APatternPastTheMatchLimitIsAnError) {
 // A vocabulary may lack bytes (known ones are checked in the input), but NFC composes new
 // bytes: "e" + U+0301 becomes 0xC3 0xA9. Without 0xC3 that is an error, not an id of -1.
 TEST(TokenizerTest, NormalizationToAByteWithoutATokenIsRefused) {
-  ByteLevelBpeSpec spec;
-  for (int b = 0; b < 256; ++b) {
-    if (b == 0xc3) continue;
-    spec.vocab.emplace_back(EncodeByteLevel(std::string(1, static_cast<char>(b))), b);
-  }
+  ByteLevelBpeSpec spec = SpecOfBytes(/*without=*/0xc3);
   spec.nfc = true;
   absl::StatusOr<std::unique_ptr<ByteLevelBpeTokenizer>> tokenizer =
       ByteLevelBpeTokenizer::Create(spec, "test");
