@@ -458,55 +458,37 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   }
   BENCH_OK(kernels::SetScanLanes(0));
   model->reset();
+  // Decoding at `batches` on a fresh model built with the settings of the moment (a decode
+  // graph keeps the settings it was captured with), each row's note prefixed by `what`.
+  auto decode_variant = [&](std::vector<int> batches, const char* what) -> absl::Status {
+    const size_t first = rows.size();
+    model = new_model();
+    if (!model.ok()) return model.status();
+    for (int batch : batches) BENCH_OK(Decode(**model, random, batch, options.quick, rows));
+    model->reset();
+    for (size_t i = first; i < rows.size(); ++i) rows[i].note = absl::StrCat(what, rows[i].note);
+    return absl::OkStatus();
+  };
   // The defaults again on a fresh model, as the control for the variants below: models built
   // later in a process measured a few per cent slower than the first (2026-12-02, 67,200
   // against 72,144 tok/s at batch 64 with the same settings), so each variant is compared with
   // this, not with the first rows.
-  {
-    const size_t first = rows.size();
-    model = new_model();
-    if (!model.ok()) return model.status();
-    for (int batch : {1, 8, 64}) BENCH_OK(Decode(**model, random, batch, options.quick, rows));
-    model->reset();
-    for (size_t i = first; i < rows.size(); ++i) {
-      rows[i].note = absl::StrCat("defaults, a fresh model (control); ", rows[i].note);
-    }
-  }
+  BENCH_OK(decode_variant({1, 8, 64}, "defaults, a fresh model (control); "));
   // Programmatic dependent launch the other way round from the default (on for one sequence
   // only): off at batch 1, on at batches 8 and 64, to keep the choice measured.
   using backends::cuda::MambaPdl;
-  for (MambaPdl mode : {MambaPdl::kOff, MambaPdl::kOn}) {
-    backends::cuda::SetMambaProgrammaticLaunch(mode);
-    const size_t first = rows.size();
-    model = new_model();
-    if (!model.ok()) return model.status();
-    for (int batch : mode == MambaPdl::kOff ? std::vector<int>{1} : std::vector<int>{8, 64}) {
-      BENCH_OK(Decode(**model, random, batch, options.quick, rows));
-    }
-    model->reset();
-    for (size_t i = first; i < rows.size(); ++i) {
-      rows[i].note = absl::StrCat(mode == MambaPdl::kOff ? "PDL off; " : "PDL on; ", rows[i].note);
-    }
-  }
+  backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kOff);
+  BENCH_OK(decode_variant({1}, "PDL off; "));
+  backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kOn);
+  BENCH_OK(decode_variant({8, 64}, "PDL on; "));
   backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kSingleRow);
-  size_t first_variant_row = rows.size();
   // The other side of the skinny kernels' row limit (kSkinnySuitedRows): batch 1 through
   // cuBLAS and the separate RMSNorm and convolution launches, batches 2 to 8 through the skinny
   // kernels, to keep that choice measured.
-  for (int64_t limit : {int64_t{0}, backends::cuda::kSkinnyMaxRows}) {
-    backends::cuda::SetSkinnyRowLimit(limit);
-    first_variant_row = rows.size();
-    model = new_model();
-    if (!model.ok()) return model.status();
-    for (int batch : limit == 0 ? std::vector<int>{1} : std::vector<int>{2, 4, 8}) {
-      BENCH_OK(Decode(**model, random, batch, options.quick, rows));
-    }
-    model->reset();
-    for (size_t i = first_variant_row; i < rows.size(); ++i) {
-      rows[i].note = absl::StrCat(limit == 0 ? "cuBLAS, no skinny kernels; " : "skinny kernels; ",
-                                  rows[i].note);
-    }
-  }
+  backends::cuda::SetSkinnyRowLimit(0);
+  BENCH_OK(decode_variant({1}, "cuBLAS, no skinny kernels; "));
+  backends::cuda::SetSkinnyRowLimit(backends::cuda::kSkinnyMaxRows);
+  BENCH_OK(decode_variant({2, 4, 8}, "skinny kernels; "));
   backends::cuda::SetSkinnyRowLimit(backends::cuda::kSkinnySuitedRows);
   cpu_model->reset();
   return rows;
