@@ -313,6 +313,16 @@ absl::Status LayerOps(int batch, int64_t length, bool quick, std::vector<BenchRo
                                       params->data(), sampled->data(), nullptr, sample);
        }},
   };
+  if (length > 1) {
+    // The one-channel-a-thread kernel that odd channel counts take (d_inner 1535 here), against
+    // the two-channel one above.
+    ops.push_back({"conv1d, a channel a thread (d_inner 1535)", [&] {
+                     return kernels::CausalConv1d(uz->data(), 2 * di, batch, length, di - 1, dc,
+                                                  conv->data(), conv_bias->data(), slots->data(),
+                                                  conv_state->data(), di * (dc - 1), u->data(),
+                                                  bf16, nullptr);
+                   }});
+  }
   if (length == 1 && kernels::DecodeInProjConvApplies(x->data(), r, dm, in_proj->data())) {
     ops.push_back({"rmsnorm+in_proj+conv1d (decode, fused)", [&] {
                      return kernels::DecodeInProjConv(
@@ -337,8 +347,12 @@ absl::Status LayerOps(int batch, int64_t length, bool quick, std::vector<BenchRo
     cudaEventElapsedTime(&ms, start, stop);
     const double us = ms * 1000.0 / reps;
     const bool per_layer = std::string(name) != "head (last rows)" && std::string(name) != "sample";
-    // The fused decode op replaces three of the others: timed, not summed.
-    if (std::string(name).find("fused") == std::string::npos) total += per_layer ? 24 * us : us;
+    // The fused decode op replaces three of the others, the one-channel convolution the
+    // default one: timed, not summed.
+    if (std::string(name).find("fused") == std::string::npos &&
+        std::string(name).find("a channel a thread") == std::string::npos) {
+      total += per_layer ? 24 * us : us;
+    }
     BenchRow row;
     row.model = kModel;
     row.what = absl::StrCat("op ", name, per_layer ? " (one layer)" : "");
@@ -398,8 +412,8 @@ absl::Status Stream(MambaCudaModel& model, std::mt19937_64& random, bool quick,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options) {
-  namespace kernels = backends::cuda::mamba;
+// The CPU model every group starts from: random weights (seed 130) of the mamba-130m shape.
+absl::StatusOr<std::unique_ptr<native::MambaModel>> BenchCpuModel() {
   native::MambaConfig config;
   config.d_model = 768;
   config.n_layer = 24;
@@ -410,8 +424,13 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   config.vocab_size = 50280;
   native::RandomMambaOptions random_options;
   random_options.seed = 130;
-  absl::StatusOr<std::unique_ptr<native::MambaModel>> cpu_model =
-      native::MambaModel::FromWeights(config, native::RandomMambaWeights(config, random_options));
+  return native::MambaModel::FromWeights(config,
+                                         native::RandomMambaWeights(config, random_options));
+}
+
+absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options) {
+  namespace kernels = backends::cuda::mamba;
+  absl::StatusOr<std::unique_ptr<native::MambaModel>> cpu_model = BenchCpuModel();
   if (!cpu_model.ok()) return cpu_model.status();
   backends::cuda::MambaCudaOptions cuda_options;
   cuda_options.weight_dtype = WeightDtype::kBf16;
@@ -430,6 +449,14 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
     BENCH_OK(Decode(**model, random, batch, options.quick, rows));
   }
   for (int batch : {1, 16}) BENCH_OK(Scan(batch, options.quick, rows));
+  // dt by FMAs instead of the tensor cores, to keep that choice measured.
+  kernels::SetScanDtOnTensorCores(false);
+  for (int batch : {1, 16}) {
+    const size_t first = rows.size();
+    BENCH_OK(Scan(batch, options.quick, rows));
+    rows[first].note = absl::StrCat("dt by FMAs (forced); ", rows[first].note);
+  }
+  kernels::SetScanDtOnTensorCores(true);
   // Time chunks the shape rule does not choose at 16 x 2048 (two passes, but twice or four
   // times the threads), to keep that choice measured.
   for (int64_t chunk : {int64_t{1024}, int64_t{512}}) {
@@ -494,11 +521,27 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   return rows;
 }
 
+// The bench model (random bf16 weights of the mamba-130m shape) on its own, for the small groups
+// below: prefills of up to `prefill_sequences` x 2048 tokens, decode batches up to `decode`.
+absl::StatusOr<std::unique_ptr<MambaCudaModel>> BenchModel(int prefill_sequences, int decode) {
+  absl::StatusOr<std::unique_ptr<native::MambaModel>> cpu_model = BenchCpuModel();
+  if (!cpu_model.ok()) return cpu_model.status();
+  backends::cuda::MambaCudaOptions cuda_options;
+  cuda_options.weight_dtype = WeightDtype::kBf16;
+  cuda_options.max_prefill_rows = prefill_sequences * 2048;
+  cuda_options.max_decode_batch = decode;
+  return MambaCudaModel::Create(**cpu_model, cuda_options);
+}
+
 // Small groups for a profiler (ncu) to attach to one shape: the 16 x 2048 scan alone, and
-// each launch of a batch-64 decode layer.
+// each launch of a batch-64 decode layer or of a 16 x 2048 prefill layer.
 absl::StatusOr<std::vector<BenchRow>> RunScan16(const BenchOptions& options) {
   std::vector<BenchRow> rows;
   BENCH_OK(Scan(16, options.quick, rows));
+  backends::cuda::mamba::SetScanDtOnTensorCores(false);
+  BENCH_OK(Scan(16, options.quick, rows));
+  rows.back().note = absl::StrCat("dt by FMAs (forced); ", rows.back().note);
+  backends::cuda::mamba::SetScanDtOnTensorCores(true);
   return rows;
 }
 absl::StatusOr<std::vector<BenchRow>> RunOps64(const BenchOptions& options) {
@@ -506,10 +549,38 @@ absl::StatusOr<std::vector<BenchRow>> RunOps64(const BenchOptions& options) {
   BENCH_OK(LayerOps(64, 1, options.quick, rows));
   return rows;
 }
+absl::StatusOr<std::vector<BenchRow>> RunOps16(const BenchOptions& options) {
+  std::vector<BenchRow> rows;
+  BENCH_OK(LayerOps(16, 2048, options.quick, rows));
+  return rows;
+}
+
+// Graph-replayed decoding at batch 64 alone, for a timeline profiler (nsys) to see the
+// graph's nodes.
+absl::StatusOr<std::vector<BenchRow>> RunDecode64(const BenchOptions& options) {
+  absl::StatusOr<std::unique_ptr<MambaCudaModel>> model = BenchModel(1, 64);
+  if (!model.ok()) return model.status();
+  std::mt19937_64 random(7);
+  std::vector<BenchRow> rows;
+  BENCH_OK(Decode(**model, random, 64, options.quick, rows));
+  return rows;
+}
+// Prefill at 1 x 2048 and 16 x 2048 alone.
+absl::StatusOr<std::vector<BenchRow>> RunPrefill(const BenchOptions& options) {
+  absl::StatusOr<std::unique_ptr<MambaCudaModel>> model = BenchModel(16, 1);
+  if (!model.ok()) return model.status();
+  std::mt19937_64 random(7);
+  std::vector<BenchRow> rows;
+  for (int batch : {1, 16}) BENCH_OK(Prefill(**model, random, batch, options.quick, rows));
+  return rows;
+}
 
 const bool kRegistered = RegisterBenchGroup("mamba", &RunMambaBench);
+const bool kRegisteredDecode64 = RegisterBenchGroup("mamba-decode64", &RunDecode64);
+const bool kRegisteredPrefill = RegisterBenchGroup("mamba-prefill", &RunPrefill);
 const bool kRegisteredScan16 = RegisterBenchGroup("mamba-scan16", &RunScan16);
 const bool kRegisteredOps64 = RegisterBenchGroup("mamba-ops64", &RunOps64);
+const bool kRegisteredOps16 = RegisterBenchGroup("mamba-ops16", &RunOps16);
 
 }  // namespace
 }  // namespace llive::gpu_bench

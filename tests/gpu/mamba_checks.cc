@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "backends/native/checkpoint.h"
@@ -126,7 +127,7 @@ void CpuConv(const std::vector<float>& uz, int64_t ld, int64_t length, int64_t d
 
 struct ConvShape {
   int64_t batch, length, di, dc;
-  int64_t pad = 7;  // ld_uz = 2 * di + pad: 0 takes the 16-byte path, 7 the generic one
+  int64_t pad = 7;  // ld_uz = 2 * di + pad: 0 takes two channels a thread (d_conv <= 4), 7 one
 };
 
 absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
@@ -134,7 +135,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
   for (const ConvShape& s :
        {ConvShape{1, 1, 1536, 4}, ConvShape{3, 1, 1536, 4}, ConvShape{2, 333, 1536, 4},
         ConvShape{1, 2, 48, 4}, ConvShape{4, 1000, 96, 3}, ConvShape{2, 333, 1536, 4, 0},
-        ConvShape{4, 1000, 96, 3, 0}, ConvShape{3, 70, 64, 2, 0}}) {
+        ConvShape{4, 1000, 96, 3, 0}, ConvShape{3, 70, 64, 2, 0}, ConvShape{3, 2, 64, 4, 0},
+        ConvShape{2, 100, 96, 5, 0}}) {
     for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
       const int64_t r = s.batch * s.length, ld = 2 * s.di + s.pad;
       std::vector<float> uz = Normal(random, r * ld, 1.0f);
@@ -301,7 +303,11 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
           ScanShape{2, 333, 200, 16, 48, 64}, ScanShape{3, 257, 96, 8, 6, 50},
           ScanShape{2, 300, 320, 16, 160, 0}, ScanShape{1, 100, 64, 4, 4, 7},
           ScanShape{1, 129, 40, 32, 20, 32}}) {
-      for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
+      // bf16 twice: dt on the tensor cores (the default) and by FMAs.
+      for (auto [dtype, dt_mma] :
+           {std::pair{WeightDtype::kFp32, false}, std::pair{WeightDtype::kBf16, true},
+            std::pair{WeightDtype::kBf16, false}}) {
+        kernels::SetScanDtOnTensorCores(dt_mma);
         const int64_t r = s.batch * s.length, ld_uz = 2 * s.di;
         const int64_t xdbc = s.dt_rank + 2 * s.ds;
         std::vector<float> dbc = Normal(random, r * xdbc, 1.0f);
@@ -381,7 +387,10 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
             s.chunk > 0 ? s.chunk : kernels::AutoScanChunk(s.batch, s.length, s.di, s.ds);
         const std::string shape =
             absl::StrCat("b=", s.batch, " t=", s.length, " d=", s.di, " n=", s.ds, " r=", s.dt_rank,
-                         " chunk=", chunk, " L=", lanes);
+                         " chunk=", chunk, " L=", lanes,
+                         dtype == WeightDtype::kFp32 || s.length == 1 ? ""
+                         : dt_mma                                     ? " dt=mma"
+                                                                      : " dt=fma");
         absl::StatusOr<double> gpu_us = TimeGpu(launch);
         if (!gpu_us.ok()) return gpu_us.status();
         // Bytes the scan must move once: u, z, y, the dt/B/C rows, and the state in and out.
@@ -396,7 +405,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
       }
     }
   }
-  CHECK_OK(kernels::SetScanLanes(0));  // the shape rule, for the checks that follow
+  CHECK_OK(kernels::SetScanLanes(0));  // the defaults, for the checks that follow
+  kernels::SetScanDtOnTensorCores(true);
   return rows;
 }
 

@@ -261,6 +261,74 @@ __global__ void ConvKernel(const T* uz, int64_t ld_uz, int64_t batch, int length
   }
 }
 
+// Two adjacent channels of T as one aligned load or store.
+template <typename T>
+struct alignas(2 * sizeof(T)) Pair {
+  T lo, hi;
+};
+
+// ConvKernel for a d_conv known at compile time and an even d_inner and ld_uz: a thread takes
+// two adjacent channels (one 4-byte load a row for bf16/fp16), only DC taps, and no per-access
+// 64-bit index arithmetic (the column pointer advances a row at a time). Grid (blocks of
+// 2 * blockDim.x channels, sequences x groups of kConvRows steps; grid-stride in y).
+template <typename T, int DC>
+__global__ void ConvPairKernel(const T* uz, int64_t ld_uz, int64_t batch, int length,
+                               int64_t d_inner, const float* weight, const float* bias,
+                               const int32_t* slots, const float* conv_states,
+                               int64_t conv_slot_stride, T* u) {
+  WaitThenRelease();
+  const int64_t ch = 2 * (blockIdx.x * int64_t{blockDim.x} + threadIdx.x);
+  if (ch >= d_inner) return;
+  float w[2][DC];
+#pragma unroll
+  for (int k = 0; k < DC; ++k) w[0][k] = weight[ch * DC + k], w[1][k] = weight[(ch + 1) * DC + k];
+  const float bias_c[2] = {bias[ch], bias[ch + 1]};
+  const int groups = (length + kConvRows - 1) / kConvRows;
+  for (int64_t y = blockIdx.y; y < batch * groups; y += gridDim.y) {
+    const int64_t b = y / groups;
+    const int t0 = static_cast<int>(y % groups) * kConvRows;
+    const float* history = conv_states + slots[b] * conv_slot_stride + ch * (DC - 1);
+    // window[.][DC - 1 + i] is step t0 + i; window[.][j < DC - 1] the steps before t0.
+    float window[2][DC - 1 + kConvRows];
+    const Pair<T>* column = reinterpret_cast<const Pair<T>*>(uz + b * length * ld_uz + ch);
+    const int64_t pitch = ld_uz / 2;  // in pairs
+#pragma unroll
+    for (int j = 0; j < DC - 1; ++j) {
+      const int source = t0 - (DC - 1) + j;
+      if (source >= 0) {
+        const Pair<T> v = column[source * pitch];
+        window[0][j] = ToFloat(v.lo), window[1][j] = ToFloat(v.hi);
+      } else {
+        const int k = source + (DC - 1);  // >= 0: source >= -(DC - 1)
+        window[0][j] = history[k], window[1][j] = history[(DC - 1) + k];
+      }
+    }
+    const int rows = min(kConvRows, length - t0);
+    const Pair<T>* in = column + t0 * pitch;
+#pragma unroll
+    for (int i = 0; i < kConvRows; ++i) {
+      Pair<T> v{};
+      if (i < rows) v = in[i * pitch];
+      window[0][DC - 1 + i] = ToFloat(v.lo), window[1][DC - 1 + i] = ToFloat(v.hi);
+    }
+    Pair<T>* out = reinterpret_cast<Pair<T>*>(u + (b * length + t0) * d_inner + ch);
+    const int64_t out_pitch = d_inner / 2;
+#pragma unroll
+    for (int i = 0; i < kConvRows; ++i) {
+      float sum[2] = {bias_c[0], bias_c[1]};
+#pragma unroll
+      for (int k = 0; k < DC; ++k) {
+        sum[0] += w[0][k] * window[0][i + k];
+        sum[1] += w[1][k] * window[1][i + k];
+      }
+      if (i < rows) {
+        out[i * out_pitch] = Pair<T>{FromFloat<T>(FastMath<T>::Silu(sum[0])),
+                                     FromFloat<T>(FastMath<T>::Silu(sum[1]))};
+      }
+    }
+  }
+}
+
 template <typename T>
 __global__ void ConvStateKernel(const T* uz, int64_t ld_uz, int64_t batch, int64_t length,
                                 int64_t d_inner, int dc, const int32_t* slots, float* conv_states,
@@ -394,7 +462,8 @@ struct ScanArgs {
   const float* dbc;
   int64_t ld_dbc;
   int dt_rank;
-  int row_pad;  // dbc row length in shared memory: dt_rank + 2 * d_state rounded up to 4
+  int dt_pad;   // dt_rank rounded up to 8: where B starts in a staged row (zeros before it)
+  int row_pad;  // staged row length: dt_pad + 2 * d_state rounded up to an odd multiple of 4
   const T* u;
   const T* uz;
   int64_t ld_uz;
@@ -407,36 +476,129 @@ struct ScanArgs {
   int sequences_per_block;
   float* scratch;  // h_local [batch, chunks, d_inner, S], decay [same], h_start [batch, d_inner, S]
   T* y;
+  // Whether tiles move by 16-byte asynchronous copies (16-byte aligned dbc rows, dt_rank a
+  // multiple of 4 and ScanVectorUzy) and, with two buffers, each the next tile's during the
+  // current one's arithmetic; else element by element into one buffer.
+  bool vector;
+  int buffers;
 };
 
-// Shared memory of one scan block, in floats: the block's dt_proj rows transposed [dt_rank][C],
-// then per tile the dt/B/C rows [tile][row_pad] and dt, u, z, C . h [tile][C] (C channels a
-// block).
-int64_t ScanSharedFloats(int dt_rank, int row_pad, int channels) {
-  return int64_t{dt_rank} * channels + kScanTile * (row_pad + 4 * int64_t{channels});
+// Elements of T in 16 bytes: u, z and y move in such chunks where aligned.
+template <typename T>
+constexpr int kScanVector = 16 / sizeof(T);
+
+// Whether u, z and y can move in 16-byte chunks: d_inner and ld_uz multiples of a chunk and the
+// pointers aligned to one (a block whose channels reach past d_inner still moves them singly).
+template <typename T>
+bool ScanVectorUzy(const ScanArgs<T>& args) {
+  constexpr int v = kScanVector<T>;
+  return args.d_inner % v == 0 && args.ld_uz % v == 0 && Aligned(args.u, 16) &&
+         Aligned(args.uz, 16) && Aligned(args.y, 16);
+}
+
+// Stores kScanVector<T> floats as T (16 bytes).
+template <typename T>
+__device__ __forceinline__ void StoreVector(const float* values, T* target) {
+  uint4 raw;
+  T* out = reinterpret_cast<T*>(&raw);
+#pragma unroll
+  for (int i = 0; i < kScanVector<T>; ++i) out[i] = FromFloat<T>(values[i]);
+  *reinterpret_cast<uint4*>(target) = raw;
+}
+
+// A staged dbc row: dt_low in [0, dt_rank), zeros up to dt_pad (a multiple of 8, so that B and C
+// start 16-byte aligned and the tensor cores' k-steps of 8 read zeros past dt_rank), then B and
+// C. An odd number of 16-byte words a row puts the 8 rows of an mma fragment read in 8 distinct
+// groups of 4 banks.
+int ScanDtPad(int64_t dt_rank) { return static_cast<int>((dt_rank + 7) / 8 * 8); }
+int ScanRowPad(int64_t dt_rank, int64_t d_state) {
+  int pad = static_cast<int>((ScanDtPad(dt_rank) + 2 * d_state + 3) / 4 * 4);
+  if ((pad / 4) % 2 == 0) pad += 4;
+  return pad;
+}
+
+// Row stride of the tile's dt values in shared memory: the tensor-core path stores them as
+// pairs from 8 rows at once, which this padding keeps free of bank conflicts.
+__host__ __device__ constexpr int ScanDtStride(int channels) { return channels + 8; }
+
+// Shared memory of one scan block, in floats: the block's dt_proj rows transposed [dt_rank][C]
+// (only where dt_rank exceeds kDtRegisters), per buffer the staged dbc rows [tile][row_pad],
+// then dt [tile][C + 8] and each thread's share of C . h [tile][C][L], then per buffer u and z
+// as T [tile][C] (C channels a block, L threads a channel).
+int64_t ScanSharedFloats(int dt_rank, int row_pad, int channels, int t_bytes, int buffers) {
+  const int64_t wdt = dt_rank > kDtRegisters ? int64_t{dt_rank} * channels : 0;
+  return wdt + kScanTile * (buffers * int64_t{row_pad} + ScanDtStride(channels) + kScanThreads +
+                            buffers * 2 * int64_t{channels} * t_bytes / 4);
+}
+
+// 16 bytes from global to shared memory without passing through registers (sm_80 and later).
+__device__ __forceinline__ void CopyAsync16(void* shared_target, const void* global_source) {
+  const uint32_t target = static_cast<uint32_t>(__cvta_generic_to_shared(shared_target));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(target), "l"(global_source)
+               : "memory");
+}
+__device__ __forceinline__ void CopyAsyncCommit() {
+  asm volatile("cp.async.commit_group;" ::: "memory");
+}
+__device__ __forceinline__ void CopyAsyncWait() {
+  asm volatile("cp.async.wait_group 0;" ::: "memory");
+}
+
+bool scan_dt_mma_setting = true;
+
+// x = big + small, each exactly representable in TF32 (10-bit mantissa): three TF32 products
+// of such splits (small * big, big * small, big * big) sum to about fp32 accuracy.
+__device__ __forceinline__ void SplitTf32(float x, uint32_t& big, uint32_t& small) {
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(big) : "f"(x));
+  const float rest = x - __uint_as_float(big);
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(small) : "f"(rest));
+}
+
+// d += a (16 x 8, row-major fragment) * b (8 x 8, column fragment), TF32 in, fp32 accumulate.
+__device__ __forceinline__ void MmaTf32(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                        uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
 // Grid (channel blocks, chunks, groups of sequences). Per tile of time the block stages the
 // dt/B/C rows, u and z in shared memory and computes dt = softplus(dt_proj . dt_low + bias) for
-// every (row, channel) of the tile once (independent rows: no serial dependency; the dt_proj
-// rows come from shared memory, so that registers hold only the states), then runs the
-// recurrence, whose only serial dependency is h itself.
+// every (row, channel) of the tile once (independent rows: no serial dependency), then runs the
+// recurrence, whose only serial dependency is h itself. kDtSteps > 0 (bf16/fp16 activations,
+// dt_rank up to 8 * kDtSteps): dt as a tile product on the tensor cores, each warp kChannels / 4
+// channels of all 32 rows, with its dt_proj fragments in registers (as few as dt_rank needs:
+// registers decide whether three blocks fit on an SM); else dt by FMAs, a thread a (row,
+// channel), with its dt_proj row in registers or (dt_rank > kDtRegisters) shared memory. Tiles
+// move by asynchronous copies into two buffers where they can, the next tile's copies running
+// during the current one's arithmetic.
 // Pass 0 (chunked only): scan the chunk from zero (chunk 0 from the true state, which it
 // also saves to h_start), store the end state and exp(A * sum dt). Pass 1: rescan from the
 // exact entry state with outputs; the last chunk writes the state back.
-template <int S, int L, int kPass, typename T>
-__global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
+template <int S, int L, int kPass, int kDtSteps, typename T>
+__global__ void __launch_bounds__(kScanThreads, kDtSteps > 0 && L == 4 ? 4 : 3)
+    ScanKernel(ScanArgs<T> args) {
+  constexpr bool kDtMma = kDtSteps > 0;
   constexpr int kStates = S / L;               // states per thread
   constexpr int kChannels = kScanThreads / L;  // channels per block
+  constexpr int kDtStride = ScanDtStride(kChannels);
+  constexpr int kWarpTiles = kChannels / 32;      // n8 tiles of dt a warp (kDtMma)
+  constexpr int kKSteps = kDtMma ? kDtSteps : 1;  // k8 steps (kDtMma): dt_rank <= 8 * kDtSteps
+  static_assert(!kDtMma || (kWarpTiles >= 1 && kWarpTiles <= 2), "2 or 4 threads a channel");
   extern __shared__ __align__(16) float shared[];
   const int dt_rank = args.dt_rank;
+  const int dt_pad = args.dt_pad;
   const int row_pad = args.row_pad;
-  float* s_wdt = shared;                       // [dt_rank][kChannels]
-  float* s_dbc = s_wdt + dt_rank * kChannels;  // [kScanTile][row_pad]
-  float* s_dt = s_dbc + kScanTile * row_pad;   // [kScanTile][kChannels]
-  float* s_u = s_dt + kScanTile * kChannels;   // [kScanTile][kChannels]
-  float* s_z = s_u + kScanTile * kChannels;    // [kScanTile][kChannels]
-  float* s_out = s_z + kScanTile * kChannels;  // [kScanTile][kChannels]: C . h of each step
+  const bool dt_in_registers = dt_rank <= kDtRegisters;
+  const int buffers = args.buffers;
+  float* s_wdt = shared;  // [dt_rank][kChannels] where !dt_in_registers
+  // [buffers][kScanTile][row_pad]
+  float* const s_dbc_buffers = s_wdt + (dt_in_registers ? 0 : dt_rank * kChannels);
+  float* s_dt = s_dbc_buffers + buffers * kScanTile * row_pad;  // [kScanTile][kDtStride]
+  float* s_out = s_dt + kScanTile * kDtStride;  // [kScanTile][kChannels][L]: shares of C . h
+  T* const s_u_buffers = reinterpret_cast<T*>(s_out + kScanTile * kScanThreads);
+  T* const s_z_buffers = s_u_buffers + buffers * kScanTile * kChannels;  // [buffers][tile][C]
 
   const int lane = threadIdx.x % L;
   const int local = threadIdx.x / L;
@@ -446,14 +608,37 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
   const int64_t c = active ? ch0 + local : di - 1;  // inactive threads compute on a copy
   const int64_t chunk = blockIdx.y;
 
-  // The thread's channel for the dt phase: consecutive threads take consecutive channels, and
-  // each thread always the same one (kScanThreads is a multiple of kChannels). Its dt_proj row
-  // sits in registers where dt_rank allows (zero beyond dt_rank), else the block's rows in
-  // shared memory.
+  // The thread's channel for the FMA dt phase and the outputs: consecutive threads take
+  // consecutive channels, and each thread always the same one (kScanThreads is a multiple of
+  // kChannels).
   const int dt_col = threadIdx.x % kChannels;
-  const bool dt_in_registers = dt_rank <= kDtRegisters;
-  float w_dt[kDtRegisters];
-  if (dt_in_registers) {
+  [[maybe_unused]] float w_dt[kDtMma ? 1 : kDtRegisters];
+  // kDtMma: the warp's dt_proj fragments (B[k][n] = dt_proj[channel n][k], zero past dt_rank),
+  // split for three TF32 products, and the bias of the two channels of each of its outputs.
+  const int warp = threadIdx.x / 32, group = (threadIdx.x % 32) / 4, quad = threadIdx.x % 4;
+  [[maybe_unused]] uint32_t w_big[kDtMma ? kWarpTiles : 1][kDtMma ? kKSteps : 1][2];
+  [[maybe_unused]] uint32_t w_small[kDtMma ? kWarpTiles : 1][kDtMma ? kKSteps : 1][2];
+  [[maybe_unused]] float mma_bias[kDtMma ? kWarpTiles : 1][2];
+  if constexpr (kDtMma) {
+#pragma unroll
+    for (int nt = 0; nt < kWarpTiles; ++nt) {
+      const int64_t base = ch0 + (warp * kWarpTiles + nt) * 8;
+      const float* w_row = args.weights.dt_proj + min(base + group, di - 1) * dt_rank;
+#pragma unroll
+      for (int ks = 0; ks < kKSteps; ++ks) {
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const int k = ks * 8 + quad + 4 * half;
+          SplitTf32(k < dt_rank ? w_row[k] : 0.0f, w_big[nt][ks][half], w_small[nt][ks][half]);
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        mma_bias[nt][j] = args.weights.dt_proj_bias[min(base + 2 * quad + j, di - 1)];
+      }
+    }
+  } else if (dt_in_registers) {
+    // Zero beyond dt_rank.
     const float* w_row = args.weights.dt_proj + min(ch0 + dt_col, di - 1) * dt_rank;
 #pragma unroll
     for (int k = 0; k < kDtRegisters; ++k) w_dt[k] = k < dt_rank ? w_row[k] : 0.0f;
@@ -463,8 +648,24 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
       s_wdt[i] = args.weights.dt_proj[min(ch0 + col, di - 1) * dt_rank + k];
     }
   }
+  // The staged rows' zeros between dt_rank and dt_pad: the tiles never write them.
+  for (int i = threadIdx.x; i < buffers * kScanTile * (dt_pad - dt_rank); i += kScanThreads) {
+    s_dbc_buffers[(i / (dt_pad - dt_rank)) * row_pad + dt_rank + i % (dt_pad - dt_rank)] = 0.0f;
+  }
   const float dt_bias = args.weights.dt_proj_bias[min(ch0 + dt_col, di - 1)];
   const float d_out = args.weights.d[min(ch0 + dt_col, di - 1)];  // D of the output channel
+  // 16-byte moves of u, z and y where the block's channels are all inside d_inner; then each
+  // thread's output chunk is always the same kVector channels, whose D it keeps.
+  constexpr int kVector = kScanVector<T>;
+  constexpr int kChunks = kChannels / kVector;  // chunks a row
+  static_assert(kScanThreads % kChunks == 0, "a thread's output chunk is always the same");
+  const bool vector_block = args.vector && ch0 + kChannels <= di;
+  const bool pipelined = vector_block && buffers == 2;
+  float d_chunk[kVector];
+#pragma unroll
+  for (int k = 0; k < kVector; ++k) {
+    d_chunk[k] = args.weights.d[min(ch0 + (threadIdx.x % kChunks) * kVector + k, di - 1)];
+  }
   constexpr float kLog2e = 1.4426950408889634f;
   const int first_state = lane * kStates;
   float a2[kStates];
@@ -508,46 +709,138 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
 
     const int64_t t0 = chunk * args.chunk_length;
     const int64_t t1 = min(args.length, t0 + args.chunk_length);
-    float dt_sum = 0.0f;
-    for (int64_t tile = t0; tile < t1; tile += kScanTile) {
+    // Stages the tile at `tile` into buffer `buffer`: 16-byte asynchronous copies (committed by
+    // the caller) or, for blocks that cannot take them, loads and stores an element at a time.
+    // A warp a dbc row (no division by the row length); B and C move to dt_pad.
+    auto stage = [&](int64_t tile, int buffer) {
       const int n = static_cast<int>(min(int64_t{kScanTile}, t1 - tile));
       const int64_t row0 = b * args.length + tile;
-      __syncthreads();  // the previous tile is consumed (and s_wdt written, the first time)
-      // A warp a row: no division by the row length.
+      float* s_dbc = s_dbc_buffers + buffer * kScanTile * row_pad;
+      T* s_u = s_u_buffers + buffer * kScanTile * kChannels;
+      T* s_z = s_z_buffers + buffer * kScanTile * kChannels;
+      if (vector_block) {
+        for (int r = threadIdx.x / 32; r < n; r += kScanThreads / 32) {
+          const float* source = args.dbc + (row0 + r) * args.ld_dbc;
+          for (int col = 4 * (threadIdx.x % 32); col < row_length; col += 4 * 32) {
+            CopyAsync16(s_dbc + r * row_pad + (col < dt_rank ? col : col + dt_pad - dt_rank),
+                        source + col);
+          }
+        }
+        for (int i = threadIdx.x; i < n * kChunks; i += kScanThreads) {
+          const int r = i / kChunks, col = (i % kChunks) * kVector;
+          CopyAsync16(s_u + r * kChannels + col, args.u + (row0 + r) * di + ch0 + col);
+          if (kPass == 1) {
+            CopyAsync16(s_z + r * kChannels + col,
+                        args.uz + (row0 + r) * args.ld_uz + di + ch0 + col);
+          }
+        }
+        return;
+      }
       for (int r = threadIdx.x / 32; r < n; r += kScanThreads / 32) {
         for (int col = threadIdx.x % 32; col < row_length; col += 32) {
-          s_dbc[r * row_pad + col] = args.dbc[(row0 + r) * args.ld_dbc + col];
+          s_dbc[r * row_pad + (col < dt_rank ? col : col + dt_pad - dt_rank)] =
+              args.dbc[(row0 + r) * args.ld_dbc + col];
         }
       }
       for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
         const int r = i / kChannels, col = i % kChannels;
         const int64_t ch = min(ch0 + col, di - 1);
-        s_u[i] = ToFloat(args.u[(row0 + r) * di + ch]);
-        if (kPass == 1) s_z[i] = ToFloat(args.uz[(row0 + r) * args.ld_uz + di + ch]);
+        s_u[i] = args.u[(row0 + r) * di + ch];
+        if (kPass == 1) s_z[i] = args.uz[(row0 + r) * args.ld_uz + di + ch];
       }
-      __syncthreads();
-      // dt for every (row, channel) of the tile: a warp shares its row (a broadcast read) and
-      // reads consecutive channels of s_wdt (no bank conflicts).
-      for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
-        const float* row = s_dbc + (i / kChannels) * row_pad;
-        if (dt_in_registers) {
-          // 16-byte reads of the row (row_pad and the row's start are multiples of 4 floats);
-          // a read past dt_rank lands on B values (k + 3 < dt_rank + 2 * d_state), which meet
-          // zero weights. Same partial sums as DtFromShared.
-          float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    };
+    if (pipelined && t0 < t1) {
+      __syncthreads();  // buffer 0 is free (a block's earlier sequence may have used it)
+      stage(t0, 0);
+      CopyAsyncCommit();
+    }
+    float dt_sum = 0.0f;
+    int buffer = 0;
+    for (int64_t tile = t0; tile < t1; tile += kScanTile) {
+      const int n = static_cast<int>(min(int64_t{kScanTile}, t1 - tile));
+      const int64_t row0 = b * args.length + tile;
+      if (pipelined) {
+        // This tile's copies have landed, and every thread is past the previous tile (so the
+        // other buffer, s_dt and s_out are free): start the next tile's copies.
+        CopyAsyncWait();
+        __syncthreads();
+        if (tile + kScanTile < t1) {
+          stage(tile + kScanTile, buffer ^ 1);
+          CopyAsyncCommit();
+        }
+      } else {
+        __syncthreads();  // the previous tile is consumed (and s_wdt written, the first time)
+        stage(tile, 0);
+        if (vector_block) {
+          CopyAsyncCommit();
+          CopyAsyncWait();
+        }
+        __syncthreads();
+      }
+      const float* s_dbc = s_dbc_buffers + buffer * kScanTile * row_pad;
+      const T* s_u = s_u_buffers + buffer * kScanTile * kChannels;
+      const T* s_z = s_z_buffers + buffer * kScanTile * kChannels;
+      if (pipelined) buffer ^= 1;
+      if constexpr (kDtMma) {
+        // All 32 rows (rows past n hold stale values: their dt is never read).
+        float acc[2][kWarpTiles][4] = {};
 #pragma unroll
-          for (int k = 0; k < kDtRegisters; k += 4) {
-            if (k < dt_rank) {
-              const float4 r4 = *reinterpret_cast<const float4*>(row + k);
-              acc[0] += r4.x * w_dt[k];
-              acc[1] += r4.y * w_dt[k + 1];
-              acc[2] += r4.z * w_dt[k + 2];
-              acc[3] += r4.w * w_dt[k + 3];
+        for (int ks = 0; ks < kKSteps; ++ks) {
+          if (ks * 8 >= dt_rank) break;
+#pragma unroll
+          for (int mt = 0; mt < 2; ++mt) {
+            const float* a_row = s_dbc + (mt * 16 + group) * row_pad + ks * 8 + quad;
+            const float a[4] = {a_row[0], a_row[8 * row_pad], a_row[4], a_row[8 * row_pad + 4]};
+            uint32_t big[4], small[4];
+#pragma unroll
+            for (int i = 0; i < 4; ++i) SplitTf32(a[i], big[i], small[i]);
+#pragma unroll
+            for (int nt = 0; nt < kWarpTiles; ++nt) {
+              MmaTf32(acc[mt][nt], small, w_big[nt][ks][0], w_big[nt][ks][1]);
+              MmaTf32(acc[mt][nt], big, w_small[nt][ks][0], w_small[nt][ks][1]);
+              MmaTf32(acc[mt][nt], big, w_big[nt][ks][0], w_big[nt][ks][1]);
             }
           }
-          s_dt[i] = FastMath<T>::Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
-        } else {
-          s_dt[i] = DtFromShared<T>(row, s_wdt, dt_rank, kChannels, dt_col, dt_bias);
+        }
+#pragma unroll
+        for (int mt = 0; mt < 2; ++mt) {
+#pragma unroll
+          for (int nt = 0; nt < kWarpTiles; ++nt) {
+            float* out =
+                s_dt + (mt * 16 + group) * kDtStride + (warp * kWarpTiles + nt) * 8 + 2 * quad;
+            const float* v = acc[mt][nt];
+            *reinterpret_cast<float2*>(out) =
+                make_float2(FastMath<T>::Softplus(v[0] + mma_bias[nt][0]),
+                            FastMath<T>::Softplus(v[1] + mma_bias[nt][1]));
+            *reinterpret_cast<float2*>(out + 8 * kDtStride) =
+                make_float2(FastMath<T>::Softplus(v[2] + mma_bias[nt][0]),
+                            FastMath<T>::Softplus(v[3] + mma_bias[nt][1]));
+          }
+        }
+      } else {
+        // A warp shares its row (a broadcast read) and reads consecutive channels of s_wdt.
+        for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
+          const float* row = s_dbc + (i / kChannels) * row_pad;
+          float* dt_out = s_dt + (i / kChannels) * kDtStride + dt_col;
+          if (dt_in_registers) {
+            // 16-byte reads of the row (row_pad and the row's start are multiples of 4
+            // floats); a read past dt_rank lands on the zeros before dt_pad, which meet zero
+            // weights. Same partial sums as DtFromShared.
+            float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+            for (int k = 0; k < kDtRegisters; k += 4) {
+              if (k < dt_rank) {
+                const float4 r4 = *reinterpret_cast<const float4*>(row + k);
+                acc[0] += r4.x * w_dt[k];
+                acc[1] += r4.y * w_dt[k + 1];
+                acc[2] += r4.z * w_dt[k + 2];
+                acc[3] += r4.w * w_dt[k + 3];
+              }
+            }
+            *dt_out = FastMath<T>::Softplus((acc[0] + acc[1]) + (acc[2] + acc[3]) + dt_bias);
+          } else {
+            *dt_out = DtFromShared<T>(row, s_wdt, dt_rank, kChannels, dt_col, dt_bias);
+          }
         }
       }
       __syncthreads();
@@ -555,35 +848,67 @@ __global__ void __launch_bounds__(kScanThreads) ScanKernel(ScanArgs<T> args) {
       // state updates of earlier ones.
 #pragma unroll 4
       for (int r = 0; r < n; ++r) {
-        const float dt = s_dt[r * kChannels + local];
-        const float input = s_u[r * kChannels + local];
+        const float dt = s_dt[r * kDtStride + local];
+        const float input = ToFloat(s_u[r * kChannels + local]);
         const float dt_input = dt * input;
-        const float* bs = s_dbc + r * row_pad + dt_rank + first_state;
-        const float* cs = bs + S;
+        const float* bs = s_dbc + r * row_pad + dt_pad + first_state;
+        float bv[kStates], cv[kStates];
+        if constexpr (kStates % 4 == 0) {
+          // 16-byte aligned: dt_pad, row_pad and first_state are multiples of 4 floats.
+#pragma unroll
+          for (int j = 0; j < kStates; j += 4) {
+            const float4 b4 = *reinterpret_cast<const float4*>(bs + j);
+            bv[j] = b4.x, bv[j + 1] = b4.y, bv[j + 2] = b4.z, bv[j + 3] = b4.w;
+            if (kPass == 1) {
+              const float4 c4 = *reinterpret_cast<const float4*>(bs + S + j);
+              cv[j] = c4.x, cv[j + 1] = c4.y, cv[j + 2] = c4.z, cv[j + 3] = c4.w;
+            }
+          }
+        } else {
+#pragma unroll
+          for (int j = 0; j < kStates; ++j) bv[j] = bs[j], cv[j] = bs[S + j];
+        }
         float out = 0.0f;
 #pragma unroll
         for (int j = 0; j < kStates; ++j) {
-          h[j] = FastMath<T>::Exp2(dt * a2[j]) * h[j] + dt_input * bs[j];
-          if (kPass == 1) out += h[j] * cs[j];
+          h[j] = FastMath<T>::Exp2(dt * a2[j]) * h[j] + dt_input * bv[j];
+          if (kPass == 1) out += h[j] * cv[j];
         }
         if (kPass == 0) {
           dt_sum += dt;
         } else {
-#pragma unroll
-          for (int offset = 1; offset < L; offset *= 2) {
-            out += __shfl_xor_sync(0xffffffffu, out, offset);
-          }
-          if (lane == 0) s_out[r * kChannels + local] = out;
+          s_out[(r * kChannels + local) * L + lane] = out;
         }
       }
       if (kPass == 1) {
-        // The outputs of the tile, every thread a (row, channel) (its dt channel): off the
-        // recurrence's serial path, and stored coalesced.
+        // The outputs of the tile, off the recurrence's serial path and stored coalesced: every
+        // thread kVector channels of a row (always the same channels), or a (row, channel) (its
+        // dt channel).
         __syncthreads();
-        for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
-          if (ch0 + dt_col >= di) continue;
-          args.y[(row0 + i / kChannels) * di + ch0 + dt_col] =
-              FromFloat<T>((s_out[i] + d_out * s_u[i]) * FastMath<T>::Silu(s_z[i]));
+        if (vector_block) {
+          for (int i = threadIdx.x; i < n * kChunks; i += kScanThreads) {
+            const int r = i / kChunks, col = (i % kChunks) * kVector;
+            float values[kVector];
+#pragma unroll
+            for (int k = 0; k < kVector; ++k) {
+              const int at = r * kChannels + col + k;
+              const float* shares = s_out + at * L;
+              float out = shares[0] + shares[1];
+              if (L == 4) out += shares[2] + shares[3];
+              values[k] =
+                  (out + d_chunk[k] * ToFloat(s_u[at])) * FastMath<T>::Silu(ToFloat(s_z[at]));
+            }
+            StoreVector(values, args.y + (row0 + r) * di + ch0 + col);
+          }
+        } else {
+          for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
+            if (ch0 + dt_col >= di) continue;
+            const float* shares = s_out + i * L;
+            float out = shares[0] + shares[1];
+            if (L == 4) out += shares[2] + shares[3];
+            args.y[(row0 + i / kChannels) * di + ch0 + dt_col] =
+                FromFloat<T>((out + d_out * ToFloat(s_u[i])) * FastMath<T>::Silu(ToFloat(s_z[i])));
+          }
         }
       }
     }
@@ -703,14 +1028,15 @@ absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
       "selective scan step");
 }
 
-template <int S, int L, int kPass, typename T>
+template <int S, int L, int kPass, int kDtSteps, typename T>
 absl::Status LaunchScanPass(const ScanArgs<T>& args, const dim3& grid, cudaStream_t stream,
                             const char* name) {
   const int64_t bytes =
-      ScanSharedFloats(args.dt_rank, args.row_pad, kScanThreads / L) * int64_t{sizeof(float)};
+      ScanSharedFloats(args.dt_rank, args.row_pad, kScanThreads / L, sizeof(T), args.buffers) *
+      int64_t{sizeof(float)};
   if (bytes > 48 * 1024) {
     if (absl::Status s =
-            CudaStatus(cudaFuncSetAttribute(ScanKernel<S, L, kPass, T>,
+            CudaStatus(cudaFuncSetAttribute(ScanKernel<S, L, kPass, kDtSteps, T>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             static_cast<int>(bytes)),
                        "raising the selective scan's shared memory");
@@ -718,13 +1044,13 @@ absl::Status LaunchScanPass(const ScanArgs<T>& args, const dim3& grid, cudaStrea
       return s;
     }
   }
-  return Launched(LaunchKernel(MambaProgrammaticLaunch(), ScanKernel<S, L, kPass, T>, grid,
-                               dim3(kScanThreads), static_cast<size_t>(bytes), stream, args),
+  return Launched(LaunchKernel(MambaProgrammaticLaunch(), ScanKernel<S, L, kPass, kDtSteps, T>,
+                               grid, dim3(kScanThreads), static_cast<size_t>(bytes), stream, args),
                   name);
 }
 
-template <int S, int L, typename T>
-absl::Status LaunchScan(const ScanArgs<T>& args, cudaStream_t stream) {
+template <int S, int L, int kDtSteps, typename T>
+absl::Status LaunchScanPasses(const ScanArgs<T>& args, cudaStream_t stream) {
   constexpr int kChannels = kScanThreads / L;
   const dim3 grid(static_cast<unsigned int>((args.d_inner + kChannels - 1) / kChannels),
                   static_cast<unsigned int>(args.chunks),
@@ -732,12 +1058,23 @@ absl::Status LaunchScan(const ScanArgs<T>& args, cudaStream_t stream) {
                                             args.sequences_per_block));
   if (args.chunks > 1) {
     if (absl::Status s =
-            LaunchScanPass<S, L, 0>(args, grid, stream, "selective scan (chunk states)");
+            LaunchScanPass<S, L, 0, kDtSteps>(args, grid, stream, "selective scan (chunk states)");
         !s.ok()) {
       return s;
     }
   }
-  return LaunchScanPass<S, L, 1>(args, grid, stream, "selective scan");
+  return LaunchScanPass<S, L, 1, kDtSteps>(args, grid, stream, "selective scan");
+}
+
+// dt on the tensor cores where the activations are bf16 or fp16 (fp32 keeps the FMAs and their
+// 1e-6 agreement with the CPU path) and the dt_proj fragments fit in registers.
+template <int S, int L, typename T>
+absl::Status LaunchScan(const ScanArgs<T>& args, cudaStream_t stream) {
+  if constexpr (!std::is_same_v<T, float>) {
+    if (scan_dt_mma_setting && args.dt_rank <= 48) return LaunchScanPasses<S, L, 6>(args, stream);
+    if (scan_dt_mma_setting && args.dt_rank <= 64) return LaunchScanPasses<S, L, 8>(args, stream);
+  }
+  return LaunchScanPasses<S, L, 0>(args, stream);
 }
 
 template <int L, typename T>
@@ -1016,6 +1353,8 @@ __global__ void AdvanceKernel(const int32_t* sampled, int64_t rows, int32_t* nex
 
 }  // namespace
 
+void SetScanDtOnTensorCores(bool on) { scan_dt_mma_setting = on; }
+
 absl::Status SetScanLanes(int lanes) {
   if (lanes != 0 && lanes != 2 && lanes != 4) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -1098,16 +1437,26 @@ absl::Status CausalConv1d(const void* uz, int64_t ld_uz, int64_t batch, int64_t 
           "conv1d step");
     }
     const int64_t groups = batch * ((length + kConvRows - 1) / kConvRows);
-    const dim3 grid(Blocks(d_inner, 128),
-                    static_cast<unsigned int>(std::min<int64_t>(65535, groups)));
-    if (absl::Status s = Launched(
-            LaunchKernel(MambaProgrammaticLaunch(), ConvKernel<T>, grid, dim3(128), 0, stream, in,
-                         ld_uz, batch, static_cast<int>(length), d_inner, dc, weight, bias, slots,
-                         static_cast<const float*>(conv_states), conv_slot_stride, out),
-            "conv1d");
-        !s.ok()) {
-      return s;
-    }
+    const unsigned int grid_y = static_cast<unsigned int>(std::min<int64_t>(65535, groups));
+    const float* states = conv_states;
+    // Two channels a thread where the pairs are aligned (even d_inner and ld_uz, the usual
+    // case) and d_conv is one models use; else a channel a thread.
+    const bool pairs = d_inner % 2 == 0 && ld_uz % 2 == 0 && Aligned(in, 2 * sizeof(T)) &&
+                       Aligned(out, 2 * sizeof(T)) && dc <= 4;
+    auto launch_pairs = [&](auto kernel) {
+      return LaunchKernel(MambaProgrammaticLaunch(), kernel, dim3(Blocks(d_inner / 2, 128), grid_y),
+                          dim3(128), 0, stream, in, ld_uz, batch, static_cast<int>(length), d_inner,
+                          weight, bias, slots, states, conv_slot_stride, out);
+    };
+    const cudaError_t launched =
+        !pairs    ? LaunchKernel(MambaProgrammaticLaunch(), ConvKernel<T>,
+                                 dim3(Blocks(d_inner, 128), grid_y), dim3(128), 0, stream, in, ld_uz,
+                                 batch, static_cast<int>(length), d_inner, dc, weight, bias, slots,
+                                 states, conv_slot_stride, out)
+        : dc == 4 ? launch_pairs(ConvPairKernel<T, 4>)
+        : dc == 3 ? launch_pairs(ConvPairKernel<T, 3>)
+                  : launch_pairs(ConvPairKernel<T, 2>);
+    if (absl::Status s = Launched(launched, "conv1d"); !s.ok()) return s;
     return Launched(
         LaunchKernel(MambaProgrammaticLaunch(), ConvStateKernel<T>,
                      dim3(Blocks(batch * d_inner, 256)), dim3(256), 0, stream, in, ld_uz, batch,
@@ -1203,25 +1552,32 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
                 batch * channel_blocks / kDecodeBlocksBeforeSharing, 1, kMaxSequencesPerBlock));
   return Dispatch(gemm_dtype, [&](auto zero) {
     using T = decltype(zero);
-    const ScanArgs<T> args{dbc,
-                           ld_dbc,
-                           static_cast<int>(dt_rank),
-                           static_cast<int>((dt_rank + 2 * d_state + 3) / 4 * 4),
-                           static_cast<const T*>(u),
-                           static_cast<const T*>(uz),
-                           ld_uz,
-                           batch,
-                           length,
-                           d_inner,
-                           weights,
-                           slots,
-                           ssm_states,
-                           ssm_slot_stride,
-                           chunk_length,
-                           chunks,
-                           sequences_per_block,
-                           scratch,
-                           static_cast<T*>(y)};
+    ScanArgs<T> args{dbc,
+                     ld_dbc,
+                     static_cast<int>(dt_rank),
+                     ScanDtPad(dt_rank),
+                     ScanRowPad(dt_rank, d_state),
+                     static_cast<const T*>(u),
+                     static_cast<const T*>(uz),
+                     ld_uz,
+                     batch,
+                     length,
+                     d_inner,
+                     weights,
+                     slots,
+                     ssm_states,
+                     ssm_slot_stride,
+                     chunk_length,
+                     chunks,
+                     sequences_per_block,
+                     scratch,
+                     static_cast<T*>(y),
+                     false,
+                     1};
+    // Double buffers where the tiles move asynchronously and their types are 2 bytes (fp32
+    // activations would not leave room for three blocks an SM).
+    args.vector = ld_dbc % 4 == 0 && Aligned(dbc, 16) && dt_rank % 4 == 0 && ScanVectorUzy(args);
+    args.buffers = args.vector && sizeof(T) == 2 ? 2 : 1;
     return lanes == 2 ? LaunchScanForStates<2>(d_state, args, stream)
                       : LaunchScanForStates<4>(d_state, args, stream);
   });

@@ -98,6 +98,13 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
 absl::Status SetScanLanes(int lanes);
 int ScanLanes(int64_t batch, int64_t length, int64_t d_inner);
 
+// Whether the prefill scan computes dt = dt_proj . dt_low for bf16/fp16 activations on the
+// tensor cores (the default; TF32 with each operand split in two, three products: about fp32
+// accuracy) or by FMAs (as it always does for fp32 activations and dt_rank above 64). A
+// process-wide setting for checks and benchmarks that compare the two; not thread-safe against
+// running scans.
+void SetScanDtOnTensorCores(bool on);
+
 // The chunk length SelectiveScan chooses for chunk_length = 0.
 int64_t AutoScanChunk(int64_t batch, int64_t length, int64_t d_inner, int64_t d_state);
 
