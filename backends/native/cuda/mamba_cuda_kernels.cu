@@ -929,8 +929,9 @@ __global__ void __launch_bounds__(kScanThreads, kDtSteps > 0 && L == 4 ? 4 : 3)
 // nothing waits on a neighbour. A block takes kStepChannels channels of kStepSequences
 // sequences at once (then the next kStepSequences * gridDim.y, if any): its dt_proj rows are
 // staged in shared memory once for them all (before waiting for the kernel before: they are
-// weights), then each thread reads its dt/B/C row, u, z and state once, updates the state and
-// writes y. Grid (channel blocks, sequence groups).
+// weights), the sequences' dt/B/C rows too (16 bytes at a time where aligned; each is read by
+// all the block's channels), then each thread reads u, z and its state once, updates the state
+// and writes y. Grid (channel blocks, sequence groups).
 constexpr int kStepChannels = 64;
 constexpr int kStepSequences = 4;
 constexpr int kStepThreads = kStepChannels * kStepSequences;
@@ -950,18 +951,21 @@ bool ScanStepApplies(const ScanArgs<T>& args) {
 template <int S, typename T>
 __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args) {
   extern __shared__ __align__(16) float shared[];
-  float* s_wdt = shared;  // [dt_rank][kStepStride]
   const int dt_rank = args.dt_rank;
+  float* s_wdt = shared;  // [dt_rank][kStepStride]
+  // The dt/B/C rows of the block's kStepSequences sequences, laid out as the prefill scan
+  // stages them (B at dt_pad): [kStepSequences][row_pad].
+  float* s_rows = s_wdt + ((dt_rank * kStepStride + 3) / 4) * 4;
   const int64_t di = args.d_inner;
   const int64_t ch0 = int64_t{blockIdx.x} * kStepChannels;
   const int local = threadIdx.x;
   const bool active = ch0 + local < di;
   const int64_t c = active ? ch0 + local : di - 1;  // inactive threads compute on a copy
+  const int thread = threadIdx.y * kStepChannels + threadIdx.x;
   // The block's dt_proj rows are contiguous: read in order (coalesced), stored transposed.
   const int64_t channels = min(int64_t{kStepChannels}, di - ch0);
   const float* w_rows = args.weights.dt_proj + ch0 * dt_rank;
-  for (int i = threadIdx.y * kStepChannels + threadIdx.x; i < dt_rank * kStepChannels;
-       i += kStepThreads) {
+  for (int i = thread; i < dt_rank * kStepChannels; i += kStepThreads) {
     const int col = i / dt_rank, k = i % dt_rank;
     s_wdt[k * kStepStride + col] = col < channels ? w_rows[i] : 0.0f;
   }
@@ -973,11 +977,33 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
   for (int j = 0; j < S; ++j) a2[j] = args.weights.a[c * S + j] * kLog2e;
   // Weights only above this line: the kernel before may still be running.
   WaitThenRelease();
-  __syncthreads();
-  const int64_t stride = int64_t{gridDim.y} * kStepSequences;
-  for (int64_t b = int64_t{blockIdx.y} * kStepSequences + threadIdx.y; b < args.batch;
-       b += stride) {
-    const float* row = args.dbc + b * args.ld_dbc;  // the same for a warp: broadcast
+  const int row_length = dt_rank + 2 * S;
+  const int dt_pad = args.dt_pad, row_pad = args.row_pad;
+  // Groups of kStepSequences sequences, every thread of the block through every group (the
+  // rows are staged between barriers).
+  for (int64_t group = blockIdx.y; group * kStepSequences < args.batch; group += gridDim.y) {
+    const int64_t first = group * kStepSequences;
+    const int rows = static_cast<int>(min(int64_t{kStepSequences}, args.batch - first));
+    __syncthreads();  // s_wdt written; the previous group's rows consumed
+    if (args.vector) {
+      const int quads = row_length / 4;
+      for (int i = thread; i < rows * quads; i += kStepThreads) {
+        const int r = i / quads, col = (i % quads) * 4;
+        *reinterpret_cast<float4*>(s_rows + r * row_pad +
+                                   (col < dt_rank ? col : col + dt_pad - dt_rank)) =
+            *reinterpret_cast<const float4*>(args.dbc + (first + r) * args.ld_dbc + col);
+      }
+    } else {
+      for (int i = thread; i < rows * row_length; i += kStepThreads) {
+        const int r = i / row_length, col = i % row_length;
+        s_rows[r * row_pad + (col < dt_rank ? col : col + dt_pad - dt_rank)] =
+            args.dbc[(first + r) * args.ld_dbc + col];
+      }
+    }
+    __syncthreads();
+    const int64_t b = first + threadIdx.y;
+    if (b >= args.batch) continue;
+    const float* row = s_rows + threadIdx.y * row_pad;  // the same for a warp: broadcast
     float* state = args.ssm_states + args.slots[b] * args.ssm_slot_stride + c * S;
     const float input = ToFloat(args.u[b * di + c]);
     const float z = ToFloat(args.uz[b * args.ld_uz + di + c]);
@@ -989,13 +1015,18 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
     }
     const float dt = DtFromShared<T>(row, s_wdt, dt_rank, kStepStride, local, dt_bias);
     const float dt_input = dt * input;
-    const float* bs = row + dt_rank;
-    const float* cs = bs + S;
+    const float* bs = row + dt_pad;  // 16-byte aligned: dt_pad and row_pad multiples of 4
     float out = 0.0f;
 #pragma unroll
-    for (int j = 0; j < S; ++j) {
-      h[j] = FastMath<T>::Exp2(dt * a2[j]) * h[j] + dt_input * bs[j];
-      out += h[j] * cs[j];
+    for (int j = 0; j < S; j += 4) {
+      const float4 b4 = *reinterpret_cast<const float4*>(bs + j);
+      const float4 c4 = *reinterpret_cast<const float4*>(bs + S + j);
+      const float bv[4] = {b4.x, b4.y, b4.z, b4.w}, cv[4] = {c4.x, c4.y, c4.z, c4.w};
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        h[j + e] = FastMath<T>::Exp2(dt * a2[j + e]) * h[j + e] + dt_input * bv[e];
+        out += h[j + e] * cv[e];
+      }
     }
     if (!active) continue;
 #pragma unroll
@@ -1008,7 +1039,9 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
 
 template <int S, typename T>
 absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
-  const int64_t bytes = int64_t{args.dt_rank} * kStepStride * int64_t{sizeof(float)};
+  const int64_t bytes =
+      ((int64_t{args.dt_rank} * kStepStride + 3) / 4 * 4 + kStepSequences * args.row_pad) *
+      int64_t{sizeof(float)};
   if (bytes > 48 * 1024) {
     if (absl::Status s = CudaStatus(
             cudaFuncSetAttribute(ScanStepKernel<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
