@@ -232,7 +232,27 @@ absl::StatusOr<std::vector<BenchRow>> RunRwkv7Bench(const BenchOptions& options)
   return rows;
 }
 
+// Prefill at 16 x 2048 or decoding at batch 64 alone, for a profiler (ncu) to attach to.
+absl::StatusOr<std::vector<BenchRow>> RunPrefill16(const BenchOptions& options) {
+  const Rwkv7Config c = gpu_check::Rwkv7Shape01B();
+  std::mt19937_64 random(7);
+  BENCH_ASSIGN(std::unique_ptr<Rwkv7CudaModel> model,
+               Rwkv7CudaModel::Create(gpu_check::RandomRwkv7Weights(c, 1), WeightDtype::kBf16, 0));
+  BENCH_ASSIGN(BenchRow row, Prefill(*model, 16, 2048, options.quick ? 1 : 5, random));
+  return std::vector<BenchRow>{row};
+}
+absl::StatusOr<std::vector<BenchRow>> RunDecode64(const BenchOptions& options) {
+  const Rwkv7Config c = gpu_check::Rwkv7Shape01B();
+  std::mt19937_64 random(7);
+  BENCH_ASSIGN(std::unique_ptr<Rwkv7CudaModel> model,
+               Rwkv7CudaModel::Create(gpu_check::RandomRwkv7Weights(c, 1), WeightDtype::kBf16, 0));
+  BENCH_ASSIGN(BenchRow row, Decode(*model, 64, options.quick ? 20 : 200, true, random));
+  return std::vector<BenchRow>{row};
+}
+
 const bool kRegistered = RegisterBenchGroup("rwkv7", &RunRwkv7Bench);
+const bool kRegisteredPrefill16 = RegisterBenchGroup("rwkv7-prefill16", &RunPrefill16);
+const bool kRegisteredDecode64 = RegisterBenchGroup("rwkv7-decode64", &RunDecode64);
 
 }  // namespace
 }  // namespace llive::gpu_bench

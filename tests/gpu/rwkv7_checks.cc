@@ -193,8 +193,8 @@ absl::Status CheckEmbed(WeightDtype dtype, std::vector<CheckRow>& rows_out) {
 }
 
 absl::Status CheckNormShiftLerp(WeightDtype dtype, int lerps, int64_t batch, int64_t length,
-                                std::vector<CheckRow>& rows_out) {
-  const int64_t d = 768, rows = batch * length;
+                                int64_t d, std::vector<CheckRow>& rows_out) {
+  const int64_t rows = batch * length;
   std::vector<float> x = Normal(rows * d, 2.0f, 0.5f), ln_w = Normal(d, 0.1f, 1.0f),
                      ln_b = Normal(d, 0.1f), mu = Uniform(lerps * d, 0.0f, 1.0f),
                      shift = Normal(batch * d);
@@ -887,9 +887,13 @@ absl::StatusOr<std::vector<CheckRow>> RunRwkv7Checks() {
   std::vector<CheckRow> rows;
   for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
     CHECK_OK(CheckEmbed(dtype, rows));
-    for (auto [lerps, batch, length] :
-         {std::tuple{6, 1, 1}, std::tuple{6, 3, 37}, std::tuple{1, 2, 5}, std::tuple{1, 64, 1}}) {
-      CHECK_OK(CheckNormShiftLerp(dtype, lerps, batch, length, rows));
+    // d a multiple of 128 up to 1,024 takes a warp a row, or from 4,096 rows runs of 4 rows a
+    // warp (which cross sequences at t = 2099 and 1501); d = 1000 a block a row.
+    for (auto [lerps, batch, length, d] :
+         {std::tuple{6, 1, 1, 768}, std::tuple{6, 3, 37, 768}, std::tuple{1, 2, 5, 768},
+          std::tuple{1, 64, 1, 768}, std::tuple{6, 2, 9, 1000}, std::tuple{6, 3, 6, 1024},
+          std::tuple{1, 5, 3, 128}, std::tuple{6, 2, 2099, 768}, std::tuple{1, 3, 1501, 1024}}) {
+      CHECK_OK(CheckNormShiftLerp(dtype, lerps, batch, length, d, rows));
     }
     CHECK_OK(CheckActivate(dtype, rows));
     for (int64_t small_rows : {1, 3, 8, 16})
@@ -922,7 +926,11 @@ absl::StatusOr<std::vector<CheckRow>> RunRwkv7Checks() {
   backends::cuda::SetRwkv7ProgrammaticLaunch(true);  // the default, for the checks below
   // Long enough that Forward goes in pieces of kMaxRows / batch tokens.
   CHECK_OK(CheckModel("small", SmallConfig(), WeightDtype::kFp32, 8, 2100, rows));
-  CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kBf16, 2, 9, rows, 1e-1,
+  // Fresh random weights each run; bf16 rounding flips compound through 12 random layers: the
+  // state's error was 0.016, 0.018, 0.038, 0.053 and 0.150 in five runs on the H200
+  // (2026-12-02; logits 0.015-0.050), the last after a change to the LayerNorm's summation
+  // order only (its fp32 twin agreed to 2.4e-6). A wrong kernel is off by order 1.
+  CHECK_OK(CheckModel("0.1b", Rwkv7Shape01B(), WeightDtype::kBf16, 2, 9, rows, 3e-1,
                       "12 random layers compound bf16 rounding"));
   // Fresh random weights each run: 2e-6 to 1.5e-5 for the logits and up to 3.0e-5 for the
   // state were seen on the H200 (2026-12-02), so the bound leaves room above that; a wrong
