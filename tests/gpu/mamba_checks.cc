@@ -293,7 +293,10 @@ struct ScanShape {
 absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   // Both thread layouts; decode batches of 64 and 256 share blocks between sequences (64 does
-  // not divide into the groups evenly), dt_rank 160 needs more than 48 KB of shared memory.
+  // not divide into the groups evenly), dt_rank 160 needs more than 48 KB of shared memory,
+  // dt_rank 64 takes 8 tensor-core k-steps (48 takes 6), dt_rank 6 stages the decode step's
+  // rows an element at a time. (The last two shapes were added after the last GPU run of
+  // 2026-12-02 and have not run yet.)
   for (int lanes : {4, 2}) {
     CHECK_OK(kernels::SetScanLanes(lanes));
     for (const ScanShape& s :
@@ -302,7 +305,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
           ScanShape{1, 2048, 1536, 16, 48, 0}, ScanShape{2, 1000, 1536, 16, 48, 0},
           ScanShape{2, 333, 200, 16, 48, 64}, ScanShape{3, 257, 96, 8, 6, 50},
           ScanShape{2, 300, 320, 16, 160, 0}, ScanShape{1, 100, 64, 4, 4, 7},
-          ScanShape{1, 129, 40, 32, 20, 32}}) {
+          ScanShape{1, 129, 40, 32, 20, 32}, ScanShape{2, 300, 256, 16, 64, 0},
+          ScanShape{8, 1, 96, 8, 6, 0}}) {
       // bf16 twice: dt on the tensor cores (the default) and by FMAs.
       for (auto [dtype, dt_mma] :
            {std::pair{WeightDtype::kFp32, false}, std::pair{WeightDtype::kBf16, true},
