@@ -517,6 +517,19 @@ int ScanRowPad(int64_t dt_rank, int64_t d_state) {
   return pad;
 }
 
+// Where column `col` of a dbc row lands in its staged copy: dt_low in place, B and C from dt_pad.
+__device__ __forceinline__ int StagedColumn(int col, int dt_rank, int dt_pad) {
+  return col < dt_rank ? col : col + dt_pad - dt_rank;
+}
+
+// C . h of one (row, channel) from its L threads' shares, in a fixed order.
+template <int L>
+__device__ __forceinline__ float SumShares(const float* shares) {
+  float out = shares[0] + shares[1];
+  if (L == 4) out += shares[2] + shares[3];
+  return out;
+}
+
 // Row stride of the tile's dt values in shared memory: the tensor-core path stores them as
 // pairs from 8 rows at once, which this padding keeps free of bank conflicts.
 __host__ __device__ constexpr int ScanDtStride(int channels) { return channels + 8; }
@@ -722,8 +735,7 @@ __global__ void __launch_bounds__(kScanThreads, kDtSteps > 0 && L == 4 ? 4 : 3)
         for (int r = threadIdx.x / 32; r < n; r += kScanThreads / 32) {
           const float* source = args.dbc + (row0 + r) * args.ld_dbc;
           for (int col = 4 * (threadIdx.x % 32); col < row_length; col += 4 * 32) {
-            CopyAsync16(s_dbc + r * row_pad + (col < dt_rank ? col : col + dt_pad - dt_rank),
-                        source + col);
+            CopyAsync16(s_dbc + r * row_pad + StagedColumn(col, dt_rank, dt_pad), source + col);
           }
         }
         for (int i = threadIdx.x; i < n * kChunks; i += kScanThreads) {
@@ -738,7 +750,7 @@ __global__ void __launch_bounds__(kScanThreads, kDtSteps > 0 && L == 4 ? 4 : 3)
       }
       for (int r = threadIdx.x / 32; r < n; r += kScanThreads / 32) {
         for (int col = threadIdx.x % 32; col < row_length; col += 32) {
-          s_dbc[r * row_pad + (col < dt_rank ? col : col + dt_pad - dt_rank)] =
+          s_dbc[r * row_pad + StagedColumn(col, dt_rank, dt_pad)] =
               args.dbc[(row0 + r) * args.ld_dbc + col];
         }
       }
@@ -892,22 +904,17 @@ __global__ void __launch_bounds__(kScanThreads, kDtSteps > 0 && L == 4 ? 4 : 3)
 #pragma unroll
             for (int k = 0; k < kVector; ++k) {
               const int at = r * kChannels + col + k;
-              const float* shares = s_out + at * L;
-              float out = shares[0] + shares[1];
-              if (L == 4) out += shares[2] + shares[3];
-              values[k] =
-                  (out + d_chunk[k] * ToFloat(s_u[at])) * FastMath<T>::Silu(ToFloat(s_z[at]));
+              values[k] = (SumShares<L>(s_out + at * L) + d_chunk[k] * ToFloat(s_u[at])) *
+                          FastMath<T>::Silu(ToFloat(s_z[at]));
             }
             StoreVector(values, args.y + (row0 + r) * di + ch0 + col);
           }
         } else {
           for (int i = threadIdx.x; i < n * kChannels; i += kScanThreads) {
             if (ch0 + dt_col >= di) continue;
-            const float* shares = s_out + i * L;
-            float out = shares[0] + shares[1];
-            if (L == 4) out += shares[2] + shares[3];
             args.y[(row0 + i / kChannels) * di + ch0 + dt_col] =
-                FromFloat<T>((out + d_out * ToFloat(s_u[i])) * FastMath<T>::Silu(ToFloat(s_z[i])));
+                FromFloat<T>((SumShares<L>(s_out + i * L) + d_out * ToFloat(s_u[i])) *
+                             FastMath<T>::Silu(ToFloat(s_z[i])));
           }
         }
       }
@@ -989,14 +996,13 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
       const int quads = row_length / 4;
       for (int i = thread; i < rows * quads; i += kStepThreads) {
         const int r = i / quads, col = (i % quads) * 4;
-        *reinterpret_cast<float4*>(s_rows + r * row_pad +
-                                   (col < dt_rank ? col : col + dt_pad - dt_rank)) =
+        *reinterpret_cast<float4*>(s_rows + r * row_pad + StagedColumn(col, dt_rank, dt_pad)) =
             *reinterpret_cast<const float4*>(args.dbc + (first + r) * args.ld_dbc + col);
       }
     } else {
       for (int i = thread; i < rows * row_length; i += kStepThreads) {
         const int r = i / row_length, col = i % row_length;
-        s_rows[r * row_pad + (col < dt_rank ? col : col + dt_pad - dt_rank)] =
+        s_rows[r * row_pad + StagedColumn(col, dt_rank, dt_pad)] =
             args.dbc[(first + r) * args.ld_dbc + col];
       }
     }

@@ -815,9 +815,8 @@ cudaError_t NormShiftLerp(const float* x, const float* ln_weight, const float* l
                           int64_t d, float eps, Act* mixed, cudaStream_t stream) {
   const int64_t rows = batch * length;
   if (rows == 0) return cudaSuccess;
-  // A warp per kLerpRowsPerWarp rows where each row fits a warp's registers as float4s (d a
-  // multiple of 128, up to 1,024) and every pointer allows the vector accesses; else a block a
-  // row.
+  // A warp per run of rows where each row fits a warp's registers as float4s (d a multiple of
+  // 128, up to 1,024) and every pointer allows the vector accesses; else a block a row.
   const auto aligned = [](const void* p, size_t bytes) {
     return reinterpret_cast<uintptr_t>(p) % bytes == 0;
   };
