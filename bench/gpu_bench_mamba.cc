@@ -7,6 +7,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -501,23 +502,77 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   // against 72,144 tok/s at batch 64 with the same settings), so each variant is compared with
   // this, not with the first rows.
   BENCH_OK(decode_variant({1, 8, 64}, "defaults, a fresh model (control); "));
-  // Programmatic dependent launch the other way round from the default (on for one sequence
-  // only): off at batch 1, on at batches 8 and 64, to keep the choice measured.
+  // Programmatic dependent launch off (the default has it on for one sequence and for the
+  // split products of 2-64 sequences), to keep the choice measured.
   using backends::cuda::MambaPdl;
   backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kOff);
-  BENCH_OK(decode_variant({1}, "PDL off; "));
-  backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kOn);
-  BENCH_OK(decode_variant({8, 64}, "PDL on; "));
-  backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kSingleRow);
+  BENCH_OK(decode_variant({1, 8, 64}, "PDL off; "));
+  backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kAuto);
   // The other side of the skinny kernels' row limit (kSkinnySuitedRows): batch 1 through
   // cuBLAS and the separate RMSNorm and convolution launches, batches 2 to 8 through the skinny
-  // kernels, to keep that choice measured.
+  // kernels (split products off), to keep that choice measured.
   backends::cuda::SetSkinnyRowLimit(0);
   BENCH_OK(decode_variant({1}, "cuBLAS, no skinny kernels; "));
   backends::cuda::SetSkinnyRowLimit(backends::cuda::kSkinnyMaxRows);
+  cuda_options.split_decode_min_rows = 0;
   BENCH_OK(decode_variant({2, 4, 8}, "skinny kernels; "));
   backends::cuda::SetSkinnyRowLimit(backends::cuda::kSkinnySuitedRows);
+  // The products of 2-64 rows through cuBLAS and separate launches instead of the split kernels
+  // (split_decode_min_rows 0), to keep that choice measured.
+  BENCH_OK(decode_variant({2, 8, 64}, "cuBLAS products, no split kernels; "));
+  cuda_options.split_decode_min_rows = backends::cuda::MambaCudaOptions{}.split_decode_min_rows;
   cpu_model->reset();
+  return rows;
+}
+
+// Decoding through the split products against cuBLAS's at batches 8-64, the products' tilings
+// and programmatic launch varied at batch 64; each setting on a fresh model.
+absl::StatusOr<std::vector<BenchRow>> RunSplit(const BenchOptions& options) {
+  absl::StatusOr<std::unique_ptr<native::MambaModel>> cpu_model = BenchCpuModel();
+  if (!cpu_model.ok()) return cpu_model.status();
+  std::mt19937_64 random(7);
+  std::vector<BenchRow> rows;
+  auto variant = [&](const backends::cuda::MambaCudaOptions& cuda_options, std::vector<int> batches,
+                     std::string what) -> absl::Status {
+    const size_t first = rows.size();
+    absl::StatusOr<std::unique_ptr<MambaCudaModel>> model =
+        MambaCudaModel::Create(**cpu_model, cuda_options);
+    if (!model.ok()) return model.status();
+    for (int batch : batches) BENCH_OK(Decode(**model, random, batch, options.quick, rows));
+    for (size_t i = first; i < rows.size(); ++i) rows[i].note = absl::StrCat(what, rows[i].note);
+    return absl::OkStatus();
+  };
+  backends::cuda::MambaCudaOptions base;
+  base.weight_dtype = WeightDtype::kBf16;
+  base.max_prefill_rows = 2048;
+  base.max_decode_batch = 64;
+  base.initial_slots = 80;
+  BENCH_OK(variant(base, {2, 8, 16, 32, 64}, "defaults; "));
+  backends::cuda::MambaCudaOptions off = base;
+  off.split_decode_min_rows = 0;
+  BENCH_OK(variant(off, {2, 8, 16, 32, 64}, "cuBLAS products; "));
+  for (auto [in_blocks, x_blocks, out_blocks] :
+       {std::tuple{96, 8, 96}, std::tuple{192, 8, 96}, std::tuple{128, 4, 96},
+        std::tuple{128, 16, 96}, std::tuple{128, 8, 48}, std::tuple{128, 8, 144}}) {
+    backends::cuda::MambaCudaOptions tiled = base;
+    tiled.split_in_proj_blocks = in_blocks;
+    tiled.split_x_proj_blocks = x_blocks;
+    tiled.split_out_proj_blocks = out_blocks;
+    BENCH_OK(
+        variant(tiled, {64},
+                absl::StrCat("blocks in/x/out ", in_blocks, "/", x_blocks, "/", out_blocks, "; ")));
+  }
+  // Fewer scan blocks, each looping over more sequences.
+  for (int groups : {8, 4}) {
+    BENCH_OK(backends::cuda::mamba::SetScanStepGroups(groups));
+    BENCH_OK(variant(base, {64}, absl::StrCat("scan step in ", groups, " groups; ")));
+  }
+  BENCH_OK(backends::cuda::mamba::SetScanStepGroups(32));
+  using backends::cuda::MambaPdl;
+  backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kOff);
+  BENCH_OK(variant(base, {64}, "split products, PDL off; "));
+  backends::cuda::SetMambaProgrammaticLaunch(MambaPdl::kAuto);
+  BENCH_OK(variant(base, {64}, "defaults again (control); "));
   return rows;
 }
 
@@ -581,6 +636,7 @@ const bool kRegisteredPrefill = RegisterBenchGroup("mamba-prefill", &RunPrefill)
 const bool kRegisteredScan16 = RegisterBenchGroup("mamba-scan16", &RunScan16);
 const bool kRegisteredOps64 = RegisterBenchGroup("mamba-ops64", &RunOps64);
 const bool kRegisteredOps16 = RegisterBenchGroup("mamba-ops16", &RunOps16);
+const bool kRegisteredSplit = RegisterBenchGroup("mamba-split", &RunSplit);
 
 }  // namespace
 }  // namespace llive::gpu_bench

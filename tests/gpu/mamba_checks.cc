@@ -24,6 +24,7 @@
 #include "backends/native/cuda/mamba_cuda_model.h"
 #include "backends/native/cuda/programmatic_launch.h"
 #include "backends/native/cuda/skinny_gemm.h"
+#include "backends/native/cuda/split_linear.h"
 #include "backends/native/mamba_model.h"
 #include "backends/native/mamba_random.h"
 #include "backends/native/sampling.h"
@@ -200,6 +201,41 @@ absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
 // it replaces (SkinnyNormLinear into uz, then CausalConv1d with length 1), on the same random
 // operands: u, z and the advanced conv states must agree to the last bit (same arithmetic in
 // the same order); the unfused path itself is checked against the CPU above.
+// Rows comparing a decode convolution step's u, z (the second half of each uz row, ld_uz wide)
+// and conv states with a reference's, bit for bit (untimed: the caller times the kernel after,
+// since each call advances the states).
+absl::Status CompareConvStep(const std::string& kernel, const std::string& shape, WeightDtype dtype,
+                             int64_t n, int64_t di, int64_t ld_uz, const DeviceTensor& got_u,
+                             const DeviceTensor& want_u, const DeviceTensor& got_uz,
+                             const DeviceTensor& want_uz, const DeviceBuffer<float>& got_states,
+                             const DeviceBuffer<float>& want_states, const char* bound,
+                             std::vector<CheckRow>& rows) {
+  auto got_u_host = got_u.Download();
+  auto want_u_host = want_u.Download();
+  auto got_uz_host = got_uz.Download();
+  auto want_uz_host = want_uz.Download();
+  auto got_states_host = ToHost(got_states);
+  auto want_states_host = ToHost(want_states);
+  if (!got_u_host.ok() || !want_u_host.ok() || !got_uz_host.ok() || !want_uz_host.ok() ||
+      !got_states_host.ok() || !want_states_host.ok()) {
+    return absl::UnavailableError(absl::StrCat(kernel, " check download"));
+  }
+  std::vector<float> got_z, want_z;
+  for (int64_t r = 0; r < n; ++r) {
+    got_z.insert(got_z.end(), got_uz_host->begin() + r * ld_uz + di,
+                 got_uz_host->begin() + (r + 1) * ld_uz);
+    want_z.insert(want_z.end(), want_uz_host->begin() + r * ld_uz + di,
+                  want_uz_host->begin() + (r + 1) * ld_uz);
+  }
+  rows.push_back({kernel + ": u", shape, WeightDtypeName(dtype),
+                  RelativeError(*got_u_host, *want_u_host), 0.0, 0, 0, bound});
+  rows.push_back({kernel + ": z", shape, WeightDtypeName(dtype), RelativeError(got_z, want_z), 0.0,
+                  0, 0, bound});
+  rows.push_back({kernel + ": conv state", shape, WeightDtypeName(dtype),
+                  RelativeError(*got_states_host, *want_states_host), 0.0, 0, 0, bound});
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<CheckRow>> CheckDecodeInProjConvRows(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   struct Shape {
@@ -254,34 +290,179 @@ absl::StatusOr<std::vector<CheckRow>> CheckDecodeInProjConvRows(std::mt19937_64&
       CHECK_OK(kernels::CausalConv1d(plain_uz->data(), ld_uz, s.rows, 1, s.di, s.dc, d_conv->data(),
                                      d_bias->data(), d_slots->data(), plain_states->data(), stride,
                                      plain_u->data(), dtype, nullptr));
-      auto got_u = fused_u->Download();
-      auto want_u = plain_u->Download();
-      auto got_uz = fused_uz->Download();
-      auto want_uz = plain_uz->Download();
-      auto got_states = ToHost(*fused_states);
-      auto want_states = ToHost(*plain_states);
-      if (!got_u.ok() || !want_u.ok() || !got_uz.ok() || !want_uz.ok() || !got_states.ok() ||
-          !want_states.ok()) {
-        return absl::UnavailableError("decode in_proj + conv check download");
-      }
-      // z is the second half of each uz row (the fused kernel leaves the first half alone).
-      std::vector<float> got_z, want_z;
-      for (int64_t r = 0; r < s.rows; ++r) {
-        got_z.insert(got_z.end(), got_uz->begin() + r * ld_uz + s.di,
-                     got_uz->begin() + (r + 1) * ld_uz);
-        want_z.insert(want_z.end(), want_uz->begin() + r * ld_uz + s.di,
-                      want_uz->begin() + (r + 1) * ld_uz);
-      }
+      const size_t first = rows.size();
+      CHECK_OK(CompareConvStep("mamba.decode in_proj+conv fused", shape, dtype, s.rows, s.di, ld_uz,
+                               *fused_u, *plain_u, *fused_uz, *plain_uz, *fused_states,
+                               *plain_states, "bit-identical to the unfused launches", rows));
       absl::StatusOr<double> gpu_us = TimeGpu(fused);
       if (!gpu_us.ok()) return gpu_us.status();
-      const char* bound = "bit-identical to the unfused launches";
-      rows.push_back({"mamba.decode in_proj+conv fused: u", shape, WeightDtypeName(dtype),
-                      RelativeError(*got_u, *want_u), 0.0, *gpu_us, 0, bound});
-      rows.push_back({"mamba.decode in_proj+conv fused: z", shape, WeightDtypeName(dtype),
-                      RelativeError(got_z, want_z), 0.0, 0, 0, bound});
-      rows.push_back({"mamba.decode in_proj+conv fused: conv state", shape, WeightDtypeName(dtype),
-                      RelativeError(*got_states, *want_states), 0.0, 0, 0, bound});
+      rows[first].gpu_us = *gpu_us;
     }
+  }
+  return rows;
+}
+
+// The decode step's split products (split_linear.h) and the two kernels that consume their
+// slices: SplitLinear against the CPU's Linear on the same rounded operands (its slices added
+// on the host); DecodeConvFromParts against CausalConv1d on the host-summed, rounded slices
+// (bit-identical); DecodeResidualNorm's residual against the host sum (bit-identical) and its
+// norm against RmsNorm (the sums of squares in another order). The scan's adding up of dt/B/C
+// slices is in CheckScan.
+absl::StatusOr<std::vector<CheckRow>> CheckSplitDecode(std::mt19937_64& random) {
+  std::vector<CheckRow> rows;
+  auto gemm = backends::cuda::GemmContext::Create(nullptr);
+  if (!gemm.ok()) return gemm.status();
+  struct LinearShape {
+    int64_t rows, in, out, target_blocks;
+  };
+  // The mamba-130m products at 64, 40 and 17 rows, one row, three tiles of 64 outputs, a tile
+  // of 128 (8 mma tiles a block), a slice per 16 inputs.
+  for (const LinearShape& s :
+       {LinearShape{64, 768, 3072, 128}, LinearShape{64, 1536, 80, 8},
+        LinearShape{64, 1536, 768, 96}, LinearShape{40, 1536, 768, 96},
+        LinearShape{17, 768, 3072, 128}, LinearShape{1, 768, 3072, 128},
+        LinearShape{33, 2560, 192, 8}, LinearShape{24, 2048, 128, 8}, LinearShape{64, 64, 16, 4}}) {
+    for (WeightDtype dtype : {WeightDtype::kBf16, WeightDtype::kFp16}) {
+      auto shape = backends::cuda::ChooseSplitLinear(s.in, s.out, s.target_blocks);
+      if (!shape.ok()) return shape.status();
+      std::vector<float> x = Normal(random, s.rows * s.in, 1.0f);
+      std::vector<float> w = Normal(random, s.out * s.in, 1.0f / std::sqrt(float(s.in)));
+      auto d_w = DeviceTensor::Upload(w.data(), w.size(), dtype);
+      auto d_x = DeviceTensor::Upload(x.data(), x.size(), dtype);
+      auto d_parts = DeviceBuffer<float>::Allocate(shape->splits * s.rows * s.out);
+      auto d_y = DeviceBuffer<float>::Allocate(s.rows * s.out);
+      if (!d_w.ok() || !d_x.ok() || !d_parts.ok() || !d_y.ok()) {
+        return absl::ResourceExhaustedError("split linear check buffers");
+      }
+      auto wr = d_w->Download();
+      auto xr = d_x->Download();
+      if (!wr.ok() || !xr.ok()) return absl::UnavailableError("split linear download");
+      std::vector<float> cpu_y(s.rows * s.out);
+      const double cpu_us = TimeCpu([&] {
+        cpu::Linear(xr->data(), s.rows, s.in, s.in, wr->data(), s.out, nullptr, cpu_y.data());
+      });
+      auto split = [&] {
+        return backends::cuda::SplitLinear(d_x->data(), s.rows, s.in, d_w->data(), dtype, s.in,
+                                           s.out, *shape, d_parts->data(), false, nullptr);
+      };
+      CHECK_OK(split());
+      auto parts = ToHost(*d_parts);
+      if (!parts.ok()) return parts.status();
+      std::vector<float> gpu_y(s.rows * s.out, 0.0f);
+      for (int64_t p = 0; p < shape->splits; ++p) {
+        for (int64_t i = 0; i < s.rows * s.out; ++i) gpu_y[i] += (*parts)[p * s.rows * s.out + i];
+      }
+      absl::StatusOr<double> gpu_us = TimeGpu(split);
+      absl::StatusOr<double> cublas_us = TimeGpu([&] {
+        return (*gemm)->Linear(d_x->data(), s.rows, s.in, s.in, *d_w, s.out, d_y->data(),
+                               WeightDtype::kFp32, s.out);
+      });
+      if (!gpu_us.ok() || !cublas_us.ok()) return absl::UnavailableError("split linear timing");
+      rows.push_back(
+          {"split linear", absl::StrCat(s.rows, "x", s.in, " by ", s.out), WeightDtypeName(dtype),
+           RelativeError(gpu_y, cpu_y), 1e-5, *gpu_us, cpu_us,
+           absl::StrCat(shape->splits, " slices of ", shape->block_in, ", tiles of ",
+                        shape->block_out, " outputs; cuBLAS ", *cublas_us,
+                        " us (launched alone: no weight loads during a kernel before)")});
+    }
+  }
+  // A shape the kernel refuses is an error, not a launch.
+  {
+    auto bad = backends::cuda::ChooseSplitLinear(768, 100, 64);
+    rows.push_back({"split linear refuses 100 outputs", "768 by 100", "bf16",
+                    bad.status().code() == absl::StatusCode::kInvalidArgument ? 0.0 : 1.0, 0.0, 0,
+                    0, bad.status().ToString()});
+  }
+
+  // DecodeConvFromParts and DecodeResidualNorm on 3 slices.
+  for (WeightDtype dtype : {WeightDtype::kBf16, WeightDtype::kFp16}) {
+    const int64_t n = 40, di = 1536, dc = 4, dm = 768, slices = 3;
+    const int64_t width = 2 * di, stride = di * (dc - 1);
+    std::vector<float> parts = Normal(random, slices * n * width, 0.5f);
+    std::vector<float> conv = Normal(random, di * dc, 0.5f);
+    std::vector<float> bias = Normal(random, di, 0.1f);
+    std::vector<int32_t> slots(n);
+    for (int64_t b = 0; b < n; ++b) slots[b] = static_cast<int32_t>(2 * (n - b));
+    std::vector<float> states = Normal(random, (2 * n + 1) * stride, 1.0f);
+    std::vector<float> summed(n * width);
+    for (int64_t i = 0; i < n * width; ++i) {
+      float v = parts[i];
+      for (int64_t p = 1; p < slices; ++p) v += parts[p * n * width + i];
+      summed[i] = v;
+    }
+    auto d_parts = ToDevice(parts);
+    auto d_conv = ToDevice(conv);
+    auto d_bias = ToDevice(bias);
+    auto d_slots = ToDevice(slots);
+    auto split_states = ToDevice(states);
+    auto plain_states = ToDevice(states);
+    auto plain_uz = DeviceTensor::Upload(summed.data(), summed.size(), dtype);
+    auto split_uz = DeviceTensor::Allocate(dtype, n * width);
+    auto split_u = DeviceTensor::Allocate(dtype, n * di);
+    auto plain_u = DeviceTensor::Allocate(dtype, n * di);
+    if (!d_parts.ok() || !d_conv.ok() || !d_bias.ok() || !d_slots.ok() || !split_states.ok() ||
+        !plain_states.ok() || !plain_uz.ok() || !split_uz.ok() || !split_u.ok() || !plain_u.ok()) {
+      return absl::ResourceExhaustedError("decode conv from slices check buffers");
+    }
+    auto from_parts = [&] {
+      return kernels::DecodeConvFromParts(d_parts->data(), slices, n * width, n, di, dc,
+                                          d_conv->data(), d_bias->data(), d_slots->data(),
+                                          split_states->data(), stride, split_uz->data(), width,
+                                          split_u->data(), dtype, nullptr);
+    };
+    CHECK_OK(from_parts());
+    CHECK_OK(kernels::CausalConv1d(plain_uz->data(), width, n, 1, di, dc, d_conv->data(),
+                                   d_bias->data(), d_slots->data(), plain_states->data(), stride,
+                                   plain_u->data(), dtype, nullptr));
+    const std::string shape = absl::StrCat("rows=", n, " 2x", di, " k=", dc, " 3 slices");
+    const size_t first = rows.size();
+    CHECK_OK(CompareConvStep("mamba.decode conv from slices", shape, dtype, n, di, width, *split_u,
+                             *plain_u, *split_uz, *plain_uz, *split_states, *plain_states,
+                             "bit-identical to CausalConv1d on the summed slices", rows));
+    absl::StatusOr<double> gpu_us = TimeGpu(from_parts);
+    if (!gpu_us.ok()) return gpu_us.status();
+    rows[first].gpu_us = *gpu_us;
+
+    // Residual + norm.
+    std::vector<float> x = Normal(random, n * dm, 1.0f);
+    std::vector<float> out_parts = Normal(random, slices * n * dm, 0.3f);
+    std::vector<float> norm = Normal(random, dm, 0.1f, 1.0f);
+    std::vector<float> added(x);
+    for (int64_t p = 0; p < slices; ++p) {
+      for (int64_t i = 0; i < n * dm; ++i) added[i] += out_parts[p * n * dm + i];
+    }
+    auto d_x = ToDevice(x);
+    auto d_added = ToDevice(added);
+    auto d_out_parts = ToDevice(out_parts);
+    auto d_norm = ToDevice(norm);
+    auto split_xn = DeviceTensor::Allocate(dtype, n * dm);
+    auto plain_xn = DeviceTensor::Allocate(dtype, n * dm);
+    if (!d_x.ok() || !d_added.ok() || !d_out_parts.ok() || !d_norm.ok() || !split_xn.ok() ||
+        !plain_xn.ok()) {
+      return absl::ResourceExhaustedError("decode residual norm check buffers");
+    }
+    CHECK_OK(kernels::DecodeResidualNorm(d_x->data(), n, dm, d_out_parts->data(), slices, n * dm,
+                                         d_norm->data(), 1e-5f, split_xn->data(), dtype, nullptr));
+    CHECK_OK(kernels::RmsNorm(d_added->data(), n, 1, 0, dm, d_norm->data(), 1e-5f, plain_xn->data(),
+                              dtype, nullptr));
+    auto got_x = ToHost(*d_x);
+    auto got_xn = split_xn->Download();
+    auto want_xn = plain_xn->Download();
+    if (!got_x.ok() || !got_xn.ok() || !want_xn.ok()) {
+      return absl::UnavailableError("decode residual norm download");
+    }
+    absl::StatusOr<double> norm_us = TimeGpu([&] {
+      return kernels::DecodeResidualNorm(d_x->data(), n, dm, d_out_parts->data(), slices, n * dm,
+                                         d_norm->data(), 1e-5f, split_xn->data(), dtype, nullptr);
+    });
+    if (!norm_us.ok()) return norm_us.status();
+    const std::string norm_shape = absl::StrCat("rows=", n, " d=", dm, " 3 slices");
+    rows.push_back({"mamba.decode residual+norm: x", norm_shape, WeightDtypeName(dtype),
+                    RelativeError(*got_x, added), 0.0, *norm_us, 0,
+                    "bit-identical to the host sum"});
+    rows.push_back({"mamba.decode residual+norm: out", norm_shape, WeightDtypeName(dtype),
+                    RelativeError(*got_xn, *want_xn), Tolerance(dtype), 0, 0,
+                    "against RmsNorm of the host sum"});
   }
   return rows;
 }
@@ -295,8 +476,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
   // Both thread layouts; decode batches of 64 and 256 share blocks between sequences (64 does
   // not divide into the groups evenly), dt_rank 160 needs more than 48 KB of shared memory,
   // dt_rank 64 takes 8 tensor-core k-steps (48 takes 6), dt_rank 6 stages the decode step's
-  // rows an element at a time. (The last two shapes were added after the last GPU run of
-  // 2026-12-02 and have not run yet.)
+  // rows an element at a time.
   for (int lanes : {4, 2}) {
     CHECK_OK(kernels::SetScanLanes(lanes));
     for (const ScanShape& s :
@@ -406,6 +586,46 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
                         absl::StrCat(static_cast<int>(bytes / (*gpu_us * 1e-6) / 1e9), " GB/s")});
         rows.push_back({"mamba.scan state", shape, WeightDtypeName(dtype),
                         RelativeError(*gpu_states, cpu_states), 1e-5, 0, 0, "fp32 state"});
+        if (s.length == 1 && dtype == WeightDtype::kBf16 && dt_mma) {
+          // The decode step with dt/B/C given as 3 slices (as the split x_proj leaves them)
+          // against the same step on their sum, added in the same order: bit-identical.
+          const int64_t slices = 3;
+          std::vector<float> parts = Normal(random, slices * r * xdbc, 1.0f), summed(r * xdbc);
+          for (int64_t i = 0; i < r * xdbc; ++i) {
+            summed[i] = parts[i] + parts[r * xdbc + i] + parts[2 * r * xdbc + i];
+          }
+          auto d_parts = ToDevice(parts);
+          auto d_summed = ToDevice(summed);
+          auto sliced_states = ToDevice(states);
+          auto summed_states = ToDevice(states);
+          auto sliced_y = DeviceTensor::Allocate(dtype, r * s.di);
+          auto summed_y = DeviceTensor::Allocate(dtype, r * s.di);
+          if (!d_parts.ok() || !d_summed.ok() || !sliced_states.ok() || !summed_states.ok() ||
+              !sliced_y.ok() || !summed_y.ok()) {
+            return absl::ResourceExhaustedError("scan slices buffers");
+          }
+          CHECK_OK(kernels::SelectiveScan(
+              d_parts->data(), xdbc, s.dt_rank, d_u->data(), d_uz->data(), ld_uz, s.batch, 1, s.di,
+              s.ds, weights, d_slots->data(), sliced_states->data(), stride, 0, nullptr,
+              sliced_y->data(), dtype, nullptr, kernels::DbcSlices{slices, r * xdbc}));
+          CHECK_OK(kernels::SelectiveScan(d_summed->data(), xdbc, s.dt_rank, d_u->data(),
+                                          d_uz->data(), ld_uz, s.batch, 1, s.di, s.ds, weights,
+                                          d_slots->data(), summed_states->data(), stride, 0,
+                                          nullptr, summed_y->data(), dtype, nullptr));
+          auto got_y = sliced_y->Download();
+          auto want_y = summed_y->Download();
+          auto got_states = ToHost(*sliced_states);
+          auto want_states = ToHost(*summed_states);
+          if (!got_y.ok() || !want_y.ok() || !got_states.ok() || !want_states.ok()) {
+            return absl::UnavailableError("scan slices download");
+          }
+          std::vector<float> got = *got_y, want = *want_y;
+          got.insert(got.end(), got_states->begin(), got_states->end());
+          want.insert(want.end(), want_states->begin(), want_states->end());
+          rows.push_back({"mamba.ssm step, dt/B/C in 3 slices", shape, WeightDtypeName(dtype),
+                          RelativeError(got, want), 0.0, 0, 0,
+                          "y and state bit-identical to the step on the summed rows"});
+        }
       }
     }
   }
@@ -844,6 +1064,113 @@ absl::StatusOr<std::vector<CheckRow>> CheckModel(std::mt19937_64& random) {
   return rows;
 }
 
+// Decode steps through the split products (batches of 2-64 by default) against the CPU and
+// against the cuBLAS path (split_decode_min_rows = 0) on the same states, and greedy decoding
+// through them against host argmax of their own logits.
+absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
+  std::vector<CheckRow> rows;
+  const native::MambaConfig config = ModelConfig(768, 4, 50280);
+  native::RandomMambaOptions random_options;
+  random_options.seed = random();
+  random_options.logit_scale = 4.0f;
+  auto cpu_model =
+      native::MambaModel::FromWeights(config, native::RandomMambaWeights(config, random_options));
+  if (!cpu_model.ok()) return cpu_model.status();
+  const std::string shape = "d=768 layers=4 vocab=50280";
+  for (WeightDtype dtype : {WeightDtype::kBf16, WeightDtype::kFp16}) {
+    backends::cuda::MambaCudaOptions options;
+    options.weight_dtype = dtype;
+    options.max_decode_batch = 64;
+    options.max_prefill_rows = 2048;
+    auto split = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+    options.split_decode_min_rows = 0;
+    auto plain = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+    if (!split.ok()) return split.status();
+    if (!plain.ok()) return plain.status();
+    for (int64_t batch : {int64_t{40}, int64_t{17}, int64_t{3}}) {
+      const int64_t length = 9;
+      std::vector<int32_t> tokens(batch * length);
+      for (int32_t& t : tokens) t = static_cast<int32_t>(random() % config.vocab_size);
+      std::vector<native::MambaState> cpu_states(batch, native::MambaState(config));
+      std::vector<native::MambaState*> cpu_ptrs;
+      for (auto& s : cpu_states) cpu_ptrs.push_back(&s);
+      (*cpu_model)->Forward(cpu_ptrs, tokens.data(), length, false);
+      std::vector<int> split_slots, plain_slots;
+      for (int64_t b = 0; b < batch; ++b) {
+        auto a = (*split)->NewSlot();
+        auto c = (*plain)->NewSlot();
+        if (!a.ok() || !c.ok()) return absl::UnavailableError("slots");
+        split_slots.push_back(*a);
+        plain_slots.push_back(*c);
+      }
+      CHECK_OK((*split)->Forward(split_slots, tokens.data(), length, false).status());
+      CHECK_OK((*plain)->Forward(plain_slots, tokens.data(), length, false).status());
+      double cpu_error = 0, plain_error = 0;
+      std::vector<int32_t> step_tokens(batch);
+      for (int step = 0; step < 3; ++step) {
+        for (int32_t& t : step_tokens) t = static_cast<int32_t>(random() % config.vocab_size);
+        auto split_logits = (*split)->Step(split_slots, step_tokens);
+        auto plain_logits = (*plain)->Step(plain_slots, step_tokens);
+        if (!split_logits.ok()) return split_logits.status();
+        if (!plain_logits.ok()) return plain_logits.status();
+        const std::vector<float> cpu_logits =
+            (*cpu_model)->Forward(cpu_ptrs, step_tokens.data(), 1, false);
+        cpu_error = std::max(cpu_error, RelativeError(*split_logits, cpu_logits));
+        plain_error = std::max(plain_error, RelativeError(*split_logits, *plain_logits));
+      }
+      const std::string where = absl::StrCat(shape, " b=", batch, " x3 steps");
+      rows.push_back({"model.split decode step vs cpu", where, WeightDtypeName(dtype), cpu_error,
+                      2e-2, 0, 0, "split products, PDL"});
+      rows.push_back({"model.split decode step vs cuBLAS path", where, WeightDtypeName(dtype),
+                      plain_error, 2e-2, 0, 0, "same states, other summation order"});
+      // The states after the steps.
+      std::vector<float> gpu_state, cpu_state;
+      for (int64_t b = 0; b < batch; b += 7) {
+        native::MambaState host(config);
+        CHECK_OK((*split)->Download(split_slots[b], host));
+        for (int layer = 0; layer < config.n_layer; ++layer) {
+          gpu_state.insert(gpu_state.end(), host.ssm[layer].begin(), host.ssm[layer].end());
+          cpu_state.insert(cpu_state.end(), cpu_states[b].ssm[layer].begin(),
+                           cpu_states[b].ssm[layer].end());
+          gpu_state.insert(gpu_state.end(), host.conv[layer].begin(), host.conv[layer].end());
+          cpu_state.insert(cpu_state.end(), cpu_states[b].conv[layer].begin(),
+                           cpu_states[b].conv[layer].end());
+        }
+      }
+      rows.push_back({"model.split decode state vs cpu", where, WeightDtypeName(dtype),
+                      RelativeError(gpu_state, cpu_state), 2e-2, 0, 0, ""});
+      // Greedy decoding on the device against host argmax over Step's logits, from copies.
+      std::vector<int> e_slots, f_slots;
+      for (int64_t b = 0; b < batch; ++b) {
+        auto e = (*split)->NewSlot();
+        auto f = (*split)->NewSlot();
+        if (!e.ok() || !f.ok()) return absl::UnavailableError("slots");
+        CHECK_OK((*split)->CopySlot(split_slots[b], *e));
+        CHECK_OK((*split)->CopySlot(split_slots[b], *f));
+        e_slots.push_back(*e);
+        f_slots.push_back(*f);
+      }
+      auto decoded = (*split)->Decode(e_slots, step_tokens, 6, 0.0f, 0);
+      if (!decoded.ok()) return decoded.status();
+      std::vector<float> device_tokens(decoded->begin(), decoded->end()), host_tokens;
+      std::vector<int32_t> next = step_tokens;
+      for (int i = 0; i < 6; ++i) {
+        auto logits = (*split)->Step(f_slots, next);
+        if (!logits.ok()) return logits.status();
+        for (int64_t b = 0; b < batch; ++b) {
+          next[b] = native::Argmax(
+              absl::MakeConstSpan(*logits).subspan(b * config.vocab_size, config.vocab_size));
+          host_tokens.push_back(static_cast<float>(next[b]));
+        }
+      }
+      rows.push_back({"model.split greedy decode", absl::StrCat(shape, " b=", batch, " 6 steps"),
+                      WeightDtypeName(dtype), RelativeError(device_tokens, host_tokens), 0.0, 0, 0,
+                      "same tokens as host argmax"});
+    }
+  }
+  return rows;
+}
+
 // Logits of transformers' MambaForCausalLM for a saved random model, if the reference folder
 // exists: model/ (save_pretrained), tokens.i32, logits.f32 (all positions, fp32).
 absl::StatusOr<std::vector<CheckRow>> CheckTransformers() {
@@ -911,7 +1238,8 @@ absl::StatusOr<std::vector<CheckRow>> RunMambaChecks() {
   std::mt19937_64 random(std::random_device{}());  // fresh inputs every run
   std::vector<CheckRow> rows;
   for (auto* group : {&WithAllSkinnyRows<CheckSmallKernelsRows>, &CheckConv,
-                      &WithAllSkinnyRows<CheckDecodeInProjConvRows>, &CheckScan, &CheckModel}) {
+                      &WithAllSkinnyRows<CheckDecodeInProjConvRows>, &CheckSplitDecode, &CheckScan,
+                      &CheckModel, &CheckSplitModel}) {
     absl::StatusOr<std::vector<CheckRow>> part = (*group)(random);
     if (!part.ok()) return part.status();
     rows.insert(rows.end(), part->begin(), part->end());

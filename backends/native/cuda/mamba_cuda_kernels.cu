@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "backends/native/cuda/async_copy.cuh"
 #include "backends/native/cuda/cuda_status.h"
 #include "backends/native/cuda/mamba_cuda_kernels.h"
 #include "backends/native/cuda/programmatic_launch.cuh"
@@ -424,6 +425,73 @@ struct ConvStepOutput {
   }
 };
 
+template <typename T>
+ConvStepOutput<T> MakeConvStepOutput(void* uz, int64_t ld_uz, void* u, int64_t d_inner,
+                                     int64_t d_conv, const float* weight, const float* bias,
+                                     const int32_t* slots, float* conv_states,
+                                     int64_t conv_slot_stride) {
+  return ConvStepOutput<T>{static_cast<T*>(uz),
+                           ld_uz,
+                           static_cast<T*>(u),
+                           d_inner,
+                           static_cast<int>(d_conv),
+                           weight,
+                           bias,
+                           slots,
+                           conv_states,
+                           conv_slot_stride};
+}
+
+// DecodeConvFromParts: a thread per (row, output of in_proj); the convolution's taps and the
+// channel's history load before the wait (weights, and a state only this kernel of the step
+// writes: the slots were written before the step began).
+template <typename T>
+__global__ void ConvFromPartsKernel(const float* parts, int slices, int64_t slice_stride,
+                                    int64_t rows, ConvStepOutput<T> output) {
+  const int64_t width = 2 * output.d_inner;
+  const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  const bool active = index < rows * width;
+  const int r = active ? static_cast<int>(index / width) : 0;
+  const int64_t o = index % width;
+  typename ConvStepOutput<T>::Prefetched prefetched{};
+  if (active) prefetched = output.Prefetch(r, o);
+  WaitThenRelease();
+  if (!active) return;
+  const float* source = parts + r * width + o;
+  float value = source[0];
+  for (int p = 1; p < slices; ++p) value += source[p * slice_stride];
+  output(r, o, value, prefetched);
+}
+
+// DecodeResidualNorm: a block a row, a float4 a thread.
+template <typename T>
+__global__ void ResidualNormKernel(float* x, int64_t n, const float* parts, int slices,
+                                   int64_t slice_stride, const float* weight, float eps, T* out) {
+  const int64_t row = blockIdx.x;
+  const int64_t i = int64_t{threadIdx.x} * 4;
+  const bool active = i < n;
+  const float4 w = active ? *reinterpret_cast<const float4*>(weight + i) : float4{};
+  WaitThenRelease();
+  float4 v{};
+  if (active) {
+    float* target = x + row * n + i;
+    v = *reinterpret_cast<const float4*>(target);
+    for (int p = 0; p < slices; ++p) {
+      const float4 add = *reinterpret_cast<const float4*>(parts + p * slice_stride + row * n + i);
+      v.x += add.x, v.y += add.y, v.z += add.z, v.w += add.w;
+    }
+    if (slices > 0) *reinterpret_cast<float4*>(target) = v;
+  }
+  const float sum = BlockSum(v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w);
+  const float scale = 1.0f / sqrtf(sum / static_cast<float>(n) + eps);
+  if (!active) return;
+  T* target = out + row * n + i;
+  target[0] = FromFloat<T>(v.x * scale * w.x);
+  target[1] = FromFloat<T>(v.y * scale * w.y);
+  target[2] = FromFloat<T>(v.z * scale * w.z);
+  target[3] = FromFloat<T>(v.w * scale * w.w);
+}
+
 // dt = softplus(row[:dt_rank] . w + bias), w column `col` of dt_proj rows staged transposed in
 // shared memory ([dt_rank][stride]), summed as four partial sums (k mod 4) and then their pairs:
 // the order every scan kernel uses, so that they agree to the bit.
@@ -481,6 +549,10 @@ struct ScanArgs {
   // current one's arithmetic; else element by element into one buffer.
   bool vector;
   int buffers;
+  // dbc as `dbc_parts` slices of partial sums dbc_part_stride floats apart, added in order
+  // where the rows are staged (the decode step only).
+  int dbc_parts = 1;
+  int64_t dbc_part_stride = 0;
 };
 
 // Elements of T in 16 bytes: u, z and y move in such chunks where aligned.
@@ -542,19 +614,6 @@ int64_t ScanSharedFloats(int dt_rank, int row_pad, int channels, int t_bytes, in
   const int64_t wdt = dt_rank > kDtRegisters ? int64_t{dt_rank} * channels : 0;
   return wdt + kScanTile * (buffers * int64_t{row_pad} + ScanDtStride(channels) + kScanThreads +
                             buffers * 2 * int64_t{channels} * t_bytes / 4);
-}
-
-// 16 bytes from global to shared memory without passing through registers (sm_80 and later).
-__device__ __forceinline__ void CopyAsync16(void* shared_target, const void* global_source) {
-  const uint32_t target = static_cast<uint32_t>(__cvta_generic_to_shared(shared_target));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(target), "l"(global_source)
-               : "memory");
-}
-__device__ __forceinline__ void CopyAsyncCommit() {
-  asm volatile("cp.async.commit_group;" ::: "memory");
-}
-__device__ __forceinline__ void CopyAsyncWait() {
-  asm volatile("cp.async.wait_group 0;" ::: "memory");
 }
 
 bool scan_dt_mma_setting = true;
@@ -948,6 +1007,7 @@ constexpr int kStepThreads = kStepChannels * kStepSequences;
 constexpr int kStepStride = kStepChannels + 1;
 // At most this many sequence groups a launch; more sequences loop inside the blocks.
 constexpr int kStepMaxGroups = 32;
+int scan_step_groups_setting = kStepMaxGroups;  // SetScanStepGroups
 
 // The step kernel reads each state as float4s: the slot stride and d_state keep them aligned.
 template <typename T>
@@ -955,8 +1015,18 @@ bool ScanStepApplies(const ScanArgs<T>& args) {
   return args.ssm_slot_stride % 4 == 0 && reinterpret_cast<uintptr_t>(args.ssm_states) % 16 == 0;
 }
 
+// A thread's S states, 16 bytes at a time.
+template <int S>
+__device__ __forceinline__ void LoadState(const float* state, float (&h)[S]) {
+#pragma unroll
+  for (int j = 0; j < S; j += 4) {
+    const float4 v = *reinterpret_cast<const float4*>(state + j);
+    h[j] = v.x, h[j + 1] = v.y, h[j + 2] = v.z, h[j + 3] = v.w;
+  }
+}
+
 template <int S, typename T>
-__global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args) {
+__global__ void __launch_bounds__(kStepThreads, S >= 32 ? 2 : 3) ScanStepKernel(ScanArgs<T> args) {
   extern __shared__ __align__(16) float shared[];
   const int dt_rank = args.dt_rank;
   float* s_wdt = shared;  // [dt_rank][kStepStride]
@@ -982,7 +1052,15 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
   float a2[S];
 #pragma unroll
   for (int j = 0; j < S; ++j) a2[j] = args.weights.a[c * S + j] * kLog2e;
-  // Weights only above this line: the kernel before may still be running.
+  // The state of the block's first sequence too: only this kernel of the step writes it (the
+  // slots were written before the step began), so its DRAM latency may overlap the kernel
+  // before.
+  float h[S];
+  const int64_t first_b = int64_t{blockIdx.y} * kStepSequences + threadIdx.y;
+  if (first_b < args.batch) {
+    LoadState(args.ssm_states + args.slots[first_b] * args.ssm_slot_stride + c * S, h);
+  }
+  // Weights and states only above this line: the kernel before may still be running.
   WaitThenRelease();
   const int row_length = dt_rank + 2 * S;
   const int dt_pad = args.dt_pad, row_pad = args.row_pad;
@@ -996,14 +1074,21 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
       const int quads = row_length / 4;
       for (int i = thread; i < rows * quads; i += kStepThreads) {
         const int r = i / quads, col = (i % quads) * 4;
-        *reinterpret_cast<float4*>(s_rows + r * row_pad + StagedColumn(col, dt_rank, dt_pad)) =
-            *reinterpret_cast<const float4*>(args.dbc + (first + r) * args.ld_dbc + col);
+        const float* source = args.dbc + (first + r) * args.ld_dbc + col;
+        float4 sum = *reinterpret_cast<const float4*>(source);
+        for (int p = 1; p < args.dbc_parts; ++p) {
+          const float4 v = *reinterpret_cast<const float4*>(source + p * args.dbc_part_stride);
+          sum.x += v.x, sum.y += v.y, sum.z += v.z, sum.w += v.w;
+        }
+        *reinterpret_cast<float4*>(s_rows + r * row_pad + StagedColumn(col, dt_rank, dt_pad)) = sum;
       }
     } else {
       for (int i = thread; i < rows * row_length; i += kStepThreads) {
         const int r = i / row_length, col = i % row_length;
-        s_rows[r * row_pad + StagedColumn(col, dt_rank, dt_pad)] =
-            args.dbc[(first + r) * args.ld_dbc + col];
+        const float* source = args.dbc + (first + r) * args.ld_dbc + col;
+        float sum = *source;
+        for (int p = 1; p < args.dbc_parts; ++p) sum += source[p * args.dbc_part_stride];
+        s_rows[r * row_pad + StagedColumn(col, dt_rank, dt_pad)] = sum;
       }
     }
     __syncthreads();
@@ -1013,12 +1098,7 @@ __global__ void __launch_bounds__(kStepThreads) ScanStepKernel(ScanArgs<T> args)
     float* state = args.ssm_states + args.slots[b] * args.ssm_slot_stride + c * S;
     const float input = ToFloat(args.u[b * di + c]);
     const float z = ToFloat(args.uz[b * args.ld_uz + di + c]);
-    float h[S];
-#pragma unroll
-    for (int j = 0; j < S; j += 4) {
-      const float4 v = *reinterpret_cast<const float4*>(state + j);
-      h[j] = v.x, h[j + 1] = v.y, h[j + 2] = v.z, h[j + 3] = v.w;
-    }
+    if (group != blockIdx.y) LoadState(state, h);
     const float dt = DtFromShared<T>(row, s_wdt, dt_rank, kStepStride, local, dt_bias);
     const float dt_input = dt * input;
     const float* bs = row + dt_pad;  // 16-byte aligned: dt_pad and row_pad multiples of 4
@@ -1057,8 +1137,8 @@ absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
       return s;
     }
   }
-  const int64_t groups =
-      std::min<int64_t>((args.batch + kStepSequences - 1) / kStepSequences, kStepMaxGroups);
+  const int64_t groups = std::min<int64_t>((args.batch + kStepSequences - 1) / kStepSequences,
+                                           scan_step_groups_setting);
   const dim3 grid(static_cast<unsigned int>((args.d_inner + kStepChannels - 1) / kStepChannels),
                   static_cast<unsigned int>(groups));
   return Launched(
@@ -1403,6 +1483,15 @@ absl::Status SetScanLanes(int lanes) {
   return absl::OkStatus();
 }
 
+absl::Status SetScanStepGroups(int groups) {
+  if (groups < 1 || groups > kStepMaxGroups) {
+    return absl::InvalidArgumentError(absl::StrCat("the decode scan step runs 1..", kStepMaxGroups,
+                                                   " groups of sequences, not ", groups));
+  }
+  scan_step_groups_setting = groups;
+  return absl::OkStatus();
+}
+
 int ScanLanes(int64_t batch, int64_t length, int64_t d_inner) {
   if (scan_lanes_setting != 0) return scan_lanes_setting;
   // Measured on the H200 at the mamba-130m shape (docs/benchmarks.md, 2026-12-02): 2 lanes
@@ -1519,20 +1608,56 @@ absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
   }
   return Dispatch(dtype, [&](auto zero) {
     using T = decltype(zero);
-    const ConvStepOutput<T> output{static_cast<T*>(uz),
-                                   ld_uz,
-                                   static_cast<T*>(u),
-                                   d_inner,
-                                   static_cast<int>(d_conv),
-                                   conv_weight,
-                                   conv_bias,
-                                   slots,
-                                   conv_states,
-                                   conv_slot_stride};
+    const auto output = MakeConvStepOutput<T>(uz, ld_uz, u, d_inner, d_conv, conv_weight, conv_bias,
+                                              slots, conv_states, conv_slot_stride);
     return Launched(skinny::LaunchSkinny<T, skinny::InputsOf<T>::template Norm>(
                         skinny::NormRows(x, d_model, norm_weight, eps), rows, d_model,
                         static_cast<const T*>(in_proj), 2 * d_inner, output, stream),
                     "decode in_proj + conv1d step");
+  });
+}
+
+absl::Status DecodeResidualNorm(float* x, int64_t rows, int64_t d_model, const float* parts,
+                                int64_t slices, int64_t slice_stride, const float* norm_weight,
+                                float eps, void* out, WeightDtype dtype, cudaStream_t stream) {
+  if (rows < 1 || d_model % 4 != 0 || d_model > 4096 || slices < 0 || !Aligned(x, 16) ||
+      !Aligned(norm_weight, 16) || (slices > 0 && (!Aligned(parts, 16) || slice_stride % 4 != 0))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the decode residual + RMSNorm takes d_model a multiple of 4 up to 4096 and "
+                     "16-byte aligned rows; got rows=",
+                     rows, " d_model=", d_model, " slices=", slices));
+  }
+  const int threads = static_cast<int>((d_model / 4 + 31) / 32 * 32);
+  return Dispatch(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    return Launched(LaunchKernel(MambaProgrammaticLaunch(), ResidualNormKernel<T>,
+                                 dim3(static_cast<unsigned int>(rows)), dim3(threads), 0, stream, x,
+                                 d_model, parts, static_cast<int>(slices), slice_stride,
+                                 norm_weight, eps, static_cast<T*>(out)),
+                    "decode residual + RMSNorm");
+  });
+}
+
+absl::Status DecodeConvFromParts(const float* parts, int64_t slices, int64_t slice_stride,
+                                 int64_t rows, int64_t d_inner, int64_t d_conv,
+                                 const float* conv_weight, const float* conv_bias,
+                                 const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
+                                 void* uz, int64_t ld_uz, void* u, WeightDtype dtype,
+                                 cudaStream_t stream) {
+  if (rows < 1 || slices < 1 || d_conv < 2 || d_conv > kMaxConv || ld_uz < 2 * d_inner) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the decode convolution from slices takes d_conv 2..", kMaxConv,
+                     " and ld_uz >= 2 d_inner; got rows=", rows, " slices=", slices,
+                     " d_conv=", d_conv, " ld_uz=", ld_uz));
+  }
+  return Dispatch(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    const auto output = MakeConvStepOutput<T>(uz, ld_uz, u, d_inner, d_conv, conv_weight, conv_bias,
+                                              slots, conv_states, conv_slot_stride);
+    return Launched(LaunchKernel(MambaProgrammaticLaunch(), ConvFromPartsKernel<T>,
+                                 dim3(Blocks(rows * 2 * d_inner, 256)), dim3(256), 0, stream, parts,
+                                 static_cast<int>(slices), slice_stride, rows, output),
+                    "decode conv1d step from slices");
   });
 }
 
@@ -1566,7 +1691,7 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
                            int64_t d_inner, int64_t d_state, const ScanWeights& weights,
                            const int32_t* slots, float* ssm_states, int64_t ssm_slot_stride,
                            int64_t chunk_length, float* scratch, void* y, WeightDtype gemm_dtype,
-                           cudaStream_t stream) {
+                           cudaStream_t stream, const DbcSlices& slices) {
   if (d_state != 4 && d_state != 8 && d_state != 16 && d_state != 32) {
     return absl::InvalidArgumentError(
         absl::StrCat("the GPU selective scan supports d_state 4, 8, 16 or 32, not ", d_state));
@@ -1617,6 +1742,16 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
     // activations would not leave room for three blocks an SM).
     args.vector = ld_dbc % 4 == 0 && Aligned(dbc, 16) && dt_rank % 4 == 0 && ScanVectorUzy(args);
     args.buffers = args.vector && sizeof(T) == 2 ? 2 : 1;
+    if (slices.count != 1) {
+      if (slices.count < 1 || length != 1 || chunks != 1 || !ScanStepApplies(args)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("the selective scan adds ", slices.count,
+                         " slices of dt/B/C only in a decode step with aligned states"));
+      }
+      args.dbc_parts = static_cast<int>(slices.count);
+      args.dbc_part_stride = slices.stride;
+      args.vector = args.vector && slices.stride % 4 == 0;
+    }
     return lanes == 2 ? LaunchScanForStates<2>(d_state, args, stream)
                       : LaunchScanForStates<4>(d_state, args, stream);
   });

@@ -58,6 +58,28 @@ absl::Status DecodeInProjConv(const float* x, int64_t rows, int64_t d_model,
                               void* uz, int64_t ld_uz, void* u, cudaStream_t stream);
 bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, const void* in_proj);
 
+// The decode step's steps around the split products (split_linear.h), for 1..64 rows whose
+// products leave `slices` partial sums [slices][rows][width] (slice_stride = rows * width):
+//
+// DecodeResidualNorm: x[r, :] += the sum of out_proj's slices, in order (none for the first
+// layer: slices 0), then out[r, :] = RMSNorm(x[r, :]) * norm_weight in `dtype`, as RmsNorm.
+// d_model a multiple of 4 up to 4,096, x and parts 16-byte aligned; InvalidArgument otherwise.
+absl::Status DecodeResidualNorm(float* x, int64_t rows, int64_t d_model, const float* parts,
+                                int64_t slices, int64_t slice_stride, const float* norm_weight,
+                                float eps, void* out, WeightDtype dtype, cudaStream_t stream);
+
+// DecodeConvFromParts: in_proj's output (width 2 * d_inner) summed from its slices, rounded
+// to `dtype` as a product stored in it would be; the first d_inner values go through the
+// convolution step and SiLU into u [rows, d_inner] (the conv states of `slots` advanced), the
+// rest (z) into uz[r * ld_uz + d_inner + ch]: what CausalConv1d does for length 1 after a
+// product that wrote uz. d_conv 2..8.
+absl::Status DecodeConvFromParts(const float* parts, int64_t slices, int64_t slice_stride,
+                                 int64_t rows, int64_t d_inner, int64_t d_conv,
+                                 const float* conv_weight, const float* conv_bias,
+                                 const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
+                                 void* uz, int64_t ld_uz, void* u, WeightDtype dtype,
+                                 cudaStream_t stream);
+
 // The per-layer parameters the selective scan reads (fp32).
 struct ScanWeights {
   const float* dt_proj;       // [d_inner, dt_rank]
@@ -84,18 +106,32 @@ int64_t ScanScratchFloats(int64_t batch, int64_t length, int64_t d_inner, int64_
 // from its predecessors' (two launches; one when there is one chunk, which for length == 1
 // is the decode step's state update). d_state must be 4, 8, 16 or 32 and dt_rank at most
 // 256 (InvalidArgument otherwise); `scratch` may be null for one chunk.
+//
+// `slices` > 1 (the decode step, length 1, only; InvalidArgument otherwise): dbc is x_proj's
+// output as SplitLinear leaves it, `slices` partial sums `stride` floats apart, added in order
+// as the rows are staged.
+struct DbcSlices {
+  int64_t count = 1;
+  int64_t stride = 0;
+};
 absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, const void* u,
                            const void* uz, int64_t ld_uz, int64_t batch, int64_t length,
                            int64_t d_inner, int64_t d_state, const ScanWeights& weights,
                            const int32_t* slots, float* ssm_states, int64_t ssm_slot_stride,
                            int64_t chunk_length, float* scratch, void* y, WeightDtype gemm_dtype,
-                           cudaStream_t stream);
+                           cudaStream_t stream, const DbcSlices& slices = {});
 
 // Threads a channel of the selective scan: 0 (the default) lets ScanLanes choose by shape
 // (2 for prefills of at least 16,384 sequence-channels, 4 otherwise), 2 or 4 force it. A
 // process-wide setting for benchmarks that compare them; not thread-safe against running
 // scans. InvalidArgument for another count. The decode step (length 1) has its own kernel.
 absl::Status SetScanLanes(int lanes);
+
+// The most groups of 4 sequences the decode step's scan launches side by side (1..32, the
+// default 32); more sequences loop inside the blocks. A process-wide setting for benchmarks
+// (fewer, longer blocks hold fewer registers while the next kernel of a step waits to start);
+// read when a step is launched or captured. InvalidArgument outside 1..32.
+absl::Status SetScanStepGroups(int groups);
 int ScanLanes(int64_t batch, int64_t length, int64_t d_inner);
 
 // Whether the prefill scan computes dt = dt_proj . dt_low for bf16/fp16 activations on the

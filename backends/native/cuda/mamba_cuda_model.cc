@@ -1,6 +1,7 @@
 // MambaCudaModel: the per-layer launch sequence (6 launches a layer: RMSNorm, in_proj GEMM,
-// conv1d, x_proj GEMM, scan with dt_proj fused, out_proj GEMM adding into the residual), the
-// slot pool, and the decode graphs.
+// conv1d, x_proj GEMM, scan with dt_proj fused, out_proj GEMM adding into the residual; for
+// decode batches of 2-64 the same six steps around split products), the slot pool, and the
+// decode graphs.
 #include "backends/native/cuda/mamba_cuda_model.h"
 
 #include <cuda_runtime.h>
@@ -19,6 +20,7 @@
 #include "backends/native/cuda/mamba_cuda_kernels.h"
 #include "backends/native/cuda/programmatic_launch.h"
 #include "backends/native/cuda/skinny_gemm.h"
+#include "backends/native/cuda/split_linear.h"
 
 namespace llive::backends::cuda {
 namespace {
@@ -102,6 +104,12 @@ struct MambaCudaModel::Impl {
   // Bucket(max_decode_batch) rows; zeroed once, the kernel keeps its counters at zero.
   DeviceBuffer<uint8_t> sample_scratch;
   std::map<int, std::unique_ptr<DecodeGraph>> graphs;
+  // The split products of decode steps (SplitLayers), where the shapes suit them. One buffer
+  // holds each product's slices: their consumer is the next kernel, which has finished before
+  // the following product writes (every kernel writes only after its predecessor is done).
+  bool split_ok = false;
+  SplitLinearShape in_split, x_split, out_split;
+  DeviceBuffer<float> split_slices;
 
   int64_t conv_stride() const { return config.n_layer * config.d_inner * (config.d_conv - 1); }
   int64_t ssm_stride() const { return config.n_layer * config.d_inner * config.d_state; }
@@ -230,10 +238,70 @@ struct MambaCudaModel::Impl {
                         logits.data(), WeightDtype::kFp32, c.vocab_size);
   }
 
+  bool UsesSplitDecode(int bucket) const {
+    return split_ok && options.split_decode_min_rows > 0 &&
+           bucket >= options.split_decode_min_rows && bucket <= kSplitLinearMaxRows;
+  }
+
+  // A decode step's blocks and LM head for `rows` sequences from step_tokens/step_slots through
+  // the split products: per layer
+  //   xn = RMSNorm(x += out_proj slices of the layer before)     DecodeResidualNorm
+  //   in_proj slices = xn . in_proj^T                            [splits, rows, 2 d_inner]
+  //   u, z = SiLU(conv step(sum of slices)), z                   DecodeConvFromParts
+  //   x_proj slices = u . x_proj^T                               [splits, rows, xdbc]
+  //   y = scan step(sum of slices, u, z)                         SelectiveScan
+  //   out_proj slices = y . out_proj^T                           [splits, rows, d_model]
+  // then the last residual add with the final norm, and the head through cuBLAS.
+  absl::Status SplitLayers(int64_t rows) {
+    const MambaConfig& c = config;
+    const int64_t xdbc = c.dt_rank + 2 * c.d_state;
+    const bool programmatic = MambaProgrammaticLaunch();
+    float* slices = split_slices.data();
+    LLIVE_RETURN_IF_ERROR(mamba::EmbeddingGather(step_tokens.data(), rows, embedding.data(), dtype,
+                                                 c.d_model, x.data(), stream));
+    int64_t pending = 0;  // out_proj slices not yet added into x
+    for (int layer = 0; layer < c.n_layer; ++layer) {
+      LayerOnDevice& w = layers[layer];
+      LLIVE_RETURN_IF_ERROR(mamba::DecodeResidualNorm(x.data(), rows, c.d_model, slices, pending,
+                                                      rows * c.d_model, w.norm.data(),
+                                                      c.norm_epsilon, xn.data(), dtype, stream));
+      LLIVE_RETURN_IF_ERROR(SplitLinear(xn.data(), rows, c.d_model, w.in_proj.data(), dtype,
+                                        c.d_model, 2 * c.d_inner, in_split, slices, programmatic,
+                                        stream));
+      LLIVE_RETURN_IF_ERROR(mamba::DecodeConvFromParts(
+          slices, in_split.splits, rows * 2 * c.d_inner, rows, c.d_inner, c.d_conv, w.conv.data(),
+          w.conv_bias.data(), step_slots.data(),
+          conv_states.data() + layer * c.d_inner * (c.d_conv - 1), conv_stride(), uz.data(),
+          2 * c.d_inner, u.data(), dtype, stream));
+      LLIVE_RETURN_IF_ERROR(SplitLinear(u.data(), rows, c.d_inner, w.x_proj.data(), dtype,
+                                        c.d_inner, xdbc, x_split, slices, programmatic, stream));
+      const mamba::ScanWeights scan{w.dt_proj.data(), w.dt_proj_bias.data(), w.a.data(),
+                                    w.d.data()};
+      LLIVE_RETURN_IF_ERROR(mamba::SelectiveScan(
+          slices, xdbc, c.dt_rank, u.data(), uz.data(), 2 * c.d_inner, rows, 1, c.d_inner,
+          c.d_state, scan, step_slots.data(), ssm_states.data() + layer * c.d_inner * c.d_state,
+          ssm_stride(), 0, nullptr, y.data(), dtype, stream,
+          mamba::DbcSlices{x_split.splits, rows * xdbc}));
+      LLIVE_RETURN_IF_ERROR(SplitLinear(y.data(), rows, c.d_inner, w.out_proj.data(), dtype,
+                                        c.d_inner, c.d_model, out_split, slices, programmatic,
+                                        stream));
+      pending = out_split.splits;
+    }
+    LLIVE_RETURN_IF_ERROR(mamba::DecodeResidualNorm(x.data(), rows, c.d_model, slices, pending,
+                                                    rows * c.d_model, norm_f.data(), c.norm_epsilon,
+                                                    xn.data(), dtype, stream));
+    return gemm->Linear(xn.data(), rows, c.d_model, c.d_model, head(), c.vocab_size, logits.data(),
+                        WeightDtype::kFp32, c.vocab_size);
+  }
+
   // The whole decode step for `bucket` rows from step_tokens/step_slots, sampling included.
   absl::Status DecodeStep(int bucket) {
-    LLIVE_RETURN_IF_ERROR(Layers(step_tokens.data(), step_slots.data(), bucket, 1));
-    LLIVE_RETURN_IF_ERROR(Head(bucket, 1, 0));
+    if (UsesSplitDecode(bucket)) {
+      LLIVE_RETURN_IF_ERROR(SplitLayers(bucket));
+    } else {
+      LLIVE_RETURN_IF_ERROR(Layers(step_tokens.data(), step_slots.data(), bucket, 1));
+      LLIVE_RETURN_IF_ERROR(Head(bucket, 1, 0));
+    }
     const mamba::SampleScratch scratch{sample_scratch.data(),
                                        static_cast<int64_t>(sample_scratch.bytes()),
                                        Bucket(options.max_decode_batch)};
@@ -250,7 +318,7 @@ struct MambaCudaModel::Impl {
     cudaGraph_t graph = nullptr;
     LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal),
                                "starting the decode graph capture");
-    const MambaCaptureRows capture_rows(bucket);  // programmatic launch by bucket
+    const MambaCaptureRows capture_rows(bucket, UsesSplitDecode(bucket));  // for MambaPdl::kAuto
     absl::Status recorded = DecodeStep(bucket);
     const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
     if (!recorded.ok()) {
@@ -398,6 +466,26 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
     LLIVE_CUDA_RETURN_IF_ERROR(
         cudaMemsetAsync(impl->sample_scratch.data(), 0, impl->sample_scratch.bytes(), impl->stream),
         "clearing the sampling scratch");
+  }
+  if (dtype != WeightDtype::kFp32 && c.d_model % 8 == 0 && c.d_model <= 4096 &&
+      c.d_inner % 8 == 0 && options.split_decode_min_rows > 0) {
+    absl::StatusOr<SplitLinearShape> in_split =
+        ChooseSplitLinear(c.d_model, 2 * c.d_inner, options.split_in_proj_blocks);
+    absl::StatusOr<SplitLinearShape> x_split =
+        ChooseSplitLinear(c.d_inner, xdbc, options.split_x_proj_blocks);
+    absl::StatusOr<SplitLinearShape> out_split =
+        ChooseSplitLinear(c.d_inner, c.d_model, options.split_out_proj_blocks);
+    if (in_split.ok() && x_split.ok() && out_split.ok()) {
+      impl->split_ok = true;
+      impl->in_split = *in_split;
+      impl->x_split = *x_split;
+      impl->out_split = *out_split;
+      const int64_t split_rows = std::min<int64_t>(max_bucket, kSplitLinearMaxRows);
+      const int64_t floats =
+          split_rows * std::max({in_split->splits * 2 * c.d_inner, x_split->splits * xdbc,
+                                 out_split->splits * c.d_model});
+      LLIVE_RETURN_IF_ERROR(AllocateInto(impl->split_slices, floats));
+    }
   }
   LLIVE_RETURN_IF_ERROR(impl->SetSampling(0.0f, 0));
   LLIVE_RETURN_IF_ERROR(impl->GrowSlots(options.initial_slots + 1));

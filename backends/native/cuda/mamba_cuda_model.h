@@ -31,6 +31,16 @@ struct MambaCudaOptions {
   int64_t max_logit_rows = 1024;
   // Slots allocated at first; the pool doubles when they run out.
   int initial_slots = 8;
+  // Decode buckets of this many rows up to 64 run their three products a layer through llive's
+  // split tensor-core kernels (split_linear.h: weights loaded under programmatic launch while
+  // the kernel before runs; the norm, convolution and scan add up their slices) instead of
+  // cuBLAS; 0: never. bf16 and fp16 weights only. (One row keeps the skinny kernels.)
+  int split_decode_min_rows = 2;
+  // The blocks each split product aims at (ChooseSplitLinear): in_proj, x_proj (few: the scan
+  // adds up its slices for every row it stages), out_proj.
+  int split_in_proj_blocks = 128;
+  int split_x_proj_blocks = 8;
+  int split_out_proj_blocks = 96;
 };
 
 // Thread-safe: every call takes the model's lock, so calls from several threads run one

@@ -11,8 +11,9 @@ namespace llive::backends::cuda {
 namespace {
 
 std::atomic<bool> rwkv7_programmatic{true};
-std::atomic<MambaPdl> mamba_programmatic{MambaPdl::kSingleRow};
+std::atomic<MambaPdl> mamba_programmatic{MambaPdl::kAuto};
 thread_local int64_t mamba_capture_rows = 0;  // 0: no decode graph being captured
+thread_local bool mamba_capture_split = false;
 
 }  // namespace
 
@@ -26,18 +27,23 @@ bool MambaProgrammaticLaunch() {
   switch (MambaProgrammaticLaunchMode()) {
     case MambaPdl::kOn:
       return true;
-    case MambaPdl::kSingleRow:
-      return mamba_capture_rows == 1;
+    case MambaPdl::kAuto:
+      return mamba_capture_rows == 1 || (mamba_capture_rows > 0 && mamba_capture_split);
     case MambaPdl::kOff:
       break;
   }
   return false;
 }
 
-MambaCaptureRows::MambaCaptureRows(int64_t rows) : previous_(mamba_capture_rows) {
+MambaCaptureRows::MambaCaptureRows(int64_t rows, bool split_products)
+    : previous_rows_(mamba_capture_rows), previous_split_(mamba_capture_split) {
   mamba_capture_rows = rows;
+  mamba_capture_split = split_products;
 }
-MambaCaptureRows::~MambaCaptureRows() { mamba_capture_rows = previous_; }
+MambaCaptureRows::~MambaCaptureRows() {
+  mamba_capture_rows = previous_rows_;
+  mamba_capture_split = previous_split_;
+}
 
 bool StreamCapturing(cudaStream_t stream) {
   cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;

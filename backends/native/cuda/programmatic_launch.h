@@ -14,30 +14,33 @@ namespace llive::backends::cuda {
 // (docs/benchmarks.md, 2026-12-02): RWKV-7 decode at batch 1 took 485 us a step with it and
 // 594 without, so it is on for RWKV-7. Mamba's kernels release their successor only after
 // their own wait; so launched, a Mamba decode step at batch 1 took 471 us with it and 589
-// without, but batches 8 and 64 took 2% longer with it (2026-12-02 08:27, models built at the
-// same point of the process): by default it is on for Mamba graphs of one sequence only
-// (MambaPdl::kSingleRow).
+// without, but batches 8 and 64 through cuBLAS's products took 2% longer with it (2026-12-02
+// 08:27): by default (MambaPdl::kAuto) it is on for Mamba graphs of one sequence and for those
+// whose products are llive's split kernels (split_linear.h), which load their weights during
+// the kernel before only under it.
 // Process-wide, read when a graph is captured (a graph keeps what it was captured with).
 void SetRwkv7ProgrammaticLaunch(bool enabled);
 bool Rwkv7ProgrammaticLaunch();
 
-enum class MambaPdl { kOff, kOn, kSingleRow };
+enum class MambaPdl { kOff, kOn, kAuto };
 void SetMambaProgrammaticLaunch(MambaPdl mode);
 MambaPdl MambaProgrammaticLaunchMode();
-// Whether a Mamba kernel launched now uses it: the mode, applied to the rows of the decode
-// graph this thread is capturing (MambaCaptureRows; none: no).
+// Whether a Mamba kernel launched now uses it: the mode, applied to the decode graph this
+// thread is capturing (MambaCaptureRows; none: no).
 bool MambaProgrammaticLaunch();
 
-// Marks the decode graph this thread captures while it lives as one of `rows` sequences.
+// Marks the decode graph this thread captures while it lives: `rows` sequences, and whether
+// its products are split kernels.
 class MambaCaptureRows {
  public:
-  explicit MambaCaptureRows(int64_t rows);
+  MambaCaptureRows(int64_t rows, bool split_products);
   ~MambaCaptureRows();
   MambaCaptureRows(const MambaCaptureRows&) = delete;
   MambaCaptureRows& operator=(const MambaCaptureRows&) = delete;
 
  private:
-  int64_t previous_;
+  int64_t previous_rows_;
+  bool previous_split_;
 };
 
 // True when `kernel` was compiled for sm_90 or newer (its PTX holds the griddepcontrol

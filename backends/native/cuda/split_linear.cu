@@ -1,0 +1,241 @@
+// SplitLinear: the tensor-core kernel and its tiling (split_linear.h).
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "backends/native/cuda/async_copy.cuh"
+#include "backends/native/cuda/cuda_status.h"
+#include "backends/native/cuda/programmatic_launch.cuh"
+#include "backends/native/cuda/split_linear.h"
+
+namespace llive::backends::cuda {
+namespace {
+
+constexpr int kThreads = 128;  // 4 warps, warp w multiplies rows [16 w, 16 w + 16)
+constexpr int kMaxTiles = 8;   // block_out up to 16 * kMaxTiles in one block
+constexpr int64_t kMaxSharedBytes = 110 * 1024;
+// A shared row holds a slice plus 16 bytes: an odd number of 16-byte words a row (slices are
+// multiples of 16 elements), so the 8 row addresses of an ldmatrix fall in 8 distinct groups
+// of banks.
+constexpr int kRowPad = 8;
+
+int64_t SharedBytes(int64_t block_out, int64_t block_in, int64_t rows) {
+  const int64_t row_tiles = (rows + 15) / 16;
+  return (block_out + 16 * row_tiles) * (block_in + kRowPad) * 2;
+}
+
+__device__ __forceinline__ uint32_t SharedAddress(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// Four 8 x 8 matrices of 16-bit elements from shared memory, lane l addressing a row of
+// matrix l / 8; register i holds the lane's two elements of matrix i.
+__device__ __forceinline__ void LoadMatrices(uint32_t (&r)[4], const void* row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(SharedAddress(row)));
+}
+
+// d += a (16 x 16, row fragment) * b (16 x 8, column fragment), fp32 accumulation.
+template <typename T>
+__device__ __forceinline__ void Mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                    uint32_t b1) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
+        "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, "
+        "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+// Block (output tile, slice): outputs [blockIdx.x * 16 kTiles, + 16 kTiles), inputs
+// [blockIdx.y * block_in, + block_in). Shared memory: the weight tile [16 kTiles][block_in +
+// kRowPad], then the input rows [16 row_tiles][block_in + kRowPad].
+template <typename T, int kTiles>
+__global__ void __launch_bounds__(kThreads)
+    SplitLinearKernel(const T* x, int rows, int64_t ldx, const T* weight, int64_t in, int64_t out,
+                      int block_in, float* parts) {
+  extern __shared__ __align__(16) unsigned char shared_bytes[];
+  T* s_weight = reinterpret_cast<T*>(shared_bytes);
+  constexpr int kBlockOut = 16 * kTiles;
+  const int stride = block_in + kRowPad;
+  T* s_x = s_weight + kBlockOut * stride;
+  const int64_t o0 = int64_t{blockIdx.x} * kBlockOut;
+  const int64_t i0 = int64_t{blockIdx.y} * block_in;
+  const int pieces = block_in / 8;  // 16-byte pieces a row
+  // The weight tile first: constant, so it may load while the kernel before still runs.
+  for (int p = threadIdx.x; p < kBlockOut * pieces; p += kThreads) {
+    const int row = p / pieces, piece = p % pieces;
+    CopyAsync16(s_weight + row * stride + piece * 8, weight + (o0 + row) * in + i0 + piece * 8);
+  }
+  CopyAsyncCommit();
+  WaitThenRelease();
+  const int row_tiles = (rows + 15) / 16;
+  for (int p = threadIdx.x; p < 16 * row_tiles * pieces; p += kThreads) {
+    const int row = p / pieces, piece = p % pieces;
+    // Rows past `rows` are zeros (the address of row 0, which exists, but nothing copied).
+    const int64_t source_row = row < rows ? row : 0;
+    CopyAsync16OrZero(s_x + row * stride + piece * 8, x + source_row * ldx + i0 + piece * 8,
+                      row < rows);
+  }
+  CopyAsyncCommit();
+  CopyAsyncWait();
+  __syncthreads();
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (warp >= row_tiles) return;
+  float acc[2 * kTiles][4] = {};
+  // ldmatrix addresses: for the input rows, lane l gives row l % 16 at column 8 (l / 16) (the
+  // four 8 x 8 quarters of the 16 x 16 fragment in the order mma reads them); for the weights,
+  // output l % 8 + 8 (l / 16) at column 8 ((l / 8) % 2): two output tiles of 8, each its
+  // columns 0-7 and 8-15.
+  const T* a_row = s_x + (warp * 16 + lane % 16) * stride + (lane / 16) * 8;
+  const T* b_row = s_weight + (lane % 8 + (lane / 16) * 8) * stride + ((lane / 8) % 2) * 8;
+  for (int k = 0; k < block_in; k += 16) {
+    uint32_t a[4];
+    LoadMatrices(a, a_row + k);
+#pragma unroll
+    for (int t = 0; t < kTiles; ++t) {
+      uint32_t b[4];
+      LoadMatrices(b, b_row + t * 16 * stride + k);
+      Mma<T>(acc[2 * t], a, b[0], b[1]);
+      Mma<T>(acc[2 * t + 1], a, b[2], b[3]);
+    }
+  }
+  // Accumulator n: rows lane / 4 and lane / 4 + 8, outputs 8 n + 2 (lane % 4) and the next.
+  float* slice = parts + int64_t{blockIdx.y} * rows * out;
+  const int r0 = warp * 16 + lane / 4;
+#pragma unroll
+  for (int n = 0; n < 2 * kTiles; ++n) {
+    const int64_t o = o0 + n * 8 + (lane % 4) * 2;
+    if (r0 < rows) {
+      *reinterpret_cast<float2*>(slice + r0 * out + o) = make_float2(acc[n][0], acc[n][1]);
+    }
+    if (r0 + 8 < rows) {
+      *reinterpret_cast<float2*>(slice + (r0 + 8) * out + o) = make_float2(acc[n][2], acc[n][3]);
+    }
+  }
+}
+
+template <typename T, int kTiles>
+cudaError_t Launch(const void* x, int64_t rows, int64_t ldx, const void* weight, int64_t in,
+                   int64_t out, const SplitLinearShape& shape, float* parts, bool programmatic,
+                   cudaStream_t stream) {
+  const int64_t bytes = SharedBytes(shape.block_out, shape.block_in, rows);
+  auto* kernel = SplitLinearKernel<T, kTiles>;
+  if (bytes > 48 * 1024) {
+    const cudaError_t raised = cudaFuncSetAttribute(
+        kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+    if (raised != cudaSuccess) return raised;
+  }
+  const dim3 grid(static_cast<unsigned int>(out / shape.block_out),
+                  static_cast<unsigned int>(shape.splits));
+  return LaunchKernel(programmatic, kernel, grid, dim3(kThreads), static_cast<size_t>(bytes),
+                      stream, static_cast<const T*>(x), static_cast<int>(rows), ldx,
+                      static_cast<const T*>(weight), in, out, static_cast<int>(shape.block_in),
+                      parts);
+}
+
+template <typename T>
+cudaError_t LaunchForTiles(int64_t tiles, const void* x, int64_t rows, int64_t ldx,
+                           const void* weight, int64_t in, int64_t out,
+                           const SplitLinearShape& shape, float* parts, bool programmatic,
+                           cudaStream_t stream) {
+  switch (tiles) {
+#define LLIVE_SPLIT_TILES(n) \
+  case n:                    \
+    return Launch<T, n>(x, rows, ldx, weight, in, out, shape, parts, programmatic, stream);
+    LLIVE_SPLIT_TILES(1)
+    LLIVE_SPLIT_TILES(2)
+    LLIVE_SPLIT_TILES(3)
+    LLIVE_SPLIT_TILES(4)
+    LLIVE_SPLIT_TILES(5)
+    LLIVE_SPLIT_TILES(6)
+    LLIVE_SPLIT_TILES(7)
+    LLIVE_SPLIT_TILES(8)
+#undef LLIVE_SPLIT_TILES
+    default:
+      return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<SplitLinearShape> ChooseSplitLinear(int64_t in, int64_t out, int64_t target_blocks) {
+  SplitLinearShape shape;
+  if (out > 0 && out <= 16 * kMaxTiles && out % 16 == 0) {
+    shape.block_out = out;
+  } else if (out > 0 && out % 64 == 0) {
+    shape.block_out = 64;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "split linear: ", out, " outputs are neither a multiple of 16 up to 128 nor of 64"));
+  }
+  if (in <= 0 || in % 16 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("split linear: ", in, " inputs are not a multiple of 16"));
+  }
+  const int64_t column_blocks = out / shape.block_out;
+  // The slice count nearest the target among those that cut `in` into multiples of 16 that fit
+  // in shared memory (ties to fewer slices: fewer partial sums for the consumer to add).
+  int64_t best_distance = -1;
+  for (int64_t splits = 1; splits <= in / 16; ++splits) {
+    if ((in / 16) % splits != 0) continue;
+    const int64_t block_in = in / splits;
+    if (SharedBytes(shape.block_out, block_in, kSplitLinearMaxRows) > kMaxSharedBytes) continue;
+    const int64_t distance = std::abs(column_blocks * splits - target_blocks);
+    if (best_distance < 0 || distance < best_distance) {
+      best_distance = distance;
+      shape.splits = splits;
+      shape.block_in = block_in;
+    }
+  }
+  if (best_distance < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("split linear: no slicing of ", in, " inputs fits in shared memory"));
+  }
+  return shape;
+}
+
+bool SplitLinearShapeValid(const SplitLinearShape& shape, int64_t in, int64_t out) {
+  return shape.block_out > 0 && shape.block_out % 16 == 0 && shape.block_out <= 16 * kMaxTiles &&
+         out % shape.block_out == 0 && shape.block_in > 0 && shape.block_in % 16 == 0 &&
+         shape.splits >= 1 && shape.block_in * shape.splits == in &&
+         SharedBytes(shape.block_out, shape.block_in, kSplitLinearMaxRows) <= kMaxSharedBytes;
+}
+
+absl::Status SplitLinear(const void* x, int64_t rows, int64_t ldx, const void* weight,
+                         WeightDtype dtype, int64_t in, int64_t out, const SplitLinearShape& shape,
+                         float* parts, bool programmatic, cudaStream_t stream) {
+  if (rows < 1 || rows > kSplitLinearMaxRows || ldx < in || ldx % 8 != 0 ||
+      reinterpret_cast<uintptr_t>(x) % 16 != 0 || reinterpret_cast<uintptr_t>(weight) % 16 != 0 ||
+      reinterpret_cast<uintptr_t>(parts) % 8 != 0 || !SplitLinearShapeValid(shape, in, out)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "split linear: unsupported operands (rows ", rows, ", in ", in, ", out ", out, ", ldx ",
+        ldx, ", tiles ", shape.block_out, " x ", shape.block_in, ", ", shape.splits, " slices)"));
+  }
+  if (dtype == WeightDtype::kFp32) {
+    return absl::InvalidArgumentError("split linear: bf16 or fp16 weights only, not fp32");
+  }
+  const int64_t tiles = shape.block_out / 16;
+  const cudaError_t launched =
+      dtype == WeightDtype::kBf16
+          ? LaunchForTiles<__nv_bfloat16>(tiles, x, rows, ldx, weight, in, out, shape, parts,
+                                          programmatic, stream)
+          : LaunchForTiles<__half>(tiles, x, rows, ldx, weight, in, out, shape, parts, programmatic,
+                                   stream);
+  return CudaStatus(launched, "launch of the split linear kernel");
+}
+
+}  // namespace llive::backends::cuda

@@ -1,0 +1,61 @@
+// Linear layers over a decode batch of up to 64 rows, as partial products over slices of the
+// inner dimension, for the kernels of a decode step captured with programmatic dependent
+// launch (programmatic_launch.h).
+//
+// cuBLAS's products of 64 rows take 6-9 us a layer on the H200 for 0.3-5 MB of weights (under
+// 1.2 us of memory time): a launch that starts when the kernel before it has finished, then
+// waits on DRAM for its weights. Here every block copies its weight tile into shared memory
+// before it waits for the kernel before it (the weights are constant), so under programmatic
+// launch the weights arrive while that kernel still runs; after the wait the block reads only
+// its slice of the input rows (from L2) and multiplies on the tensor cores (mma.sync
+// m16n8k16). Each block covers a tile of outputs for one slice of the inner dimension and
+// writes fp32 partial sums; the consumer adds the slices in order (deterministic, unlike
+// atomics), fused into what it does anyway (the residual add, the convolution step, the
+// scan's row staging: mamba_cuda_kernels.h).
+//
+// (Adding the slices inside the product instead, through the distributed shared memory of a
+// cluster of the slices' blocks, with the norm, convolution and residual add fused in: four
+// launches a layer instead of six, but 986 us a batch-64 Mamba step against 791 here, H200,
+// 2026-12-02: docs/benchmarks.md.)
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "backends/native/cuda/weight_dtype.h"
+
+namespace llive::backends::cuda {
+
+inline constexpr int64_t kSplitLinearMaxRows = 64;
+
+// The tiling of one product: outputs in tiles of `block_out`, the inner dimension in `splits`
+// slices of `block_in`.
+struct SplitLinearShape {
+  int64_t block_out = 0;
+  int64_t block_in = 0;
+  int64_t splits = 0;
+};
+
+// The tiling for a product of `in` inputs and `out` outputs with about `target_blocks` blocks
+// (fewer slices where the consumer adds them up for every row it reads), or InvalidArgument
+// when the shape does not suit the kernel: `out` a multiple of 16 up to 128 or a multiple of
+// 64, `in` a multiple of 16, a slice's tiles at most 110 KB of shared memory.
+absl::StatusOr<SplitLinearShape> ChooseSplitLinear(int64_t in, int64_t out, int64_t target_blocks);
+
+// Whether `shape` tiles a product of `in` inputs and `out` outputs.
+bool SplitLinearShapeValid(const SplitLinearShape& shape, int64_t in, int64_t out);
+
+// parts[s * rows * out + r * out + o] = sum over i in slice s of x[r * ldx + i] * weight[o * in +
+// i] for r < rows (1..kSplitLinearMaxRows), fp32 accumulation; x and weight bf16 or fp16
+// (`dtype`, InvalidArgument for fp32), x, weight 16-byte aligned, ldx a multiple of 8,
+// parts 8-byte aligned. Asynchronous on `stream`, graph-capturable; `programmatic` launches it
+// with programmatic dependent launch while the stream is captured (its weight tiles load
+// before it waits).
+absl::Status SplitLinear(const void* x, int64_t rows, int64_t ldx, const void* weight,
+                         WeightDtype dtype, int64_t in, int64_t out, const SplitLinearShape& shape,
+                         float* parts, bool programmatic, cudaStream_t stream);
+
+}  // namespace llive::backends::cuda
