@@ -316,12 +316,13 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitDecode(std::mt19937_64& random) 
     int64_t rows, in, out, target_blocks;
   };
   // The mamba-130m products at 64, 40 and 17 rows, one row, three tiles of 64 outputs, a tile
-  // of 128 (8 mma tiles a block), a slice per 16 inputs.
-  for (const LinearShape& s :
-       {LinearShape{64, 768, 3072, 128}, LinearShape{64, 1536, 80, 8},
-        LinearShape{64, 1536, 768, 96}, LinearShape{40, 1536, 768, 96},
-        LinearShape{17, 768, 3072, 128}, LinearShape{1, 768, 3072, 128},
-        LinearShape{33, 2560, 192, 8}, LinearShape{24, 2048, 128, 8}, LinearShape{64, 64, 16, 4}}) {
+  // of 128 (8 mma tiles a block), 160 outputs in tiles of 32 (mamba-1.4b's x_proj), a slice per
+  // 16 inputs.
+  for (const LinearShape& s : {LinearShape{64, 768, 3072, 128}, LinearShape{64, 1536, 80, 8},
+                               LinearShape{64, 1536, 768, 96}, LinearShape{40, 1536, 768, 96},
+                               LinearShape{17, 768, 3072, 128}, LinearShape{1, 768, 3072, 128},
+                               LinearShape{33, 2560, 192, 8}, LinearShape{24, 2048, 128, 8},
+                               LinearShape{20, 4096, 160, 8}, LinearShape{64, 64, 16, 4}}) {
     for (WeightDtype dtype : {WeightDtype::kBf16, WeightDtype::kFp16}) {
       auto shape = backends::cuda::ChooseSplitLinear(s.in, s.out, s.target_blocks);
       if (!shape.ok()) return shape.status();

@@ -174,13 +174,18 @@ cudaError_t LaunchForTiles(int64_t tiles, const void* x, int64_t rows, int64_t l
 
 absl::StatusOr<SplitLinearShape> ChooseSplitLinear(int64_t in, int64_t out, int64_t target_blocks) {
   SplitLinearShape shape;
-  if (out > 0 && out <= 16 * kMaxTiles && out % 16 == 0) {
-    shape.block_out = out;
-  } else if (out > 0 && out % 64 == 0) {
-    shape.block_out = 64;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "split linear: ", out, " outputs are neither a multiple of 16 up to 128 nor of 64"));
+  if (out <= 0 || out % 16 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("split linear: ", out, " outputs are not a multiple of 16"));
+  }
+  // All outputs in one tile up to 128 (x_proj: its slices are few), else the widest of 64, 48,
+  // 32, 16 that divides them.
+  shape.block_out = out <= 16 * kMaxTiles ? out : 16;
+  for (int64_t width : {64, 48, 32}) {
+    if (out > 16 * kMaxTiles && out % width == 0) {
+      shape.block_out = width;
+      break;
+    }
   }
   if (in <= 0 || in % 16 != 0) {
     return absl::InvalidArgumentError(

@@ -41,8 +41,8 @@ struct SplitLinearShape {
 
 // The tiling for a product of `in` inputs and `out` outputs with about `target_blocks` blocks
 // (fewer slices where the consumer adds them up for every row it reads), or InvalidArgument
-// when the shape does not suit the kernel: `out` a multiple of 16 up to 128 or a multiple of
-// 64, `in` a multiple of 16, a slice's tiles at most 110 KB of shared memory.
+// when the shape does not suit the kernel: `out` and `in` multiples of 16, a slice's tiles at
+// most 110 KB of shared memory.
 absl::StatusOr<SplitLinearShape> ChooseSplitLinear(int64_t in, int64_t out, int64_t target_blocks);
 
 // Whether `shape` tiles a product of `in` inputs and `out` outputs.
