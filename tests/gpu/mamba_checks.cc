@@ -197,10 +197,6 @@ absl::StatusOr<std::vector<CheckRow>> CheckConv(std::mt19937_64& random) {
   return rows;
 }
 
-// The decode step's fused RMSNorm + in_proj + convolution step against the unfused launches
-// it replaces (SkinnyNormLinear into uz, then CausalConv1d with length 1), on the same random
-// operands: u, z and the advanced conv states must agree to the last bit (same arithmetic in
-// the same order); the unfused path itself is checked against the CPU above.
 // Rows comparing a decode convolution step's u, z (the second half of each uz row, ld_uz wide)
 // and conv states with a reference's, bit for bit (untimed: the caller times the kernel after,
 // since each call advances the states).
@@ -236,6 +232,10 @@ absl::Status CompareConvStep(const std::string& kernel, const std::string& shape
   return absl::OkStatus();
 }
 
+// The decode step's fused RMSNorm + in_proj + convolution step against the unfused launches
+// it replaces (SkinnyNormLinear into uz, then CausalConv1d with length 1), on the same random
+// operands: u, z and the advanced conv states must agree to the last bit (same arithmetic in
+// the same order); the unfused path itself is checked against the CPU above.
 absl::StatusOr<std::vector<CheckRow>> CheckDecodeInProjConvRows(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   struct Shape {

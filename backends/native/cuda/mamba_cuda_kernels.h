@@ -63,7 +63,8 @@ bool DecodeInProjConvApplies(const float* x, int64_t rows, int64_t d_model, cons
 //
 // DecodeResidualNorm: x[r, :] += the sum of out_proj's slices, in order (none for the first
 // layer: slices 0), then out[r, :] = RMSNorm(x[r, :]) * norm_weight in `dtype`, as RmsNorm.
-// d_model a multiple of 4 up to 4,096, x and parts 16-byte aligned; InvalidArgument otherwise.
+// d_model a multiple of 4 up to 4,096, x, parts and norm_weight 16-byte aligned, slice_stride
+// a multiple of 4; InvalidArgument otherwise.
 absl::Status DecodeResidualNorm(float* x, int64_t rows, int64_t d_model, const float* parts,
                                 int64_t slices, int64_t slice_stride, const float* norm_weight,
                                 float eps, void* out, WeightDtype dtype, cudaStream_t stream);

@@ -517,6 +517,7 @@ int64_t MambaCudaModel::device_bytes() const {
                   m.uz.bytes() + m.u.bytes() + m.dbc.bytes() + m.logits.bytes() +
                   m.scan_scratch.bytes() + m.xn.bytes() + m.y.bytes() + m.tokens.bytes() +
                   m.slots.bytes() + m.history.bytes() + m.sample_scratch.bytes() +
+                  m.split_slices.bytes() +
                   static_cast<int64_t>(GemmContext::kDefaultWorkspaceBytes);
   return bytes;
 }

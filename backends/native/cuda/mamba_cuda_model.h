@@ -34,7 +34,8 @@ struct MambaCudaOptions {
   // Decode buckets of this many rows up to 64 run their three products a layer through llive's
   // split tensor-core kernels (split_linear.h: weights loaded under programmatic launch while
   // the kernel before runs; the norm, convolution and scan add up their slices) instead of
-  // cuBLAS; 0: never. bf16 and fp16 weights only. (One row keeps the skinny kernels.)
+  // cuBLAS; 0: never. bf16 and fp16 weights only. (With the default 2, one row keeps the
+  // skinny kernels; 1 sends it through the split path too, which has not been measured.)
   int split_decode_min_rows = 2;
   // The blocks each split product aims at (ChooseSplitLinear): in_proj, x_proj (few: the scan
   // adds up its slices for every row it stages), out_proj.

@@ -4,15 +4,18 @@
 // Normally a kernel starts only once the one before it on the stream has finished, and each
 // graph node of a decode step then costs a launch's latency on top of its work. Launched with
 // programmatic stream serialisation, a kernel may start while its predecessor still runs:
-// every kernel here first calls LetDependentsStart() (so that its successor can launch), may
-// then read what no kernel of the step writes (weights), and calls WaitForPrevious() before it
+// every kernel here calls LetDependentsStart() (so that its successor can launch; RWKV-7's
+// kernels first, Mamba's right after their own wait: WaitThenRelease), may before its wait
+// read what no earlier kernel of the step writes, and calls WaitForPrevious() before it
 // touches anything an earlier kernel wrote; that wait returns once the predecessor has
 // finished and its writes are visible, and since the predecessor itself waited for its own,
 // everything earlier on the stream is complete too.
 //
-// Rule for every kernel launched through LaunchKernel: read nothing but constant weights
-// before WaitForPrevious(), and call it on every path that reads or writes activations or
-// states (a no-op when the kernel was launched without the attribute).
+// Rule for every kernel launched through LaunchKernel: before WaitForPrevious(), read only
+// constant weights, what the host wrote before the step began (a decode step's slots) and
+// state that only this kernel of the step writes (the Mamba decode step's convolution history
+// and scan state of its layer); call it on every path that reads or writes activations (a
+// no-op when the kernel was launched without the attribute).
 #pragma once
 
 #include <cuda_runtime.h>

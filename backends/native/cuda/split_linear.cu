@@ -17,7 +17,20 @@ namespace {
 
 constexpr int kThreads = 128;  // 4 warps, warp w multiplies rows [16 w, 16 w + 16)
 constexpr int kMaxTiles = 8;   // block_out up to 16 * kMaxTiles in one block
-constexpr int64_t kMaxSharedBytes = 110 * 1024;
+constexpr int64_t kMaxSharedBytes = 110 * 1024;  // below the H200's 227 KB: room for others
+
+// The shared memory a split block may use on the current device: kMaxSharedBytes, or the
+// device's opt-in limit where lower (99 KB on sm_86 and sm_89).
+int64_t MaxSharedBytes() {
+  int device = 0, limit = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) !=
+          cudaSuccess) {
+    cudaGetLastError();  // consumed here, not by the next launch check
+    return 48 * 1024;
+  }
+  return std::min<int64_t>(kMaxSharedBytes, limit);
+}
 // A shared row holds a slice plus 16 bytes: an odd number of 16-byte words a row (slices are
 // multiples of 16 elements), so the 8 row addresses of an ldmatrix fall in 8 distinct groups
 // of banks.
@@ -194,11 +207,12 @@ absl::StatusOr<SplitLinearShape> ChooseSplitLinear(int64_t in, int64_t out, int6
   const int64_t column_blocks = out / shape.block_out;
   // The slice count nearest the target among those that cut `in` into multiples of 16 that fit
   // in shared memory (ties to fewer slices: fewer partial sums for the consumer to add).
+  const int64_t max_shared_bytes = MaxSharedBytes();
   int64_t best_distance = -1;
   for (int64_t splits = 1; splits <= in / 16; ++splits) {
     if ((in / 16) % splits != 0) continue;
     const int64_t block_in = in / splits;
-    if (SharedBytes(shape.block_out, block_in, kSplitLinearMaxRows) > kMaxSharedBytes) continue;
+    if (SharedBytes(shape.block_out, block_in, kSplitLinearMaxRows) > max_shared_bytes) continue;
     const int64_t distance = std::abs(column_blocks * splits - target_blocks);
     if (best_distance < 0 || distance < best_distance) {
       best_distance = distance;
@@ -217,7 +231,7 @@ bool SplitLinearShapeValid(const SplitLinearShape& shape, int64_t in, int64_t ou
   return shape.block_out > 0 && shape.block_out % 16 == 0 && shape.block_out <= 16 * kMaxTiles &&
          out % shape.block_out == 0 && shape.block_in > 0 && shape.block_in % 16 == 0 &&
          shape.splits >= 1 && shape.block_in * shape.splits == in &&
-         SharedBytes(shape.block_out, shape.block_in, kSplitLinearMaxRows) <= kMaxSharedBytes;
+         SharedBytes(shape.block_out, shape.block_in, kSplitLinearMaxRows) <= MaxSharedBytes();
 }
 
 absl::Status SplitLinear(const void* x, int64_t rows, int64_t ldx, const void* weight,

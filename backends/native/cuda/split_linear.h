@@ -39,10 +39,11 @@ struct SplitLinearShape {
   int64_t splits = 0;
 };
 
-// The tiling for a product of `in` inputs and `out` outputs with about `target_blocks` blocks
-// (fewer slices where the consumer adds them up for every row it reads), or InvalidArgument
-// when the shape does not suit the kernel: `out` and `in` multiples of 16, a slice's tiles at
-// most 110 KB of shared memory.
+// The tiling for a product of `in` inputs and `out` outputs with the slice count whose blocks
+// come nearest `target_blocks` (ties to fewer slices), or InvalidArgument when the shape does
+// not suit the kernel: `out` and `in` multiples of 16, a slice's tiles within the shared
+// memory a block may use on the current device (110 KB, or the device's limit where lower:
+// 99 KB on sm_86 and sm_89).
 absl::StatusOr<SplitLinearShape> ChooseSplitLinear(int64_t in, int64_t out, int64_t target_blocks);
 
 // Whether `shape` tiles a product of `in` inputs and `out` outputs.
