@@ -896,17 +896,23 @@ native::MambaConfig ModelConfig(int64_t d_model, int64_t n_layer, int64_t vocab)
   return c;
 }
 
+// A CPU model of `config` with fresh random weights (logits scaled so that argmax is decisive).
+absl::StatusOr<std::unique_ptr<native::MambaModel>> RandomModel(const native::MambaConfig& config,
+                                                                std::mt19937_64& random) {
+  native::RandomMambaOptions random_options;
+  random_options.seed = random();
+  random_options.logit_scale = 4.0f;
+  return native::MambaModel::FromWeights(config,
+                                         native::RandomMambaWeights(config, random_options));
+}
+
 // Whole model: GPU against MambaModel::Forward, prefill-then-step against prefill, a state
 // through the host and back, batched steps against per-sequence CPU steps, device greedy
 // decoding against host argmax.
 absl::StatusOr<std::vector<CheckRow>> CheckModel(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   const native::MambaConfig config = ModelConfig(768, 4, 50280);
-  native::RandomMambaOptions random_options;
-  random_options.seed = random();
-  random_options.logit_scale = 4.0f;
-  auto cpu_model =
-      native::MambaModel::FromWeights(config, native::RandomMambaWeights(config, random_options));
+  auto cpu_model = RandomModel(config, random);
   if (!cpu_model.ok()) return cpu_model.status();
   const std::string shape = "d=768 layers=4 vocab=50280";
   for (WeightDtype dtype : {WeightDtype::kFp32, WeightDtype::kBf16}) {
@@ -1071,11 +1077,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckModel(std::mt19937_64& random) {
 absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   const native::MambaConfig config = ModelConfig(768, 4, 50280);
-  native::RandomMambaOptions random_options;
-  random_options.seed = random();
-  random_options.logit_scale = 4.0f;
-  auto cpu_model =
-      native::MambaModel::FromWeights(config, native::RandomMambaWeights(config, random_options));
+  auto cpu_model = RandomModel(config, random);
   if (!cpu_model.ok()) return cpu_model.status();
   const std::string shape = "d=768 layers=4 vocab=50280";
   for (WeightDtype dtype : {WeightDtype::kBf16, WeightDtype::kFp16}) {

@@ -113,6 +113,13 @@ struct MambaCudaModel::Impl {
 
   int64_t conv_stride() const { return config.n_layer * config.d_inner * (config.d_conv - 1); }
   int64_t ssm_stride() const { return config.n_layer * config.d_inner * config.d_state; }
+  // Layer `layer`'s states in slot 0 (the kernels add slot * stride).
+  float* LayerConvStates(int layer) {
+    return conv_states.data() + layer * config.d_inner * (config.d_conv - 1);
+  }
+  float* LayerSsmStates(int layer) {
+    return ssm_states.data() + layer * config.d_inner * config.d_state;
+  }
   const DeviceTensor& head() const { return config.tie_embeddings ? embedding : lm_head; }
 
   absl::Status Select() const {
@@ -191,7 +198,7 @@ struct MambaCudaModel::Impl {
                                                  c.d_model, x.data(), stream));
     for (int layer = 0; layer < c.n_layer; ++layer) {
       LayerOnDevice& w = layers[layer];
-      float* layer_conv_states = conv_states.data() + layer * c.d_inner * (c.d_conv - 1);
+      float* layer_conv_states = LayerConvStates(layer);
       if (length == 1 &&
           mamba::DecodeInProjConvApplies(x.data(), rows, c.d_model, w.in_proj.data())) {
         // Decoding a few sequences: norm, in_proj and the convolution step in one launch.
@@ -213,8 +220,8 @@ struct MambaCudaModel::Impl {
                                     w.d.data()};
       LLIVE_RETURN_IF_ERROR(mamba::SelectiveScan(
           dbc.data(), xdbc, c.dt_rank, u.data(), uz.data(), 2 * c.d_inner, batch, length, c.d_inner,
-          c.d_state, scan, slot_ids, ssm_states.data() + layer * c.d_inner * c.d_state,
-          ssm_stride(), 0, scan_scratch.data(), y.data(), dtype, stream));
+          c.d_state, scan, slot_ids, LayerSsmStates(layer), ssm_stride(), 0, scan_scratch.data(),
+          y.data(), dtype, stream));
       // x += out_proj(y): the residual add is the GEMM's beta = 1.
       LLIVE_RETURN_IF_ERROR(gemm->Linear(y.data(), rows, c.d_inner, c.d_inner, w.out_proj,
                                          c.d_model, x.data(), WeightDtype::kFp32, c.d_model, 1.0f,
@@ -239,8 +246,8 @@ struct MambaCudaModel::Impl {
   }
 
   bool UsesSplitDecode(int bucket) const {
-    return split_ok && options.split_decode_min_rows > 0 &&
-           bucket >= options.split_decode_min_rows && bucket <= kSplitLinearMaxRows;
+    // split_ok implies split_decode_min_rows > 0 (Create)
+    return split_ok && bucket >= options.split_decode_min_rows && bucket <= kSplitLinearMaxRows;
   }
 
   // A decode step's blocks and LM head for `rows` sequences from step_tokens/step_slots through
@@ -270,8 +277,7 @@ struct MambaCudaModel::Impl {
                                         stream));
       LLIVE_RETURN_IF_ERROR(mamba::DecodeConvFromParts(
           slices, in_split.splits, rows * 2 * c.d_inner, rows, c.d_inner, c.d_conv, w.conv.data(),
-          w.conv_bias.data(), step_slots.data(),
-          conv_states.data() + layer * c.d_inner * (c.d_conv - 1), conv_stride(), uz.data(),
+          w.conv_bias.data(), step_slots.data(), LayerConvStates(layer), conv_stride(), uz.data(),
           2 * c.d_inner, u.data(), dtype, stream));
       LLIVE_RETURN_IF_ERROR(SplitLinear(u.data(), rows, c.d_inner, w.x_proj.data(), dtype,
                                         c.d_inner, xdbc, x_split, slices, programmatic, stream));
@@ -279,9 +285,8 @@ struct MambaCudaModel::Impl {
                                     w.d.data()};
       LLIVE_RETURN_IF_ERROR(mamba::SelectiveScan(
           slices, xdbc, c.dt_rank, u.data(), uz.data(), 2 * c.d_inner, rows, 1, c.d_inner,
-          c.d_state, scan, step_slots.data(), ssm_states.data() + layer * c.d_inner * c.d_state,
-          ssm_stride(), 0, nullptr, y.data(), dtype, stream,
-          mamba::DbcSlices{x_split.splits, rows * xdbc}));
+          c.d_state, scan, step_slots.data(), LayerSsmStates(layer), ssm_stride(), 0, nullptr,
+          y.data(), dtype, stream, mamba::DbcSlices{x_split.splits, rows * xdbc}));
       LLIVE_RETURN_IF_ERROR(SplitLinear(y.data(), rows, c.d_inner, w.out_proj.data(), dtype,
                                         c.d_inner, c.d_model, out_split, slices, programmatic,
                                         stream));
