@@ -521,12 +521,17 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   // (split_decode_min_rows 0), to keep that choice measured.
   BENCH_OK(decode_variant({2, 8, 64}, "cuBLAS products, no split kernels; "));
   cuda_options.split_decode_min_rows = backends::cuda::MambaCudaOptions{}.split_decode_min_rows;
+  // Batch 64 as one chain of launches instead of two branches of 32 side by side.
+  cuda_options.split_decode_branches = 1;
+  BENCH_OK(decode_variant({64}, "one branch; "));
+  cuda_options.split_decode_branches = backends::cuda::MambaCudaOptions{}.split_decode_branches;
   cpu_model->reset();
   return rows;
 }
 
-// Decoding through the split products against cuBLAS's at batches 8-64, the products' tilings
-// and programmatic launch varied at batch 64; each setting on a fresh model.
+// Decoding through the split products against cuBLAS's at batches 8-64, in 1, 2 or 4 branches
+// at 32 and 64, the products' tilings and programmatic launch varied at batch 64; each setting
+// on a fresh model.
 absl::StatusOr<std::vector<BenchRow>> RunSplit(const BenchOptions& options) {
   absl::StatusOr<std::unique_ptr<native::MambaModel>> cpu_model = BenchCpuModel();
   if (!cpu_model.ok()) return cpu_model.status();
@@ -548,6 +553,15 @@ absl::StatusOr<std::vector<BenchRow>> RunSplit(const BenchOptions& options) {
   base.max_decode_batch = 64;
   base.initial_slots = 80;
   BENCH_OK(variant(base, {2, 8, 16, 32, 64}, "defaults; "));
+  // Branches side by side (MambaCudaOptions::split_decode_branches): none, then up to 4 of at
+  // least 16 rows (so batch 32 too).
+  for (auto [branches, branch_rows] : {std::pair{1, 32}, std::pair{2, 16}, std::pair{4, 16}}) {
+    backends::cuda::MambaCudaOptions branched = base;
+    branched.split_decode_branches = branches;
+    branched.split_decode_branch_rows = branch_rows;
+    BENCH_OK(variant(branched, {32, 64},
+                     absl::StrCat(branches, " branches of >= ", branch_rows, " rows; ")));
+  }
   backends::cuda::MambaCudaOptions off = base;
   off.split_decode_min_rows = 0;
   BENCH_OK(variant(off, {2, 8, 16, 32, 64}, "cuBLAS products; "));

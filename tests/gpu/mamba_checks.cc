@@ -1072,8 +1072,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckModel(std::mt19937_64& random) {
 }
 
 // Decode steps through the split products (batches of 2-64 by default) against the CPU and
-// against the cuBLAS path (split_decode_min_rows = 0) on the same states, and greedy decoding
-// through them against host argmax of their own logits.
+// against the cuBLAS path (split_decode_min_rows = 0) on the same states, in three branches
+// against one, and greedy decoding through them against host argmax of their own logits.
 absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   const native::MambaConfig config = ModelConfig(768, 4, 50280);
@@ -1085,10 +1085,17 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
     options.weight_dtype = dtype;
     options.max_decode_batch = 64;
     options.max_prefill_rows = 2048;
+    options.split_decode_branches = 1;
     auto split = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+    // Three branches of at least 4 rows (the default: two of at least 32).
+    options.split_decode_branches = 3;
+    options.split_decode_branch_rows = 4;
+    auto branched = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+    options.split_decode_branches = 1;
     options.split_decode_min_rows = 0;
     auto plain = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
     if (!split.ok()) return split.status();
+    if (!branched.ok()) return branched.status();
     if (!plain.ok()) return plain.status();
     for (int64_t batch : {int64_t{40}, int64_t{17}, int64_t{3}}) {
       const int64_t length = 9;
@@ -1098,17 +1105,20 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
       std::vector<native::MambaState*> cpu_ptrs;
       for (auto& s : cpu_states) cpu_ptrs.push_back(&s);
       (*cpu_model)->Forward(cpu_ptrs, tokens.data(), length, false);
-      std::vector<int> split_slots, plain_slots;
+      std::vector<int> split_slots, plain_slots, branched_slots;
       for (int64_t b = 0; b < batch; ++b) {
         auto a = (*split)->NewSlot();
         auto c = (*plain)->NewSlot();
-        if (!a.ok() || !c.ok()) return absl::UnavailableError("slots");
+        auto d = (*branched)->NewSlot();
+        if (!a.ok() || !c.ok() || !d.ok()) return absl::UnavailableError("slots");
         split_slots.push_back(*a);
         plain_slots.push_back(*c);
+        branched_slots.push_back(*d);
       }
       CHECK_OK((*split)->Forward(split_slots, tokens.data(), length, false).status());
       CHECK_OK((*plain)->Forward(plain_slots, tokens.data(), length, false).status());
-      double cpu_error = 0, plain_error = 0;
+      CHECK_OK((*branched)->Forward(branched_slots, tokens.data(), length, false).status());
+      double cpu_error = 0, plain_error = 0, branched_error = 0;
       std::vector<int32_t> step_tokens(batch);
       for (int step = 0; step < 3; ++step) {
         for (int32_t& t : step_tokens) t = static_cast<int32_t>(random() % config.vocab_size);
@@ -1120,12 +1130,17 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
             (*cpu_model)->Forward(cpu_ptrs, step_tokens.data(), 1, false);
         cpu_error = std::max(cpu_error, RelativeError(*split_logits, cpu_logits));
         plain_error = std::max(plain_error, RelativeError(*split_logits, *plain_logits));
+        auto branched_logits = (*branched)->Step(branched_slots, step_tokens);
+        if (!branched_logits.ok()) return branched_logits.status();
+        branched_error = std::max(branched_error, RelativeError(*branched_logits, *split_logits));
       }
       const std::string where = absl::StrCat(shape, " b=", batch, " x3 steps");
       rows.push_back({"model.split decode step vs cpu", where, WeightDtypeName(dtype), cpu_error,
                       2e-2, 0, 0, "split products, PDL"});
       rows.push_back({"model.split decode step vs cuBLAS path", where, WeightDtypeName(dtype),
                       plain_error, 2e-2, 0, 0, "same states, other summation order"});
+      rows.push_back({"model.split decode step, 3 branches", where, WeightDtypeName(dtype),
+                      branched_error, 0.0, 0, 0, "bit-identical to one branch"});
       // The states after the steps.
       std::vector<float> gpu_state, cpu_state;
       for (int64_t b = 0; b < batch; b += 7) {

@@ -121,6 +121,48 @@ __global__ void EmbeddingKernel(const int32_t* tokens, const T* embedding, int64
   }
 }
 
+// One slice's value at `p`: a float, or four (16-byte aligned).
+template <typename V>
+__device__ __forceinline__ V LoadSlice(const float* p);
+template <>
+__device__ __forceinline__ float LoadSlice<float>(const float* p) {
+  return *p;
+}
+template <>
+__device__ __forceinline__ float4 LoadSlice<float4>(const float* p) {
+  return *reinterpret_cast<const float4*>(p);
+}
+__device__ __forceinline__ void Accumulate(float& sum, float value) { sum += value; }
+__device__ __forceinline__ void Accumulate(float4& sum, const float4& value) {
+  sum.x += value.x, sum.y += value.y, sum.z += value.z, sum.w += value.w;
+}
+
+// `sum` plus `count` partial sums `stride` apart from `source` (a split product's slices; V a
+// float or a float4 of four columns), added in slice order (so that every consumer agrees to
+// the bit), their loads issued eight at a time: a plain loop over a run-time count loads them
+// one after another, a memory round trip each.
+constexpr int kSliceLoads = 8;
+template <typename V>
+__device__ __forceinline__ V AddSlices(V sum, const float* source, int count, int64_t stride) {
+  for (int first = 0; first < count; first += kSliceLoads) {
+    V values[kSliceLoads];
+#pragma unroll
+    for (int p = 0; p < kSliceLoads; ++p) {
+      values[p] = first + p < count ? LoadSlice<V>(source + (first + p) * stride) : V{};
+    }
+#pragma unroll
+    for (int p = 0; p < kSliceLoads; ++p) {
+      if (first + p < count) Accumulate(sum, values[p]);
+    }
+  }
+  return sum;
+}
+// The sum of `count` >= 1 slices.
+template <typename V>
+__device__ __forceinline__ V SumSlices(const float* source, int count, int64_t stride) {
+  return AddSlices(LoadSlice<V>(source), source + stride, count - 1, stride);
+}
+
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets it.
 __device__ float BlockSum(float value) {
   __shared__ float partial[32];
@@ -457,6 +499,9 @@ __global__ void ConvFromPartsKernel(const float* parts, int slices, int64_t slic
   if (active) prefetched = output.Prefetch(r, o);
   WaitThenRelease();
   if (!active) return;
+  // A plain loop here: AddSlices' eight loads in flight took this kernel from 32 to 56
+  // registers and its 196,608 threads (batch 64) from one wave to two (2026-12-02); in_proj
+  // leaves only a few slices anyway.
   const float* source = parts + r * width + o;
   float value = source[0];
   for (int p = 1; p < slices; ++p) value += source[p * slice_stride];
@@ -471,16 +516,19 @@ __global__ void ResidualNormKernel(float* x, int64_t n, const float* parts, int 
   const int64_t i = int64_t{threadIdx.x} * 4;
   const bool active = i < n;
   const float4 w = active ? *reinterpret_cast<const float4*>(weight + i) : float4{};
-  WaitThenRelease();
+  // Unlike the step's other kernels, this one lets its successor (in_proj, whose weight tiles
+  // are the layer's largest load) launch before it waits: its own blocks are small, and
+  // in_proj's loads then overlap out_proj's work too (2026-12-02: 687 against 700 us a batch-64
+  // step in two branches).
+  FollowPrevious();
   float4 v{};
   if (active) {
     float* target = x + row * n + i;
     v = *reinterpret_cast<const float4*>(target);
-    for (int p = 0; p < slices; ++p) {
-      const float4 add = *reinterpret_cast<const float4*>(parts + p * slice_stride + row * n + i);
-      v.x += add.x, v.y += add.y, v.z += add.z, v.w += add.w;
+    if (slices > 0) {
+      v = AddSlices(v, parts + row * n + i, slices, slice_stride);
+      *reinterpret_cast<float4*>(target) = v;
     }
-    if (slices > 0) *reinterpret_cast<float4*>(target) = v;
   }
   const float sum = BlockSum(v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w);
   const float scale = 1.0f / sqrtf(sum / static_cast<float>(n) + eps);
@@ -996,8 +1044,9 @@ __global__ void __launch_bounds__(kScanThreads, kDtSteps > 0 && L == 4 ? 4 : 3)
 // sequences at once (then the next kStepSequences * gridDim.y, if any): its dt_proj rows are
 // staged in shared memory once for them all (before waiting for the kernel before: they are
 // weights), the sequences' dt/B/C rows too (16 bytes at a time where aligned; each is read by
-// all the block's channels), then each thread reads u, z and its state once, updates the state
-// and writes y. Grid (channel blocks, sequence groups).
+// all the block's channels), then each thread reads u, z and its state once (the states
+// staged through shared memory, StageStates), updates the state and writes y. Grid (channel
+// blocks, sequence groups).
 constexpr int kStepChannels = 64;
 constexpr int kStepSequences = 4;
 constexpr int kStepThreads = kStepChannels * kStepSequences;
@@ -1015,13 +1064,46 @@ bool ScanStepApplies(const ScanArgs<T>& args) {
   return args.ssm_slot_stride % 4 == 0 && reinterpret_cast<uintptr_t>(args.ssm_states) % 16 == 0;
 }
 
-// A thread's S states, 16 bytes at a time.
+// A sequence's states of the block's channels are contiguous (kStepChannels * S floats), and
+// each warp of the step holds 32 channels of one sequence. A thread's own S states are 16 S
+// bytes apart from its neighbours', so loads and stores straight from and to its registers
+// would touch a fraction of each sector an instruction (ncu, 2026-12-02: two thirds of the
+// kernel's sectors excess, 11% of DRAM bandwidth). They move through shared memory instead,
+// a warp 16 consecutive bytes a lane: [channel][S + 4] rows, the padding keeping each
+// thread's float4 reads of its row free of bank conflicts.
 template <int S>
-__device__ __forceinline__ void LoadState(const float* state, float (&h)[S]) {
+constexpr int kStateRow = S + 4;
+
+// The warp's 32 channels of one sequence (`states`: the slot's states of this layer) into
+// `s_states` (the sequence's [kStepChannels][kStateRow] rows) by asynchronous copies;
+// channels past d_inner are zeros.
+template <int S>
+__device__ __forceinline__ void StageStates(const float* states, int64_t ch0, int64_t di,
+                                            float* s_states) {
+  constexpr int kPieces = S / 4;  // 16-byte pieces a channel
+  const int first = (threadIdx.x / 32) * 32, lane = threadIdx.x % 32;
 #pragma unroll
-  for (int j = 0; j < S; j += 4) {
-    const float4 v = *reinterpret_cast<const float4*>(state + j);
-    h[j] = v.x, h[j + 1] = v.y, h[j + 2] = v.z, h[j + 3] = v.w;
+  for (int p = lane; p < 32 * kPieces; p += 32) {
+    const int channel = first + p / kPieces, piece = p % kPieces;
+    const bool valid = ch0 + channel < di;
+    CopyAsync16OrZero(s_states + channel * kStateRow<S> + piece * 4,
+                      states + (valid ? (ch0 + channel) * S + piece * 4 : 0), valid);
+  }
+  CopyAsyncCommit();
+}
+
+// The warp's 32 channels back from `s_states` (after a __syncwarp), coalesced.
+template <int S>
+__device__ __forceinline__ void StoreStates(const float* s_states, int64_t ch0, int64_t di,
+                                            float* states) {
+  constexpr int kPieces = S / 4;
+  const int first = (threadIdx.x / 32) * 32, lane = threadIdx.x % 32;
+#pragma unroll
+  for (int p = lane; p < 32 * kPieces; p += 32) {
+    const int channel = first + p / kPieces, piece = p % kPieces;
+    if (ch0 + channel >= di) continue;
+    *reinterpret_cast<float4*>(states + (ch0 + channel) * S + piece * 4) =
+        *reinterpret_cast<const float4*>(s_states + channel * kStateRow<S> + piece * 4);
   }
 }
 
@@ -1039,29 +1121,41 @@ __global__ void __launch_bounds__(kStepThreads, S >= 32 ? 2 : 3) ScanStepKernel(
   const bool active = ch0 + local < di;
   const int64_t c = active ? ch0 + local : di - 1;  // inactive threads compute on a copy
   const int thread = threadIdx.y * kStepChannels + threadIdx.x;
-  // The block's dt_proj rows are contiguous: read in order (coalesced), stored transposed.
+  // The block's dt_proj rows are contiguous: read in order (coalesced), stored transposed,
+  // through asynchronous copies, all of a thread's words in flight at once (plain loads, each
+  // behind the branch of the store before it, went out one at a time).
   const int64_t channels = min(int64_t{kStepChannels}, di - ch0);
   const float* w_rows = args.weights.dt_proj + ch0 * dt_rank;
   for (int i = thread; i < dt_rank * kStepChannels; i += kStepThreads) {
     const int col = i / dt_rank, k = i % dt_rank;
-    s_wdt[k * kStepStride + col] = col < channels ? w_rows[i] : 0.0f;
+    CopyAsync4OrZero(s_wdt + k * kStepStride + col, col < channels ? w_rows + i : w_rows,
+                     col < channels);
   }
+  CopyAsyncCommit();
   const float dt_bias = args.weights.dt_proj_bias[c];
   const float d = args.weights.d[c];
   constexpr float kLog2e = 1.4426950408889634f;
   float a2[S];
 #pragma unroll
   for (int j = 0; j < S; ++j) a2[j] = args.weights.a[c * S + j] * kLog2e;
-  // The state of the block's first sequence too: only this kernel of the step writes it (the
-  // slots were written before the step began), so its DRAM latency may overlap the kernel
-  // before.
-  float h[S];
+  // The states of the block's first group of sequences too: only this kernel of the step
+  // writes them (the slots were written before the step began), so their DRAM latency may
+  // overlap the kernel before.
+  float* s_states = s_rows + kStepSequences * args.row_pad;  // 16-byte aligned: row_pad % 4 == 0
+  float* s_sequence = s_states + threadIdx.y * kStepChannels * kStateRow<S>;
+  float* s_own = s_sequence + local * kStateRow<S>;
   const int64_t first_b = int64_t{blockIdx.y} * kStepSequences + threadIdx.y;
   if (first_b < args.batch) {
-    LoadState(args.ssm_states + args.slots[first_b] * args.ssm_slot_stride + c * S, h);
+    StageStates<S>(args.ssm_states + args.slots[first_b] * args.ssm_slot_stride, ch0, di,
+                   s_sequence);
+  } else {
+    CopyAsyncCommit();  // an empty group: the latest is the states' either way
   }
   // Weights and states only above this line: the kernel before may still be running.
   WaitThenRelease();
+  // This thread's dt_proj words, not yet the states (the group loop's first barrier then
+  // covers everyone's words).
+  CopyAsyncWaitAllButLatest();
   const int row_length = dt_rank + 2 * S;
   const int dt_pad = args.dt_pad, row_pad = args.row_pad;
   // Groups of kStepSequences sequences, every thread of the block through every group (the
@@ -1074,31 +1168,34 @@ __global__ void __launch_bounds__(kStepThreads, S >= 32 ? 2 : 3) ScanStepKernel(
       const int quads = row_length / 4;
       for (int i = thread; i < rows * quads; i += kStepThreads) {
         const int r = i / quads, col = (i % quads) * 4;
-        const float* source = args.dbc + (first + r) * args.ld_dbc + col;
-        float4 sum = *reinterpret_cast<const float4*>(source);
-        for (int p = 1; p < args.dbc_parts; ++p) {
-          const float4 v = *reinterpret_cast<const float4*>(source + p * args.dbc_part_stride);
-          sum.x += v.x, sum.y += v.y, sum.z += v.z, sum.w += v.w;
-        }
+        const float4 sum = SumSlices<float4>(args.dbc + (first + r) * args.ld_dbc + col,
+                                             args.dbc_parts, args.dbc_part_stride);
         *reinterpret_cast<float4*>(s_rows + r * row_pad + StagedColumn(col, dt_rank, dt_pad)) = sum;
       }
     } else {
       for (int i = thread; i < rows * row_length; i += kStepThreads) {
         const int r = i / row_length, col = i % row_length;
-        const float* source = args.dbc + (first + r) * args.ld_dbc + col;
-        float sum = *source;
-        for (int p = 1; p < args.dbc_parts; ++p) sum += source[p * args.dbc_part_stride];
+        const float sum = SumSlices<float>(args.dbc + (first + r) * args.ld_dbc + col,
+                                           args.dbc_parts, args.dbc_part_stride);
         s_rows[r * row_pad + StagedColumn(col, dt_rank, dt_pad)] = sum;
       }
     }
     __syncthreads();
     const int64_t b = first + threadIdx.y;
-    if (b >= args.batch) continue;
+    if (b >= args.batch) continue;                      // the whole warp: one sequence
     const float* row = s_rows + threadIdx.y * row_pad;  // the same for a warp: broadcast
-    float* state = args.ssm_states + args.slots[b] * args.ssm_slot_stride + c * S;
+    float* states = args.ssm_states + args.slots[b] * args.ssm_slot_stride;
     const float input = ToFloat(args.u[b * di + c]);
     const float z = ToFloat(args.uz[b * args.ld_uz + di + c]);
-    if (group != blockIdx.y) LoadState(state, h);
+    if (group != blockIdx.y) StageStates<S>(states, ch0, di, s_sequence);
+    CopyAsyncWait();
+    __syncwarp();
+    float h[S];
+#pragma unroll
+    for (int j = 0; j < S; j += 4) {
+      const float4 v = *reinterpret_cast<const float4*>(s_own + j);
+      h[j] = v.x, h[j + 1] = v.y, h[j + 2] = v.z, h[j + 3] = v.w;
+    }
     const float dt = DtFromShared<T>(row, s_wdt, dt_rank, kStepStride, local, dt_bias);
     const float dt_input = dt * input;
     const float* bs = row + dt_pad;  // 16-byte aligned: dt_pad and row_pad multiples of 4
@@ -1114,20 +1211,23 @@ __global__ void __launch_bounds__(kStepThreads, S >= 32 ? 2 : 3) ScanStepKernel(
         out += h[j + e] * cv[e];
       }
     }
-    if (!active) continue;
 #pragma unroll
     for (int j = 0; j < S; j += 4) {
-      *reinterpret_cast<float4*>(state + j) = make_float4(h[j], h[j + 1], h[j + 2], h[j + 3]);
+      *reinterpret_cast<float4*>(s_own + j) = make_float4(h[j], h[j + 1], h[j + 2], h[j + 3]);
     }
-    args.y[b * di + c] = FromFloat<T>((out + d * input) * FastMath<T>::Silu(z));
+    __syncwarp();
+    StoreStates<S>(s_sequence, ch0, di, states);
+    if (active) args.y[b * di + c] = FromFloat<T>((out + d * input) * FastMath<T>::Silu(z));
+    __syncwarp();  // the rows read before the next group's states are staged over them
   }
 }
 
 template <int S, typename T>
 absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
-  const int64_t bytes =
-      ((int64_t{args.dt_rank} * kStepStride + 3) / 4 * 4 + kStepSequences * args.row_pad) *
-      int64_t{sizeof(float)};
+  constexpr int64_t kStateFloats = int64_t{kStepSequences} * kStepChannels * kStateRow<S>;
+  const int64_t floats =
+      (int64_t{args.dt_rank} * kStepStride + 3) / 4 * 4 + kStepSequences * args.row_pad;
+  const int64_t bytes = (floats + kStateFloats) * int64_t{sizeof(float)};
   if (bytes > 48 * 1024) {
     if (absl::Status s = CudaStatus(
             cudaFuncSetAttribute(ScanStepKernel<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize,

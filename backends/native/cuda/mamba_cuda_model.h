@@ -42,7 +42,16 @@ struct MambaCudaOptions {
   int split_in_proj_blocks = 128;
   int split_x_proj_blocks = 8;
   int split_out_proj_blocks = 96;
+  // A split decode step runs as up to this many independent branches of rows (1 to
+  // kMaxDecodeBranches, each of at least split_decode_branch_rows rows), side by side in its
+  // graph, the LM head and the sampler after them all: each branch's chain of launches fills
+  // the gaps of the others'. The defaults split a bucket of 64 rows into two of 32, the only
+  // setting measured to pay (docs/benchmarks.md); the same kernels run either way, and the
+  // logits are bit-identical.
+  int split_decode_branches = 2;
+  int split_decode_branch_rows = 32;
 };
+inline constexpr int kMaxDecodeBranches = 4;
 
 // Thread-safe: every call takes the model's lock, so calls from several threads run one
 // after another on the model's own CUDA stream. States are slots: NewSlot gives a zeroed one
