@@ -529,9 +529,9 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   return rows;
 }
 
-// Decoding through the split products against cuBLAS's at batches 8-64, in 1, 2 or 4 branches
-// at 32 and 64, the products' tilings and programmatic launch varied at batch 64; each setting
-// on a fresh model.
+// Decoding through the split products against cuBLAS's at batches 8-64, in up to 1, 2 or 4
+// branches of at least 16 rows at 32 and 64, the products' tilings and programmatic launch varied
+// at batch 64; each setting on a fresh model.
 absl::StatusOr<std::vector<BenchRow>> RunSplit(const BenchOptions& options) {
   absl::StatusOr<std::unique_ptr<native::MambaModel>> cpu_model = BenchCpuModel();
   if (!cpu_model.ok()) return cpu_model.status();
@@ -553,14 +553,14 @@ absl::StatusOr<std::vector<BenchRow>> RunSplit(const BenchOptions& options) {
   base.max_decode_batch = 64;
   base.initial_slots = 80;
   BENCH_OK(variant(base, {2, 8, 16, 32, 64}, "defaults; "));
-  // Branches side by side (MambaCudaOptions::split_decode_branches): none, then up to 4 of at
-  // least 16 rows (so batch 32 too).
+  // Branches side by side (MambaCudaOptions::split_decode_branches): none, then up to 2 or 4
+  // of at least 16 rows (batch 32 splits into two of 16 in both).
   for (auto [branches, branch_rows] : {std::pair{1, 32}, std::pair{2, 16}, std::pair{4, 16}}) {
     backends::cuda::MambaCudaOptions branched = base;
     branched.split_decode_branches = branches;
     branched.split_decode_branch_rows = branch_rows;
     BENCH_OK(variant(branched, {32, 64},
-                     absl::StrCat(branches, " branches of >= ", branch_rows, " rows; ")));
+                     absl::StrCat("up to ", branches, " branches of >= ", branch_rows, " rows; ")));
   }
   backends::cuda::MambaCudaOptions off = base;
   off.split_decode_min_rows = 0;

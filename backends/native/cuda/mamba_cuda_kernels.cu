@@ -1065,12 +1065,13 @@ bool ScanStepApplies(const ScanArgs<T>& args) {
 }
 
 // A sequence's states of the block's channels are contiguous (kStepChannels * S floats), and
-// each warp of the step holds 32 channels of one sequence. A thread's own S states are 16 S
+// each warp of the step holds 32 channels of one sequence. A thread's own S states are 4 S
 // bytes apart from its neighbours', so loads and stores straight from and to its registers
 // would touch a fraction of each sector an instruction (ncu, 2026-12-02: two thirds of the
 // kernel's sectors excess, 11% of DRAM bandwidth). They move through shared memory instead,
 // a warp 16 consecutive bytes a lane: [channel][S + 4] rows, the padding keeping each
-// thread's float4 reads of its row free of bank conflicts.
+// thread's float4 reads of its row free of bank conflicts for S = 8, 16 and 32 (two-way for
+// S = 4; the copies between global and shared memory are two-way for S = 8 and 16).
 template <int S>
 constexpr int kStateRow = S + 4;
 
@@ -1218,7 +1219,7 @@ __global__ void __launch_bounds__(kStepThreads, S >= 32 ? 2 : 3) ScanStepKernel(
     __syncwarp();
     StoreStates<S>(s_sequence, ch0, di, states);
     if (active) args.y[b * di + c] = FromFloat<T>((out + d * input) * FastMath<T>::Silu(z));
-    __syncwarp();  // the rows read before the next group's states are staged over them
+    // The next group stages its states over these rows only after the loop's two barriers.
   }
 }
 

@@ -81,6 +81,12 @@ struct MambaCudaModel::Impl {
   std::vector<cudaStream_t> side_streams;
   std::vector<cudaEvent_t> join_events;
   cudaEvent_t fork_event = nullptr;
+  // The rest is released by ~MambaCudaModel; these also when Create fails after making them.
+  ~Impl() {
+    for (cudaStream_t side : side_streams) cudaStreamDestroy(side);
+    for (cudaEvent_t join : join_events) cudaEventDestroy(join);
+    if (fork_event != nullptr) cudaEventDestroy(fork_event);
+  }
   std::unique_ptr<GemmContext> gemm;
   mutable absl::Mutex mutex;
 
@@ -329,17 +335,20 @@ struct MambaCudaModel::Impl {
                                    "forking the decode step");
       }
     }
-    for (int64_t i = 0; i < branches; ++i) {
+    absl::Status recorded = absl::OkStatus();
+    for (int64_t i = 0; i < branches && recorded.ok(); ++i) {
       const int64_t first = i * rows / branches, end = (i + 1) * rows / branches;
-      LLIVE_RETURN_IF_ERROR(SplitBranch(first, end - first, i == 0 ? stream : side_streams[i - 1],
-                                        split_slices.data() + i * branch_slice_floats));
+      recorded = SplitBranch(first, end - first, i == 0 ? stream : side_streams[i - 1],
+                             split_slices.data() + i * branch_slice_floats);
     }
+    // Joined even after a failed launch, so that the capture can end; the first error is the
+    // one reported.
     for (int64_t i = 1; i < branches; ++i) {
-      LLIVE_CUDA_RETURN_IF_ERROR(cudaEventRecord(join_events[i - 1], side_streams[i - 1]),
-                                 "joining the decode step");
-      LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(stream, join_events[i - 1], 0),
-                                 "joining the decode step");
+      cudaError_t joined = cudaEventRecord(join_events[i - 1], side_streams[i - 1]);
+      if (joined == cudaSuccess) joined = cudaStreamWaitEvent(stream, join_events[i - 1], 0);
+      if (recorded.ok()) recorded = CudaStatus(joined, "joining the decode step");
     }
+    LLIVE_RETURN_IF_ERROR(recorded);
     // One head for all rows, after the join: a cuBLAS head a branch, each on its own stream,
     // made batch-64 steps slower (2026-12-02: 707 against 687 us).
     return gemm->Linear(xn.data(), rows, c.d_model, c.d_model, head(), c.vocab_size, logits.data(),
@@ -577,9 +586,6 @@ MambaCudaModel::~MambaCudaModel() {
   cudaStreamSynchronize(impl_->stream);
   impl_->graphs.clear();
   impl_->gemm.reset();
-  for (cudaStream_t side : impl_->side_streams) cudaStreamDestroy(side);
-  for (cudaEvent_t join : impl_->join_events) cudaEventDestroy(join);
-  if (impl_->fork_event != nullptr) cudaEventDestroy(impl_->fork_event);
   cudaStreamDestroy(impl_->stream);
 }
 

@@ -5,7 +5,8 @@
 // graph node of a decode step then costs a launch's latency on top of its work. Launched with
 // programmatic stream serialisation, a kernel may start while its predecessor still runs:
 // every kernel here calls LetDependentsStart() (so that its successor can launch; RWKV-7's
-// kernels first, Mamba's right after their own wait: WaitThenRelease), may before its wait
+// kernels first, Mamba's right after their own wait: WaitThenRelease, but for the split decode
+// step's residual norm, which releases in_proj first), may before its wait
 // read what no earlier kernel of the step writes, and calls WaitForPrevious() before it
 // touches anything an earlier kernel wrote; that wait returns once the predecessor has
 // finished and its writes are visible, and since the predecessor itself waited for its own,
@@ -49,7 +50,7 @@ __device__ __forceinline__ void FollowPrevious() {
 // successor start before waiting (as FollowPrevious does) launches the step's kernels in a
 // cascade, as far as the multiprocessors hold their blocks, and with the Mamba step's many
 // small kernels that made decoding slower (docs/benchmarks.md, 2026-12-02), so the Mamba
-// kernels release their successor only once they run.
+// kernels release their successor only once they run (all but one: ResidualNormKernel).
 __device__ __forceinline__ void WaitThenRelease() {
   WaitForPrevious();
   LetDependentsStart();

@@ -13,7 +13,8 @@ namespace llive::backends::cuda {
 // ran at half speed beside the next kernel's waiting blocks). Measured on the H200
 // (docs/benchmarks.md, 2026-12-02): RWKV-7 decode at batch 1 took 485 us a step with it and
 // 594 without, so it is on for RWKV-7. Mamba's kernels release their successor only after
-// their own wait; so launched, a Mamba decode step at batch 1 took 471 us with it and 589
+// their own wait (but the split decode step's residual norm, which releases in_proj first);
+// so launched, a Mamba decode step at batch 1 took 471 us with it and 589
 // without, but batches 8 and 64 through cuBLAS's products took 2% longer with it (2026-12-02
 // 08:27): by default (MambaPdl::kAuto) it is on for Mamba graphs of one sequence and for those
 // whose products are llive's split kernels (split_linear.h), which load their weights during
