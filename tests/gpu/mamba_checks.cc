@@ -477,7 +477,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
   // Both thread layouts; decode batches of 64 and 256 share blocks between sequences (64 does
   // not divide into the groups evenly), dt_rank 160 needs more than 48 KB of shared memory,
   // dt_rank 64 takes 8 tensor-core k-steps (48 takes 6), dt_rank 6 stages the decode step's
-  // rows an element at a time.
+  // rows an element at a time; decode steps with d_state 32 and 4 whose d_inner (40, 100) ends
+  // inside a warp (the step's states move through shared memory a warp of channels at once).
   for (int lanes : {4, 2}) {
     CHECK_OK(kernels::SetScanLanes(lanes));
     for (const ScanShape& s :
@@ -487,7 +488,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
           ScanShape{2, 333, 200, 16, 48, 64}, ScanShape{3, 257, 96, 8, 6, 50},
           ScanShape{2, 300, 320, 16, 160, 0}, ScanShape{1, 100, 64, 4, 4, 7},
           ScanShape{1, 129, 40, 32, 20, 32}, ScanShape{2, 300, 256, 16, 64, 0},
-          ScanShape{8, 1, 96, 8, 6, 0}}) {
+          ScanShape{8, 1, 96, 8, 6, 0}, ScanShape{5, 1, 40, 32, 20, 0},
+          ScanShape{3, 1, 100, 4, 4, 0}}) {
       // bf16 twice: dt on the tensor cores (the default) and by FMAs.
       for (auto [dtype, dt_mma] :
            {std::pair{WeightDtype::kFp32, false}, std::pair{WeightDtype::kBf16, true},
