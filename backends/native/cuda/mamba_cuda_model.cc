@@ -264,8 +264,8 @@ struct MambaCudaModel::Impl {
   }
 
   // Rows [row0, row0 + rows) of an activation tensor `width` elements a row.
-  void* RowsOf(DeviceTensor& tensor, int64_t row0, int64_t width) const {
-    return static_cast<char*>(tensor.data()) + row0 * width * WeightDtypeBytes(dtype);
+  static void* RowsOf(DeviceTensor& tensor, int64_t row0, int64_t width) {
+    return static_cast<char*>(tensor.data()) + row0 * width * WeightDtypeBytes(tensor.dtype());
   }
 
   // The layers of a split decode step for rows [row0, row0 + rows) on `s`, the final norm
