@@ -525,6 +525,16 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   cuda_options.split_decode_branches = 1;
   BENCH_OK(decode_variant({64}, "one branch; "));
   cuda_options.split_decode_branches = backends::cuda::MambaCudaOptions{}.split_decode_branches;
+  // The LM head with the draw in its epilogue (HeadSample) instead of cuBLAS's head and
+  // SampleTokens, to keep that choice measured.
+  cuda_options.fused_head_sample = true;
+  BENCH_OK(decode_variant({8, 64}, "head + sample in one launch; "));
+  cuda_options.fused_head_sample = backends::cuda::MambaCudaOptions{}.fused_head_sample;
+  // in_proj in slices and the convolution in a launch of its own, instead of DecodeProductConv.
+  cuda_options.split_product_conv_tiles = 0;
+  BENCH_OK(decode_variant({8, 64}, "in_proj sliced, conv launched alone; "));
+  cuda_options.split_product_conv_tiles =
+      backends::cuda::MambaCudaOptions{}.split_product_conv_tiles;
   cpu_model->reset();
   return rows;
 }

@@ -20,6 +20,7 @@
 #include "backends/native/cuda/cublas_gemm.h"
 #include "backends/native/cuda/device_buffer.h"
 #include "backends/native/cuda/device_tensor.h"
+#include "backends/native/cuda/head_sample.h"
 #include "backends/native/cuda/mamba_cuda_kernels.h"
 #include "backends/native/cuda/mamba_cuda_model.h"
 #include "backends/native/cuda/programmatic_launch.h"
@@ -205,7 +206,7 @@ absl::Status CompareConvStep(const std::string& kernel, const std::string& shape
                              const DeviceTensor& want_u, const DeviceTensor& got_uz,
                              const DeviceTensor& want_uz, const DeviceBuffer<float>& got_states,
                              const DeviceBuffer<float>& want_states, const char* bound,
-                             std::vector<CheckRow>& rows) {
+                             std::vector<CheckRow>& rows, double tolerance = 0.0) {
   auto got_u_host = got_u.Download();
   auto want_u_host = want_u.Download();
   auto got_uz_host = got_uz.Download();
@@ -224,11 +225,11 @@ absl::Status CompareConvStep(const std::string& kernel, const std::string& shape
                   want_uz_host->begin() + (r + 1) * ld_uz);
   }
   rows.push_back({kernel + ": u", shape, WeightDtypeName(dtype),
-                  RelativeError(*got_u_host, *want_u_host), 0.0, 0, 0, bound});
-  rows.push_back({kernel + ": z", shape, WeightDtypeName(dtype), RelativeError(got_z, want_z), 0.0,
-                  0, 0, bound});
+                  RelativeError(*got_u_host, *want_u_host), tolerance, 0, 0, bound});
+  rows.push_back({kernel + ": z", shape, WeightDtypeName(dtype), RelativeError(got_z, want_z),
+                  tolerance, 0, 0, bound});
   rows.push_back({kernel + ": conv state", shape, WeightDtypeName(dtype),
-                  RelativeError(*got_states_host, *want_states_host), 0.0, 0, 0, bound});
+                  RelativeError(*got_states_host, *want_states_host), tolerance, 0, 0, bound});
   return absl::OkStatus();
 }
 
@@ -464,6 +465,244 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitDecode(std::mt19937_64& random) 
     rows.push_back({"mamba.decode residual+norm: out", norm_shape, WeightDtypeName(dtype),
                     RelativeError(*got_xn, *want_xn), Tolerance(dtype), 0, 0,
                     "against RmsNorm of the host sum"});
+  }
+  // DecodeProductConv (in_proj unsliced, the convolution step in its output step) against the
+  // CPU's Linear on the same rounded operands, rounded to the weight type, then CausalConv1d:
+  // the product's sums run in another order, so the bound is the type's. 32 rows (a branch of
+  // batch 64), 40 and 64 (four row tiles), 17, 5 and 1; d_conv 3 at a smaller width; tiles of
+  // 16 and 32 outputs.
+  struct ProductShape {
+    int64_t rows, dm, di, dc, tiles;
+  };
+  for (const ProductShape& s :
+       {ProductShape{32, 768, 1536, 4, 2}, ProductShape{32, 768, 1536, 4, 1},
+        ProductShape{40, 768, 1536, 4, 2}, ProductShape{64, 768, 1536, 4, 1},
+        ProductShape{17, 768, 1536, 4, 2}, ProductShape{5, 256, 512, 3, 2},
+        ProductShape{1, 768, 1536, 4, 1}}) {
+    for (WeightDtype dtype : {WeightDtype::kBf16, WeightDtype::kFp16}) {
+      const int64_t width = 2 * s.di, stride = s.di * (s.dc - 1);
+      const std::string shape = absl::StrCat("rows=", s.rows, " ", s.dm, "->2x", s.di, " k=", s.dc,
+                                             " tiles of ", 16 * s.tiles);
+      if (!kernels::DecodeProductConvApplies(s.rows, s.dm, s.di, s.dc, s.tiles)) {
+        rows.push_back({"mamba.decode product+conv", shape, WeightDtypeName(dtype), 1.0, 0, 0, 0,
+                        "NOT APPLICABLE to a decode shape"});
+        continue;
+      }
+      std::vector<float> x = Normal(random, s.rows * s.dm, 1.0f);
+      std::vector<float> w = Normal(random, width * s.dm, 1.0f / std::sqrt(float(s.dm)));
+      std::vector<float> conv = Normal(random, s.di * s.dc, 0.5f);
+      std::vector<float> bias = Normal(random, s.di, 0.1f);
+      std::vector<int32_t> slots(s.rows);
+      for (int64_t b = 0; b < s.rows; ++b) slots[b] = static_cast<int32_t>(2 * (s.rows - b));
+      std::vector<float> states = Normal(random, (2 * s.rows + 1) * stride, 1.0f);
+      auto d_x = DeviceTensor::Upload(x.data(), x.size(), dtype);
+      auto d_w = DeviceTensor::Upload(w.data(), w.size(), dtype);
+      auto d_conv = ToDevice(conv);
+      auto d_bias = ToDevice(bias);
+      auto d_slots = ToDevice(slots);
+      auto fused_states = ToDevice(states);
+      auto plain_states = ToDevice(states);
+      auto fused_uz = DeviceTensor::Allocate(dtype, s.rows * width);
+      auto fused_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
+      auto plain_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
+      if (!d_x.ok() || !d_w.ok() || !d_conv.ok() || !d_bias.ok() || !d_slots.ok() ||
+          !fused_states.ok() || !plain_states.ok() || !fused_uz.ok() || !fused_u.ok() ||
+          !plain_u.ok()) {
+        return absl::ResourceExhaustedError("decode product + conv check buffers");
+      }
+      auto xr = d_x->Download();
+      auto wr = d_w->Download();
+      if (!xr.ok() || !wr.ok()) return absl::UnavailableError("decode product + conv download");
+      std::vector<float> product(s.rows * width);
+      const double cpu_us = TimeCpu([&] {
+        cpu::Linear(xr->data(), s.rows, s.dm, s.dm, wr->data(), width, nullptr, product.data());
+      });
+      auto plain_uz = DeviceTensor::Upload(product.data(), product.size(), dtype);
+      if (!plain_uz.ok()) return plain_uz.status();
+      auto fused = [&] {
+        return kernels::DecodeProductConv(d_x->data(), s.rows, s.dm, d_w->data(), dtype, s.di, s.dc,
+                                          d_conv->data(), d_bias->data(), d_slots->data(),
+                                          fused_states->data(), stride, fused_uz->data(), width,
+                                          fused_u->data(), s.tiles, nullptr);
+      };
+      CHECK_OK(fused());
+      CHECK_OK(kernels::CausalConv1d(plain_uz->data(), width, s.rows, 1, s.di, s.dc, d_conv->data(),
+                                     d_bias->data(), d_slots->data(), plain_states->data(), stride,
+                                     plain_u->data(), dtype, nullptr));
+      const size_t first = rows.size();
+      CHECK_OK(CompareConvStep("mamba.decode product+conv", shape, dtype, s.rows, s.di, width,
+                               *fused_u, *plain_u, *fused_uz, *plain_uz, *fused_states,
+                               *plain_states, "against the CPU product, then CausalConv1d", rows,
+                               Tolerance(dtype)));
+      if (s.rows >= 2) {
+        // The rows in two launches (a decode step's branches) give the very same results.
+        const int64_t half = s.rows / 2, bytes = WeightDtypeBytes(dtype);
+        auto split_states = ToDevice(states);
+        auto split_uz = DeviceTensor::Allocate(dtype, s.rows * width);
+        auto split_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
+        if (!split_states.ok() || !split_uz.ok() || !split_u.ok()) {
+          return absl::ResourceExhaustedError("decode product + conv split buffers");
+        }
+        for (auto [row0, count] : {std::pair{int64_t{0}, half}, std::pair{half, s.rows - half}}) {
+          CHECK_OK(kernels::DecodeProductConv(
+              static_cast<const char*>(d_x->data()) + row0 * s.dm * bytes, count, s.dm, d_w->data(),
+              dtype, s.di, s.dc, d_conv->data(), d_bias->data(), d_slots->data() + row0,
+              split_states->data(), stride,
+              static_cast<char*>(split_uz->data()) + row0 * width * bytes, width,
+              static_cast<char*>(split_u->data()) + row0 * s.di * bytes, s.tiles, nullptr));
+        }
+        CHECK_OK(CompareConvStep("mamba.decode product+conv in two launches", shape, dtype, s.rows,
+                                 s.di, width, *split_u, *fused_u, *split_uz, *fused_uz,
+                                 *split_states, *fused_states,
+                                 "bit-identical to one launch of all the rows", rows));
+      }
+      // Timed last: the timing's launches advance the states further.
+      absl::StatusOr<double> gpu_us = TimeGpu(fused);
+      if (!gpu_us.ok()) return gpu_us.status();
+      rows[first].gpu_us = *gpu_us;
+      rows[first].cpu_us = cpu_us;
+    }
+  }
+  {
+    // A shape it refuses is an error, not a launch: tiles of 64 outputs.
+    absl::Status refused = kernels::DecodeProductConv(nullptr, 32, 768, nullptr, WeightDtype::kBf16,
+                                                      1536, 4, nullptr, nullptr, nullptr, nullptr,
+                                                      0, nullptr, 3072, nullptr, 4, nullptr);
+    rows.push_back({"mamba.decode product+conv refuses tiles of 64", "32x768", "bf16",
+                    refused.code() == absl::StatusCode::kInvalidArgument ? 0.0 : 1.0, 0.0, 0, 0,
+                    refused.ToString()});
+  }
+  return rows;
+}
+
+// The host's copy of the device sampler's score (sample_score.cuh) for near-tie decisions:
+// the same integer hash, the logarithms in double.
+uint64_t HostMix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+double HostScore(float logit, float temp, uint64_t seed, uint64_t counter, int64_t row, int64_t i) {
+  if (!(temp > 0.0f)) return logit;
+  const uint64_t key = HostMix(HostMix(seed ^ HostMix(counter)) ^ static_cast<uint64_t>(row));
+  const float uniform = (static_cast<float>(HostMix(key ^ static_cast<uint64_t>(i)) >> 40) + 0.5f) *
+                        (1.0f / 16777216.0f);
+  return static_cast<double>(logit) / temp - std::log(-std::log(static_cast<double>(uniform)));
+}
+
+// HeadSample (the LM head with the draw in its epilogue) against SampleTokens on the CPU's
+// logits of the same rounded operands: the same token ids, but where the two best scores are
+// within 1e-3 of each other (the product's sums run in another order); twice in a row (the
+// kernel leaves its counter at zero for the next call). Timed against cuBLAS's head and
+// SampleTokens with its scratch, launched alone.
+absl::StatusOr<std::vector<CheckRow>> CheckHeadSample(std::mt19937_64& random) {
+  std::vector<CheckRow> rows;
+  auto gemm = backends::cuda::GemmContext::Create(nullptr);
+  if (!gemm.ok()) return gemm.status();
+  struct Shape {
+    int64_t rows, d_model, vocab;
+  };
+  for (const Shape& s : {Shape{64, 768, 50280}, Shape{40, 768, 50280}, Shape{17, 256, 1000},
+                         Shape{3, 768, 33}, Shape{1, 768, 50280}, Shape{32, 1024, 50277},
+                         Shape{5, 800, 4099}, Shape{64, 1024, 50280}}) {
+    for (WeightDtype dtype : {WeightDtype::kBf16, WeightDtype::kFp16}) {
+      const std::string shape = absl::StrCat("rows=", s.rows, " d=", s.d_model, " vocab=", s.vocab);
+      if (!backends::cuda::HeadSampleApplies(s.rows, s.d_model)) {
+        rows.push_back({"head+sample", shape, WeightDtypeName(dtype), 1.0, 0, 0, 0,
+                        "NOT APPLICABLE on this device"});
+        continue;
+      }
+      std::vector<float> x = Normal(random, s.rows * s.d_model, 1.0f);
+      std::vector<float> w =
+          Normal(random, s.vocab * s.d_model, 3.0f / std::sqrt(float(s.d_model)));
+      auto d_x = DeviceTensor::Upload(x.data(), x.size(), dtype);
+      auto d_w = DeviceTensor::Upload(w.data(), w.size(), dtype);
+      auto d_scratch = DeviceBuffer<uint8_t>::Allocate(backends::cuda::HeadSampleScratchBytes());
+      auto d_sample_scratch =
+          DeviceBuffer<uint8_t>::Allocate(kernels::SampleScratchBytes(s.rows, s.vocab));
+      auto d_logits = DeviceBuffer<float>::Allocate(s.rows * s.vocab);
+      auto d_got = DeviceBuffer<int32_t>::Allocate(s.rows);
+      auto d_want = DeviceBuffer<int32_t>::Allocate(s.rows);
+      if (!d_x.ok() || !d_w.ok() || !d_scratch.ok() || !d_sample_scratch.ok() || !d_logits.ok() ||
+          !d_got.ok() || !d_want.ok()) {
+        return absl::ResourceExhaustedError("head + sample check buffers");
+      }
+      CHECK_OK(backends::cuda::CudaStatus(cudaMemset(d_scratch->data(), 0, d_scratch->bytes()),
+                                          "clearing the head + sample scratch"));
+      CHECK_OK(backends::cuda::CudaStatus(
+          cudaMemset(d_sample_scratch->data(), 0, d_sample_scratch->bytes()),
+          "clearing the sampling scratch"));
+      auto xr = d_x->Download();
+      auto wr = d_w->Download();
+      if (!xr.ok() || !wr.ok()) return absl::UnavailableError("head + sample download");
+      std::vector<float> logits(s.rows * s.vocab);
+      cpu::Linear(xr->data(), s.rows, s.d_model, s.d_model, wr->data(), s.vocab, nullptr,
+                  logits.data());
+      CHECK_OK(backends::cuda::CudaStatus(
+          cudaMemcpy(d_logits->data(), logits.data(), logits.size() * sizeof(float),
+                     cudaMemcpyHostToDevice),
+          "copying logits"));
+      for (float temperature : {0.0f, 0.8f}) {
+        const uint64_t seed = 4242, counter = 9;
+        auto d_temp = ToDevice(std::vector<float>{temperature});
+        auto d_params = ToDevice(std::vector<uint64_t>{seed, counter});
+        if (!d_temp.ok() || !d_params.ok()) return absl::UnavailableError("sampling params");
+        const kernels::SampleScratch sample_scratch{
+            d_sample_scratch->data(), static_cast<int64_t>(d_sample_scratch->bytes()), s.rows};
+        CHECK_OK(kernels::SampleTokens(d_logits->data(), s.rows, s.vocab, d_temp->data(),
+                                       d_params->data(), d_want->data(), nullptr, sample_scratch));
+        auto want = ToHost(*d_want);
+        if (!want.ok()) return want.status();
+        auto fused = [&] {
+          return backends::cuda::HeadSample(d_x->data(), s.rows, s.d_model, d_w->data(), s.vocab,
+                                            dtype, d_temp->data(), d_params->data(), d_got->data(),
+                                            d_scratch->data(), false, nullptr);
+        };
+        int hard = 0, near_ties = 0;
+        for (int run = 0; run < 2; ++run) {
+          CHECK_OK(backends::cuda::CudaStatus(cudaMemset(d_got->data(), 0xff, d_got->bytes()),
+                                              "clearing tokens"));
+          CHECK_OK(fused());
+          auto got = ToHost(*d_got);
+          if (!got.ok()) return got.status();
+          for (int64_t r = 0; r < s.rows; ++r) {
+            const int32_t g = (*got)[r], t = (*want)[r];
+            if (g == t) continue;
+            if (g < 0 || g >= s.vocab) {
+              ++hard;
+              continue;
+            }
+            const float* row = logits.data() + r * s.vocab;
+            const double gap = HostScore(row[t], temperature, seed, counter, r, t) -
+                               HostScore(row[g], temperature, seed, counter, r, g);
+            (std::abs(gap) <= 1e-3 ? near_ties : hard) += 1;
+          }
+        }
+        absl::StatusOr<double> fused_us = TimeGpu(fused);
+        absl::StatusOr<double> plain_us = TimeGpu([&]() -> absl::Status {
+          absl::Status head =
+              (*gemm)->Linear(d_x->data(), s.rows, s.d_model, s.d_model, *d_w, s.vocab,
+                              d_logits->data(), WeightDtype::kFp32, s.vocab);
+          if (!head.ok()) return head;
+          return kernels::SampleTokens(d_logits->data(), s.rows, s.vocab, d_temp->data(),
+                                       d_params->data(), d_want->data(), nullptr, sample_scratch);
+        });
+        if (!fused_us.ok() || !plain_us.ok()) return absl::UnavailableError("head + sample timing");
+        // The timing overwrote the logits with cuBLAS's; the next temperature wants the CPU's.
+        CHECK_OK(backends::cuda::CudaStatus(
+            cudaMemcpy(d_logits->data(), logits.data(), logits.size() * sizeof(float),
+                       cudaMemcpyHostToDevice),
+            "copying logits"));
+        rows.push_back({"head+sample", absl::StrCat(shape, " T=", temperature),
+                        WeightDtypeName(dtype), static_cast<double>(hard), 0.0, *fused_us, 0,
+                        absl::StrCat("ids unlike SampleTokens on the CPU logits, of 2 x ", s.rows,
+                                     " (", near_ties,
+                                     " near ties allowed); cuBLAS head + "
+                                     "SampleTokens ",
+                                     *plain_us, " us")});
+      }
+    }
   }
   return rows;
 }
@@ -1258,8 +1497,8 @@ absl::StatusOr<std::vector<CheckRow>> RunMambaChecks() {
   std::mt19937_64 random(std::random_device{}());  // fresh inputs every run
   std::vector<CheckRow> rows;
   for (auto* group : {&WithAllSkinnyRows<CheckSmallKernelsRows>, &CheckConv,
-                      &WithAllSkinnyRows<CheckDecodeInProjConvRows>, &CheckSplitDecode, &CheckScan,
-                      &CheckModel, &CheckSplitModel}) {
+                      &WithAllSkinnyRows<CheckDecodeInProjConvRows>, &CheckSplitDecode,
+                      &CheckHeadSample, &CheckScan, &CheckModel, &CheckSplitModel}) {
     absl::StatusOr<std::vector<CheckRow>> part = (*group)(random);
     if (!part.ok()) return part.status();
     rows.insert(rows.end(), part->begin(), part->end());

@@ -31,4 +31,14 @@ absl::Status CublasStatus(cublasStatus_t status, absl::string_view what) {
   return absl::UnavailableError(message);
 }
 
+int CurrentDeviceAttribute(cudaDeviceAttr attribute, int fallback) {
+  int device = 0, value = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&value, attribute, device) != cudaSuccess) {
+    cudaGetLastError();
+    return fallback;
+  }
+  return value;
+}
+
 }  // namespace llive::backends::cuda

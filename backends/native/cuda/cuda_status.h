@@ -17,6 +17,10 @@ absl::Status CudaStatus(cudaError_t error, absl::string_view what);
 // OK for CUBLAS_STATUS_SUCCESS; otherwise Unavailable (ResourceExhausted for allocation).
 absl::Status CublasStatus(cublasStatus_t status, absl::string_view what);
 
+// An attribute of the current device, or `fallback` where the query fails (its error consumed
+// here, not left for the next launch's check).
+int CurrentDeviceAttribute(cudaDeviceAttr attribute, int fallback);
+
 }  // namespace llive::backends::cuda
 
 // Returns from the enclosing function (absl::Status or StatusOr) when a CUDA call fails.

@@ -14,7 +14,9 @@
 #include "backends/native/cuda/async_copy.cuh"
 #include "backends/native/cuda/cuda_status.h"
 #include "backends/native/cuda/mamba_cuda_kernels.h"
+#include "backends/native/cuda/mma_tile.cuh"
 #include "backends/native/cuda/programmatic_launch.cuh"
+#include "backends/native/cuda/sample_score.cuh"
 #include "backends/native/cuda/skinny_gemm.h"
 #include "backends/native/cuda/skinny_gemm_kernels.cuh"
 #include "backends/native/cuda/weight_dtype_visit.cuh"
@@ -506,6 +508,144 @@ __global__ void ConvFromPartsKernel(const float* parts, int slices, int64_t slic
   float value = source[0];
   for (int p = 1; p < slices; ++p) value += source[p * slice_stride];
   output(r, o, value, prefetched);
+}
+
+// DecodeProductConv: in_proj's product for all of d_model at once (no slices), with the
+// convolution step in its output step. Block b covers outputs [16 kTiles b, + 16 kTiles): a
+// tile of u channels (convolution, SiLU, conv state advanced) or of z (stored). Its warps take
+// the product's (row tile of 16, output tile of 16, part of the inner dimension) items,
+// kProductParts / kTiles parts whatever the rows, so that a row's sums do not depend on how
+// many rows run with it (a decode step's branches give bit-identical logits); the parts meet
+// in shared memory, added in part order, and every thread then finishes outputs of one column
+// (a thread's column is threadIdx.x mod 16 kTiles, so its taps load once).
+// Shared memory: the weight tile [16 kTiles][in + kProductPad], the input rows [16 row_tiles]
+// [in + kProductPad], the parts [parts][16 row_tiles][16 kTiles] fp32 and the u channels'
+// histories [rows][16 kTiles (d_conv - 1)] fp32.
+//
+// (The parts over the weight tile once the products are done, 111 instead of 119 KB a block
+// at the mamba-130m shape in branches of 32 rows and so two blocks a multiprocessor instead of
+// one, made a batch-64 step slower, 686 against 670 us, 2026-12-03.)
+//
+// (x_proj in the same launch, as slices over each block's u channels that the scan adds up,
+// made a batch-64 step slower, 726 against 674 us, 2026-12-02: the scan's 192 blocks each
+// added 48 slices instead of 8 for their rows.)
+constexpr int kProductThreads = 256;
+constexpr int kProductWarps = kProductThreads / 32;
+constexpr int kProductParts = 4;  // parts of the inner dimension for tiles of 16 outputs
+constexpr int kProductPad = 8;    // as SplitLinear's kRowPad: an odd number of 16-byte words a row
+
+int ProductRowTiles(int64_t rows) { return rows <= 16 ? 1 : rows <= 32 ? 2 : 4; }
+
+int64_t ProductConvSharedBytes(int64_t tiles, int64_t rows, int64_t in, int64_t d_conv) {
+  const int64_t row_tiles = ProductRowTiles(rows), width = 16 * tiles;
+  return (width + 16 * row_tiles) * (in + kProductPad) * 2 +
+         kProductParts / tiles * 16 * row_tiles * width * 4 + rows * width * (d_conv - 1) * 4;
+}
+
+template <typename T, int kTiles>
+__global__ void __launch_bounds__(kProductThreads)
+    ProductConvKernel(const T* x, int rows, const T* weight, int in, ConvStepOutput<T> output) {
+  extern __shared__ __align__(16) unsigned char shared_bytes[];
+  constexpr int kWidth = 16 * kTiles;
+  constexpr int kParts = kProductParts / kTiles;
+  static_assert(kProductThreads % kWidth == 0 && kParts >= 1);
+  const int row_tiles = rows <= 16 ? 1 : rows <= 32 ? 2 : 4;
+  const int stride = in + kProductPad;
+  T* s_weight = reinterpret_cast<T*>(shared_bytes);
+  T* s_x = s_weight + kWidth * stride;
+  float* s_parts = reinterpret_cast<float*>(s_x + 16 * row_tiles * stride);
+  float* s_history = s_parts + kParts * 16 * row_tiles * kWidth;
+  const int dc = output.dc;
+  const int history_width = kWidth * (dc - 1);
+  const int64_t o0 = int64_t{blockIdx.x} * kWidth;
+  const bool conv = o0 < output.d_inner;
+  const int pieces = in / 8;
+  // Before the wait: the weight tiles, the histories (a state only this kernel of the step
+  // writes; the slots were written before the step began) and this thread's taps.
+  for (int p = threadIdx.x; p < kWidth * pieces; p += kProductThreads) {
+    const int row = p / pieces, piece = p % pieces;
+    CopyAsync16(s_weight + row * stride + piece * 8, weight + (o0 + row) * in + piece * 8);
+  }
+  if (conv) {
+    for (int p = threadIdx.x; p < rows * history_width; p += kProductThreads) {
+      const int r = p / history_width, j = p % history_width;
+      const float* history =
+          output.conv_states + output.slots[r] * output.conv_slot_stride + o0 * (dc - 1) + j;
+      CopyAsync4OrZero(s_history + p, history, true);
+    }
+  }
+  CopyAsyncCommit();
+  const int column = threadIdx.x % kWidth;
+  typename ConvStepOutput<T>::Prefetched taps{};
+  if (conv) {
+    const int64_t o = o0 + column;
+#pragma unroll
+    for (int j = 0; j < kMaxConv; ++j) {
+      const int k = j - (kMaxConv - dc);
+      taps.taps[j] = k >= 0 ? output.weight[o * dc + k] : 0.0f;
+    }
+    taps.bias = output.bias[o];
+  }
+  WaitThenRelease();
+  for (int p = threadIdx.x; p < 16 * row_tiles * pieces; p += kProductThreads) {
+    const int row = p / pieces, piece = p % pieces;
+    const int source_row = row < rows ? row : 0;
+    CopyAsync16OrZero(s_x + row * stride + piece * 8, x + int64_t{source_row} * in + piece * 8,
+                      row < rows);
+  }
+  CopyAsyncCommit();
+  CopyAsyncWait();
+  __syncthreads();
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int steps = in / 16;
+  // Item i: row tile i mod row_tiles, output tile (i / row_tiles) mod kTiles, part
+  // i / (row_tiles kTiles) of the inner dimension's steps of 16.
+  // A warp's items: at most kMaxItems (4 row tiles x kProductParts / 8 warps).
+  constexpr int kMaxItems = 4 * kProductParts / kProductWarps;
+#pragma unroll
+  for (int i = 0; i < kMaxItems; ++i) {
+    const int item = warp + i * kProductWarps;
+    const int row_tile = item % row_tiles, tile = (item / row_tiles) % kTiles;
+    const int part = item / (row_tiles * kTiles);
+    if (item >= row_tiles * kTiles * kParts || row_tile * 16 >= rows) continue;
+    const int k_begin = part * steps / kParts * 16, k_end = (part + 1) * steps / kParts * 16;
+    const T* a_row = s_x + (row_tile * 16 + lane % 16) * stride + (lane / 16) * 8;
+    const T* b_row =
+        s_weight + (tile * 16 + lane % 8 + (lane / 16) * 8) * stride + ((lane / 8) % 2) * 8;
+    float acc[2][4] = {};
+    for (int k = k_begin; k < k_end; k += 16) {
+      uint32_t a[4], b[4];
+      LoadMatrices(a, a_row + k);
+      LoadMatrices(b, b_row + k);
+      Mma<T>(acc[0], a, b[0], b[1]);
+      Mma<T>(acc[1], a, b[2], b[3]);
+    }
+    // Part p's tile: [16 row_tiles][kWidth] at s_parts + p 16 row_tiles kWidth.
+    float* mine = s_parts + part * 16 * row_tiles * kWidth;
+    const int r0 = row_tile * 16 + lane / 4;
+#pragma unroll
+    for (int n = 0; n < 2; ++n) {
+      const int c = tile * 16 + n * 8 + (lane % 4) * 2;
+      *reinterpret_cast<float2*>(mine + r0 * kWidth + c) = make_float2(acc[n][0], acc[n][1]);
+      *reinterpret_cast<float2*>(mine + (r0 + 8) * kWidth + c) = make_float2(acc[n][2], acc[n][3]);
+    }
+  }
+  __syncthreads();
+  const int64_t o = o0 + column;
+  for (int r = threadIdx.x / kWidth; r < rows; r += kProductThreads / kWidth) {
+    float value = s_parts[r * kWidth + column];
+    for (int p = 1; p < kParts; ++p) value += s_parts[(p * 16 * row_tiles + r) * kWidth + column];
+    typename ConvStepOutput<T>::Prefetched prefetched = taps;
+    if (conv) {
+#pragma unroll
+      for (int j = 0; j < kMaxConv - 1; ++j) {
+        const int k = j - (kMaxConv - dc);
+        prefetched.window[j] = k >= 0 ? s_history[r * history_width + column * (dc - 1) + k] : 0.0f;
+      }
+    }
+    output(r, o, value, prefetched);
+  }
 }
 
 // DecodeResidualNorm: a block a row, a float4 a thread.
@@ -1323,37 +1463,6 @@ absl::Status LaunchScanForStates(int64_t d_state, const ScanArgs<T>& args, cudaS
   }
 }
 
-uint64_t __device__ __forceinline__ Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-// The row's noise key for the Gumbel-max draw.
-__device__ __forceinline__ uint64_t SampleStreamKey(const uint64_t* params, int64_t row) {
-  return Mix(Mix(params[0] ^ Mix(params[1])) ^ static_cast<uint64_t>(row));
-}
-
-// The score the draw maximises for logit `value` at index i: the logit itself at temperature
-// 0, else value / temp plus Gumbel noise. Both sampling kernels use this, so they agree bit for
-// bit.
-__device__ __forceinline__ float SampleScore(float value, float temp, uint64_t stream_key,
-                                             int64_t i) {
-  if (!(temp > 0.0f)) return value;
-  // Uniform in (0, 1) from the top 24 bits, then Gumbel noise.
-  const float uniform =
-      (static_cast<float>(Mix(stream_key ^ static_cast<uint64_t>(i)) >> 40) + 0.5f) *
-      (1.0f / 16777216.0f);
-  return value / temp - logf(-logf(uniform));
-}
-
-// (score, index) beats (best, best_index): a higher score, or the lower index of equal ones.
-__device__ __forceinline__ bool SampleBetter(float score, int64_t index, float best,
-                                             int64_t best_index) {
-  return score > best || (score == best && index < best_index);
-}
-
 __global__ void __launch_bounds__(1024)
     SampleKernel(const float* logits, int64_t vocab, const float* temperature,
                  const uint64_t* params, int32_t* tokens) {
@@ -1759,6 +1868,62 @@ absl::Status DecodeConvFromParts(const float* parts, int64_t slices, int64_t sli
                                  dim3(Blocks(rows * 2 * d_inner, 256)), dim3(256), 0, stream, parts,
                                  static_cast<int>(slices), slice_stride, rows, output),
                     "decode conv1d step from slices");
+  });
+}
+
+int64_t ProductConvSharedLimit() {
+  return CurrentDeviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024);
+}
+
+bool DecodeProductConvApplies(int64_t rows, int64_t d_model, int64_t d_inner, int64_t d_conv,
+                              int64_t tiles) {
+  return (tiles == 1 || tiles == 2) && rows >= 1 && rows <= 64 && d_model % 16 == 0 &&
+         d_model > 0 && d_inner % (16 * tiles) == 0 && d_inner > 0 && d_conv >= 2 &&
+         d_conv <= kMaxConv &&
+         ProductConvSharedBytes(tiles, rows, d_model, d_conv) <= ProductConvSharedLimit();
+}
+
+absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, const void* in_proj,
+                               WeightDtype dtype, int64_t d_inner, int64_t d_conv,
+                               const float* conv_weight, const float* conv_bias,
+                               const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
+                               void* uz, int64_t ld_uz, void* u, int64_t tiles,
+                               cudaStream_t stream) {
+  if (!DecodeProductConvApplies(rows, d_model, d_inner, d_conv, tiles) ||
+      dtype == WeightDtype::kFp32 || !Aligned(x, 16) || !Aligned(in_proj, 16) ||
+      ld_uz < 2 * d_inner) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the decode product with the convolution step takes bf16 or fp16 operands (16-byte "
+        "aligned), 1..64 rows, d_model a multiple of 16, d_inner a multiple of 16 tiles, tiles 1 "
+        "or 2, d_conv 2..",
+        kMaxConv, ", ld_uz >= 2 d_inner and its tiles within shared memory; got rows=", rows,
+        " d_model=", d_model, " d_inner=", d_inner, " d_conv=", d_conv, " tiles=", tiles,
+        " ld_uz=", ld_uz, " ", WeightDtypeName(dtype)));
+  }
+  const int64_t bytes = ProductConvSharedBytes(tiles, rows, d_model, d_conv);
+  return Dispatch(dtype, [&](auto zero) -> absl::Status {
+    using T = decltype(zero);
+    if constexpr (std::is_same_v<T, float>) {
+      return absl::InvalidArgumentError("unreachable: fp32 refused above");
+    } else {
+      const auto output = MakeConvStepOutput<T>(uz, ld_uz, u, d_inner, d_conv, conv_weight,
+                                                conv_bias, slots, conv_states, conv_slot_stride);
+      auto launch = [&](auto* kernel) -> cudaError_t {
+        if (bytes > 48 * 1024) {
+          const cudaError_t raised = cudaFuncSetAttribute(
+              kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+          if (raised != cudaSuccess) return raised;
+        }
+        return LaunchKernel(MambaProgrammaticLaunch(), kernel,
+                            dim3(static_cast<unsigned int>(2 * d_inner / (16 * tiles))),
+                            dim3(kProductThreads), static_cast<size_t>(bytes), stream,
+                            static_cast<const T*>(x), static_cast<int>(rows),
+                            static_cast<const T*>(in_proj), static_cast<int>(d_model), output);
+      };
+      return Launched(
+          tiles == 1 ? launch(ProductConvKernel<T, 1>) : launch(ProductConvKernel<T, 2>),
+          "decode product with the convolution step");
+    }
   });
 }
 

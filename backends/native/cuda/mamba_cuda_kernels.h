@@ -81,6 +81,22 @@ absl::Status DecodeConvFromParts(const float* parts, int64_t slices, int64_t sli
                                  void* uz, int64_t ld_uz, void* u, WeightDtype dtype,
                                  cudaStream_t stream);
 
+// DecodeProductConv: in_proj's product for 1..64 rows x [rows, d_model] by in_proj [2 d_inner,
+// d_model] (bf16 or fp16, 16-byte aligned), not sliced, with what DecodeConvFromParts does in
+// its output step: the first d_inner outputs, rounded to `dtype`, through the convolution step
+// and SiLU into u [rows, d_inner] (the conv states of `slots` advanced), the rest (z) into
+// uz[r * ld_uz + d_inner + ch]. A block covers 16 `tiles` (1 or 2) outputs, so the product and
+// the convolution take one launch and leave no slices. A row's results do not depend on the
+// other rows or their count. InvalidArgument where DecodeProductConvApplies does not hold.
+bool DecodeProductConvApplies(int64_t rows, int64_t d_model, int64_t d_inner, int64_t d_conv,
+                              int64_t tiles);
+absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, const void* in_proj,
+                               WeightDtype dtype, int64_t d_inner, int64_t d_conv,
+                               const float* conv_weight, const float* conv_bias,
+                               const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
+                               void* uz, int64_t ld_uz, void* u, int64_t tiles,
+                               cudaStream_t stream);
+
 // The per-layer parameters the selective scan reads (fp32).
 struct ScanWeights {
   const float* dt_proj;       // [d_inner, dt_rank]

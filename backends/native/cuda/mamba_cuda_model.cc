@@ -17,6 +17,7 @@
 #include "backends/native/cuda/device_buffer.h"
 #include "backends/native/cuda/device_selection.h"
 #include "backends/native/cuda/device_tensor.h"
+#include "backends/native/cuda/head_sample.h"
 #include "backends/native/cuda/mamba_cuda_kernels.h"
 #include "backends/native/cuda/programmatic_launch.h"
 #include "backends/native/cuda/skinny_gemm.h"
@@ -114,7 +115,8 @@ struct MambaCudaModel::Impl {
   // Partial results of the multi-block sampler (mamba::SampleScratch) for up to
   // Bucket(max_decode_batch) rows; zeroed once, the kernel keeps its counters at zero.
   DeviceBuffer<uint8_t> sample_scratch;
-  std::map<int, std::unique_ptr<DecodeGraph>> graphs;
+  std::map<int, std::unique_ptr<DecodeGraph>> graphs;  // by 2 bucket + (logits wanted)
+  DeviceBuffer<uint8_t> head_scratch;                  // HeadSample's; empty: not used
   // The split products of decode steps (SplitLayers), where the shapes suit them. One region
   // a branch holds each of the branch's products' slices: their consumer is the branch's next
   // kernel, which has finished before the following product writes (every kernel writes only
@@ -269,7 +271,10 @@ struct MambaCudaModel::Impl {
   }
 
   // The layers of a split decode step for rows [row0, row0 + rows) on `s`, the final norm
-  // included (xn), with the products' slices in `slices`.
+  // included (xn), with the products' slices in `slices`. A layer: the residual norm, in_proj
+  // with the convolution step (one DecodeProductConv launch where it applies, else SplitLinear
+  // then DecodeConvFromParts), x_proj, the scan step, out_proj (its slices added into x by the
+  // next residual norm).
   absl::Status SplitBranch(int64_t row0, int64_t rows, cudaStream_t s, float* slices) {
     const MambaConfig& c = config;
     const int64_t xdbc = c.dt_rank + 2 * c.d_state;
@@ -280,6 +285,9 @@ struct MambaCudaModel::Impl {
     void* ur = RowsOf(u, row0, c.d_inner);
     void* yr = RowsOf(y, row0, c.d_inner);
     const int32_t* slots_r = step_slots.data() + row0;
+    const int64_t tiles = options.split_product_conv_tiles;
+    const bool product_conv =
+        tiles > 0 && mamba::DecodeProductConvApplies(rows, c.d_model, c.d_inner, c.d_conv, tiles);
     LLIVE_RETURN_IF_ERROR(mamba::EmbeddingGather(step_tokens.data() + row0, rows, embedding.data(),
                                                  dtype, c.d_model, xr, s));
     int64_t pending = 0;  // out_proj slices not yet added into x
@@ -288,12 +296,19 @@ struct MambaCudaModel::Impl {
       LLIVE_RETURN_IF_ERROR(mamba::DecodeResidualNorm(xr, rows, c.d_model, slices, pending,
                                                       rows * c.d_model, w.norm.data(),
                                                       c.norm_epsilon, xnr, dtype, s));
-      LLIVE_RETURN_IF_ERROR(SplitLinear(xnr, rows, c.d_model, w.in_proj.data(), dtype, c.d_model,
-                                        2 * c.d_inner, in_split, slices, programmatic, s));
-      LLIVE_RETURN_IF_ERROR(mamba::DecodeConvFromParts(
-          slices, in_split.splits, rows * 2 * c.d_inner, rows, c.d_inner, c.d_conv, w.conv.data(),
-          w.conv_bias.data(), slots_r, LayerConvStates(layer), conv_stride(), uzr, 2 * c.d_inner,
-          ur, dtype, s));
+      if (product_conv) {
+        LLIVE_RETURN_IF_ERROR(mamba::DecodeProductConv(
+            xnr, rows, c.d_model, w.in_proj.data(), dtype, c.d_inner, c.d_conv, w.conv.data(),
+            w.conv_bias.data(), slots_r, LayerConvStates(layer), conv_stride(), uzr, 2 * c.d_inner,
+            ur, tiles, s));
+      } else {
+        LLIVE_RETURN_IF_ERROR(SplitLinear(xnr, rows, c.d_model, w.in_proj.data(), dtype, c.d_model,
+                                          2 * c.d_inner, in_split, slices, programmatic, s));
+        LLIVE_RETURN_IF_ERROR(mamba::DecodeConvFromParts(
+            slices, in_split.splits, rows * 2 * c.d_inner, rows, c.d_inner, c.d_conv, w.conv.data(),
+            w.conv_bias.data(), slots_r, LayerConvStates(layer), conv_stride(), uzr, 2 * c.d_inner,
+            ur, dtype, s));
+      }
       LLIVE_RETURN_IF_ERROR(SplitLinear(ur, rows, c.d_inner, w.x_proj.data(), dtype, c.d_inner,
                                         xdbc, x_split, slices, programmatic, s));
       const mamba::ScanWeights scan{w.dt_proj.data(), w.dt_proj_bias.data(), w.a.data(),
@@ -324,7 +339,6 @@ struct MambaCudaModel::Impl {
   // each chain of small launches is bound by its latency, and the other branches' launches fill
   // its gaps (2026-12-02, batch 64 in two branches of 32: 687 against 801 us a step).
   absl::Status SplitLayers(int64_t rows) {
-    const MambaConfig& c = config;
     const int64_t branches =
         std::min<int64_t>(static_cast<int64_t>(side_streams.size()) + 1,
                           std::max<int64_t>(1, rows / options.split_decode_branch_rows));
@@ -348,17 +362,34 @@ struct MambaCudaModel::Impl {
       if (joined == cudaSuccess) joined = cudaStreamWaitEvent(stream, join_events[i - 1], 0);
       if (recorded.ok()) recorded = CudaStatus(joined, "joining the decode step");
     }
-    LLIVE_RETURN_IF_ERROR(recorded);
-    // One head for all rows, after the join: a cuBLAS head a branch, each on its own stream,
-    // made batch-64 steps slower (2026-12-02: 707 against 687 us).
-    return gemm->Linear(xn.data(), rows, c.d_model, c.d_model, head(), c.vocab_size, logits.data(),
-                        WeightDtype::kFp32, c.vocab_size);
+    return recorded;
   }
 
-  // The whole decode step for `bucket` rows from step_tokens/step_slots, sampling included.
-  absl::Status DecodeStep(int bucket) {
+  // Whether a split step of `bucket` rows whose logits nobody reads draws its tokens in the
+  // head's launch (HeadSample) instead of cuBLAS's head and SampleTokens.
+  bool UsesHeadSample(int bucket) const {
+    return options.fused_head_sample && UsesSplitDecode(bucket) &&
+           HeadSampleApplies(bucket, config.d_model) && head_scratch.bytes() > 0;
+  }
+
+  // The whole decode step for `bucket` rows from step_tokens/step_slots, sampling included;
+  // `logits`: the step leaves them in `logits` (Step reads them), else only the tokens count.
+  absl::Status DecodeStep(int bucket, bool logits_wanted) {
     if (UsesSplitDecode(bucket)) {
       LLIVE_RETURN_IF_ERROR(SplitLayers(bucket));
+      if (!logits_wanted && UsesHeadSample(bucket)) {
+        LLIVE_RETURN_IF_ERROR(HeadSample(xn.data(), bucket, config.d_model, head().data(),
+                                         config.vocab_size, dtype, temperature.data(),
+                                         sample_params.data(), sampled.data(), head_scratch.data(),
+                                         MambaProgrammaticLaunch(), stream));
+        return mamba::AdvanceDecode(sampled.data(), bucket, step_tokens.data(),
+                                    sample_params.data(), stream);
+      }
+      // One head for all rows, after the join: a cuBLAS head a branch, each on its own stream,
+      // made batch-64 steps slower (2026-12-02: 707 against 687 us).
+      LLIVE_RETURN_IF_ERROR(gemm->Linear(xn.data(), bucket, config.d_model, config.d_model, head(),
+                                         config.vocab_size, logits.data(), WeightDtype::kFp32,
+                                         config.vocab_size));
     } else {
       LLIVE_RETURN_IF_ERROR(Layers(step_tokens.data(), step_slots.data(), bucket, 1));
       LLIVE_RETURN_IF_ERROR(Head(bucket, 1, 0));
@@ -373,14 +404,18 @@ struct MambaCudaModel::Impl {
                                 stream);
   }
 
-  absl::StatusOr<DecodeGraph*> GraphFor(int bucket) {
-    auto found = graphs.find(bucket);
+  // The decode graph of `bucket` rows; `logits_wanted`: one that leaves the logits in `logits`
+  // (for Step; Decode's need not, UsesHeadSample).
+  absl::StatusOr<DecodeGraph*> GraphFor(int bucket, bool logits_wanted) {
+    if (!UsesHeadSample(bucket)) logits_wanted = true;  // the same graph either way
+    const int key = 2 * bucket + (logits_wanted ? 1 : 0);
+    auto found = graphs.find(key);
     if (found != graphs.end()) return found->second.get();
     cudaGraph_t graph = nullptr;
     LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal),
                                "starting the decode graph capture");
     const MambaCaptureRows capture_rows(bucket, UsesSplitDecode(bucket));  // for MambaPdl::kAuto
-    absl::Status recorded = DecodeStep(bucket);
+    absl::Status recorded = DecodeStep(bucket, logits_wanted);
     const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
     if (!recorded.ok()) {
       if (graph != nullptr) cudaGraphDestroy(graph);
@@ -392,7 +427,7 @@ struct MambaCudaModel::Impl {
     cudaGraphDestroy(graph);
     LLIVE_CUDA_RETURN_IF_ERROR(instantiated, "instantiating the decode graph");
     DecodeGraph* raw = decode.get();
-    graphs[bucket] = std::move(decode);
+    graphs[key] = std::move(decode);
     return raw;
   }
 
@@ -532,6 +567,13 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
   LLIVE_RETURN_IF_ERROR(
       AllocateInto(impl->sample_scratch,
                    static_cast<size_t>(mamba::SampleScratchBytes(max_bucket, c.vocab_size))));
+  if (options.fused_head_sample && dtype != WeightDtype::kFp32) {
+    LLIVE_RETURN_IF_ERROR(
+        AllocateInto(impl->head_scratch, static_cast<size_t>(HeadSampleScratchBytes())));
+    LLIVE_CUDA_RETURN_IF_ERROR(
+        cudaMemsetAsync(impl->head_scratch.data(), 0, impl->head_scratch.bytes(), impl->stream),
+        "clearing the head + sample scratch");
+  }
   if (impl->sample_scratch.bytes() > 0) {
     LLIVE_CUDA_RETURN_IF_ERROR(
         cudaMemsetAsync(impl->sample_scratch.data(), 0, impl->sample_scratch.bytes(), impl->stream),
@@ -603,7 +645,7 @@ int64_t MambaCudaModel::device_bytes() const {
                   m.uz.bytes() + m.u.bytes() + m.dbc.bytes() + m.logits.bytes() +
                   m.scan_scratch.bytes() + m.xn.bytes() + m.y.bytes() + m.tokens.bytes() +
                   m.slots.bytes() + m.history.bytes() + m.sample_scratch.bytes() +
-                  m.split_slices.bytes() +
+                  m.head_scratch.bytes() + m.split_slices.bytes() +
                   static_cast<int64_t>(GemmContext::kDefaultWorkspaceBytes);
   return bytes;
 }
@@ -797,7 +839,7 @@ absl::StatusOr<std::vector<float>> MambaCudaModel::Step(absl::Span<const int> sl
     const size_t n = std::min(max_batch, slots.size() - start);
     const int bucket = Impl::Bucket(static_cast<int>(n));
     LLIVE_RETURN_IF_ERROR(m.StageStep(slots.subspan(start, n), tokens.subspan(start, n), bucket));
-    absl::StatusOr<DecodeGraph*> graph = m.GraphFor(bucket);
+    absl::StatusOr<DecodeGraph*> graph = m.GraphFor(bucket, /*logits_wanted=*/true);
     if (!graph.ok()) return graph.status();
     LLIVE_CUDA_RETURN_IF_ERROR(cudaGraphLaunch((*graph)->exec, m.stream), "decode step");
     LLIVE_CUDA_RETURN_IF_ERROR(
@@ -829,7 +871,7 @@ absl::StatusOr<std::vector<int32_t>> MambaCudaModel::Decode(absl::Span<const int
   const int bucket = Impl::Bucket(n);
   LLIVE_RETURN_IF_ERROR(m.SetSampling(temperature, seed));
   LLIVE_RETURN_IF_ERROR(m.StageStep(slots, first_tokens, bucket));
-  absl::StatusOr<DecodeGraph*> graph = m.GraphFor(bucket);
+  absl::StatusOr<DecodeGraph*> graph = m.GraphFor(bucket, /*logits_wanted=*/false);
   if (!graph.ok()) return graph.status();
   if (m.history.size() < static_cast<size_t>(steps) * n) {
     LLIVE_RETURN_IF_ERROR(AllocateInto(m.history, static_cast<size_t>(steps) * n));

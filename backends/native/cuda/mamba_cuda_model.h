@@ -42,6 +42,15 @@ struct MambaCudaOptions {
   int split_in_proj_blocks = 128;
   int split_x_proj_blocks = 8;
   int split_out_proj_blocks = 96;
+  // In a split step, in_proj runs unsliced with the convolution step in its output step
+  // (mamba::DecodeProductConv, blocks of 16 x this many outputs: 1 or 2) where the shapes suit
+  // it, one launch a layer fewer than SplitLinear then DecodeConvFromParts; 0: never.
+  int split_product_conv_tiles = 2;
+  // Decode steps through the split products whose logits nobody reads (Decode, not Step) run
+  // the LM head and the draw as one launch (head_sample.h) instead of cuBLAS's head and
+  // SampleTokens; bf16 and fp16 weights. Off: slower so far (2026-12-03, batch 64 at the
+  // mamba-130m shape: 691 against 669 us a step; the launch alone 53 against 41 us).
+  bool fused_head_sample = false;
   // A split decode step runs as up to this many independent branches of rows (1 to
   // kMaxDecodeBranches, each of at least split_decode_branch_rows rows), side by side in its
   // graph, the LM head and the sampler after them all: each branch's chain of launches fills

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "backends/native/cuda/async_copy.cuh"
 #include "backends/native/cuda/cuda_status.h"
+#include "backends/native/cuda/mma_tile.cuh"
 #include "backends/native/cuda/programmatic_launch.cuh"
 #include "backends/native/cuda/split_linear.h"
 
@@ -28,14 +29,8 @@ constexpr int64_t kMaxSharedBytes = 110 * 1024;  // below the H200's 227 KB: roo
 // The shared memory a split block may use on the current device: kMaxSharedBytes, or the
 // device's opt-in limit where lower (99 KB on sm_86 and sm_89).
 int64_t MaxSharedBytes() {
-  int device = 0, limit = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) !=
-          cudaSuccess) {
-    cudaGetLastError();  // consumed here, not by the next launch check
-    return 48 * 1024;
-  }
-  return std::min<int64_t>(kMaxSharedBytes, limit);
+  return std::min<int64_t>(
+      kMaxSharedBytes, CurrentDeviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024));
 }
 // A shared row holds a slice plus 16 bytes: an odd number of 16-byte words a row (slices are
 // multiples of 16 elements), so the 8 row addresses of an ldmatrix fall in 8 distinct groups
@@ -45,37 +40,6 @@ constexpr int kRowPad = 8;
 int64_t SharedBytes(int64_t block_out, int64_t block_in, int64_t rows) {
   const int64_t row_tiles = (rows + 15) / 16;
   return (block_out + 16 * row_tiles) * (block_in + kRowPad) * 2;
-}
-
-__device__ __forceinline__ uint32_t SharedAddress(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-// Four 8 x 8 matrices of 16-bit elements from shared memory, lane l addressing a row of
-// matrix l / 8; register i holds the lane's two elements of matrix i.
-__device__ __forceinline__ void LoadMatrices(uint32_t (&r)[4], const void* row) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(SharedAddress(row)));
-}
-
-// d += a (16 x 16, row fragment) * b (16 x 8, column fragment), fp32 accumulation.
-template <typename T>
-__device__ __forceinline__ void Mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                    uint32_t b1) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
-        "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  } else {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, "
-        "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
 }
 
 // Block (output tile, slice): outputs [blockIdx.x * 16 kTiles, + 16 kTiles), inputs
