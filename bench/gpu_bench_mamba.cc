@@ -535,6 +535,10 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   BENCH_OK(decode_variant({8, 64}, "in_proj sliced, conv launched alone; "));
   cuda_options.split_product_conv_tiles =
       backends::cuda::MambaCudaOptions{}.split_product_conv_tiles;
+  // A graph launch a decode step instead of a graph of 8 steps.
+  cuda_options.decode_steps_per_graph = 1;
+  BENCH_OK(decode_variant({1, 8, 64}, "a graph a step; "));
+  cuda_options.decode_steps_per_graph = backends::cuda::MambaCudaOptions{}.decode_steps_per_graph;
   cpu_model->reset();
   return rows;
 }
@@ -602,10 +606,10 @@ absl::StatusOr<std::vector<BenchRow>> RunSplit(const BenchOptions& options) {
 
 // The bench model (random bf16 weights of the mamba-130m shape) on its own, for the small groups
 // below: prefills of up to `prefill_sequences` x 2048 tokens, decode batches up to `decode`.
-absl::StatusOr<std::unique_ptr<MambaCudaModel>> BenchModel(int prefill_sequences, int decode) {
+absl::StatusOr<std::unique_ptr<MambaCudaModel>> BenchModel(
+    int prefill_sequences, int decode, backends::cuda::MambaCudaOptions cuda_options = {}) {
   absl::StatusOr<std::unique_ptr<native::MambaModel>> cpu_model = BenchCpuModel();
   if (!cpu_model.ok()) return cpu_model.status();
-  backends::cuda::MambaCudaOptions cuda_options;
   cuda_options.weight_dtype = WeightDtype::kBf16;
   cuda_options.max_prefill_rows = prefill_sequences * 2048;
   cuda_options.max_decode_batch = decode;
@@ -635,15 +639,27 @@ absl::StatusOr<std::vector<BenchRow>> RunOps16(const BenchOptions& options) {
 }
 
 // Graph-replayed decoding at batch 64 alone, for a timeline profiler (nsys) to see the
-// graph's nodes.
-absl::StatusOr<std::vector<BenchRow>> RunDecode64(const BenchOptions& options) {
-  absl::StatusOr<std::unique_ptr<MambaCudaModel>> model = BenchModel(1, 64);
+// graph's nodes, and to compare settings each in a fresh process (-stepwise: a graph a step).
+absl::StatusOr<std::vector<BenchRow>> Decode64With(const BenchOptions& options,
+                                                   backends::cuda::MambaCudaOptions cuda_options,
+                                                   const char* note) {
+  absl::StatusOr<std::unique_ptr<MambaCudaModel>> model = BenchModel(1, 64, cuda_options);
   if (!model.ok()) return model.status();
   std::mt19937_64 random(7);
   std::vector<BenchRow> rows;
   BENCH_OK(Decode(**model, random, 64, options.quick, rows));
+  rows.back().note = absl::StrCat(note, rows.back().note);
   return rows;
 }
+absl::StatusOr<std::vector<BenchRow>> RunDecode64(const BenchOptions& options) {
+  return Decode64With(options, {}, "");
+}
+absl::StatusOr<std::vector<BenchRow>> RunDecode64Stepwise(const BenchOptions& options) {
+  backends::cuda::MambaCudaOptions cuda_options;
+  cuda_options.decode_steps_per_graph = 1;
+  return Decode64With(options, cuda_options, "a graph a step; ");
+}
+
 // Prefill at 1 x 2048 and 16 x 2048 alone.
 absl::StatusOr<std::vector<BenchRow>> RunPrefill(const BenchOptions& options) {
   absl::StatusOr<std::unique_ptr<MambaCudaModel>> model = BenchModel(16, 1);
@@ -656,6 +672,8 @@ absl::StatusOr<std::vector<BenchRow>> RunPrefill(const BenchOptions& options) {
 
 const bool kRegistered = RegisterBenchGroup("mamba", &RunMambaBench);
 const bool kRegisteredDecode64 = RegisterBenchGroup("mamba-decode64", &RunDecode64);
+const bool kRegisteredDecode64Stepwise =
+    RegisterBenchGroup("mamba-decode64-stepwise", &RunDecode64Stepwise);
 const bool kRegisteredPrefill = RegisterBenchGroup("mamba-prefill", &RunPrefill);
 const bool kRegisteredScan16 = RegisterBenchGroup("mamba-scan16", &RunScan16);
 const bool kRegisteredOps64 = RegisterBenchGroup("mamba-ops64", &RunOps64);

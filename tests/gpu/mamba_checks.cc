@@ -1332,9 +1332,15 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
     options.split_decode_branches = 3;
     options.split_decode_branch_rows = 4;
     auto branched = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+    // A graph a decode step (the default replays graphs of 8).
     options.split_decode_branches = 1;
+    options.split_decode_branch_rows = backends::cuda::MambaCudaOptions{}.split_decode_branch_rows;
+    options.decode_steps_per_graph = 1;
+    auto stepwise = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+    options.decode_steps_per_graph = backends::cuda::MambaCudaOptions{}.decode_steps_per_graph;
     options.split_decode_min_rows = 0;
     auto plain = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+    if (!stepwise.ok()) return stepwise.status();
     if (!split.ok()) return split.status();
     if (!branched.ok()) return branched.status();
     if (!plain.ok()) return plain.status();
@@ -1409,11 +1415,37 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
         e_slots.push_back(*e);
         f_slots.push_back(*f);
       }
-      auto decoded = (*split)->Decode(e_slots, step_tokens, 6, 0.0f, 0);
+      // 11 steps: a graph of 8, then three of one.
+      constexpr int kSteps = 11;
+      std::vector<int> g_slots, h_slots;
+      for (int64_t b = 0; b < batch; ++b) {
+        native::MambaState host(config);
+        CHECK_OK((*split)->Download(split_slots[b], host));
+        auto g = (*split)->NewSlot();
+        auto h = (*stepwise)->NewSlot();
+        if (!g.ok() || !h.ok()) return absl::UnavailableError("slots");
+        CHECK_OK((*split)->Upload(host, *g));
+        CHECK_OK((*stepwise)->Upload(host, *h));
+        g_slots.push_back(*g);
+        h_slots.push_back(*h);
+      }
+      auto decoded = (*split)->Decode(e_slots, step_tokens, kSteps, 0.0f, 0);
       if (!decoded.ok()) return decoded.status();
+      // Drawn at T = 0.8 through graphs of 8 steps and through a graph a step: the same tokens.
+      auto drawn = (*split)->Decode(g_slots, step_tokens, 2 * kSteps, 0.8f, 77);
+      auto drawn_stepwise = (*stepwise)->Decode(h_slots, step_tokens, 2 * kSteps, 0.8f, 77);
+      if (!drawn.ok()) return drawn.status();
+      if (!drawn_stepwise.ok()) return drawn_stepwise.status();
+      rows.push_back({"model.decode, graphs of 8 steps vs 1",
+                      absl::StrCat(shape, " b=", batch, " ", 2 * kSteps, " steps T=0.8"),
+                      WeightDtypeName(dtype),
+                      RelativeError(std::vector<float>(drawn->begin(), drawn->end()),
+                                    std::vector<float>(drawn_stepwise->begin(),
+                                                       drawn_stepwise->end())),
+                      0.0, 0, 0, "same tokens"});
       std::vector<float> device_tokens(decoded->begin(), decoded->end()), host_tokens;
       std::vector<int32_t> next = step_tokens;
-      for (int i = 0; i < 6; ++i) {
+      for (int i = 0; i < kSteps; ++i) {
         auto logits = (*split)->Step(f_slots, next);
         if (!logits.ok()) return logits.status();
         for (int64_t b = 0; b < batch; ++b) {
@@ -1422,7 +1454,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
           host_tokens.push_back(static_cast<float>(next[b]));
         }
       }
-      rows.push_back({"model.split greedy decode", absl::StrCat(shape, " b=", batch, " 6 steps"),
+      rows.push_back({"model.split greedy decode",
+                      absl::StrCat(shape, " b=", batch, " ", kSteps, " steps"),
                       WeightDtypeName(dtype), RelativeError(device_tokens, host_tokens), 0.0, 0, 0,
                       "same tokens as host argmax"});
     }

@@ -1673,10 +1673,14 @@ int64_t SampleCounterBytes(int64_t max_rows) {
 }
 
 __global__ void AdvanceKernel(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
-                              uint64_t* params) {
+                              uint64_t* params, int32_t* record) {
   WaitThenRelease();
   const int64_t index = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
-  if (index < rows) next_inputs[index] = sampled[index];
+  if (index < rows) {
+    const int32_t token = sampled[index];
+    next_inputs[index] = token;
+    if (record != nullptr) record[index] = token;
+  }
   if (index == 0) params[1] += 1;
 }
 
@@ -2071,10 +2075,10 @@ absl::Status SampleTokens(const float* logits, int64_t rows, int64_t vocab,
 }
 
 absl::Status AdvanceDecode(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
-                           uint64_t* params, cudaStream_t stream) {
+                           uint64_t* params, cudaStream_t stream, int32_t* record) {
   return Launched(LaunchKernel(MambaProgrammaticLaunch(), AdvanceKernel,
                                dim3(Blocks(std::max<int64_t>(rows, 1), 256)), dim3(256), 0, stream,
-                               sampled, rows, next_inputs, params),
+                               sampled, rows, next_inputs, params, record),
                   "decode advance");
 }
 

@@ -189,9 +189,10 @@ absl::Status SampleTokens(const float* logits, int64_t rows, int64_t vocab,
                           const float* temperature, const uint64_t* params, int32_t* tokens,
                           cudaStream_t stream, const SampleScratch& scratch = {});
 
-// Ends a decode step on the device: next_inputs[b] = sampled[b] for b < rows, and the
+// Ends a decode step on the device: next_inputs[b] = sampled[b] for b < rows (and record[b],
+// where record is not null: a graph of several steps keeps each step's tokens there), and the
 // sampling counter (params[1]) advances by one, so that graph replays chain without the host.
 absl::Status AdvanceDecode(const int32_t* sampled, int64_t rows, int32_t* next_inputs,
-                           uint64_t* params, cudaStream_t stream);
+                           uint64_t* params, cudaStream_t stream, int32_t* record = nullptr);
 
 }  // namespace llive::backends::cuda::mamba

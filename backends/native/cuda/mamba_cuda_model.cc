@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -110,12 +111,15 @@ struct MambaCudaModel::Impl {
   DeviceBuffer<int32_t> tokens, slots;
   // Decode inputs and outputs the graphs read and write.
   DeviceBuffer<int32_t> step_tokens, step_slots, sampled, history;
+  // Each step's tokens of a graph of several decode steps: [decode_steps_per_graph][bucket].
+  DeviceBuffer<int32_t> step_record;
   DeviceBuffer<uint64_t> sample_params;  // {seed, counter}
   DeviceBuffer<float> temperature;
   // Partial results of the multi-block sampler (mamba::SampleScratch) for up to
   // Bucket(max_decode_batch) rows; zeroed once, the kernel keeps its counters at zero.
   DeviceBuffer<uint8_t> sample_scratch;
-  std::map<int, std::unique_ptr<DecodeGraph>> graphs;  // by 2 bucket + (logits wanted)
+  // By (bucket, logits wanted, steps in the graph).
+  std::map<std::tuple<int, bool, int>, std::unique_ptr<DecodeGraph>> graphs;
   DeviceBuffer<uint8_t> head_scratch;                  // HeadSample's; empty: not used
   // The split products of decode steps (SplitLayers), where the shapes suit them. One region
   // a branch holds each of the branch's products' slices: their consumer is the branch's next
@@ -372,9 +376,10 @@ struct MambaCudaModel::Impl {
            HeadSampleApplies(bucket, config.d_model) && head_scratch.bytes() > 0;
   }
 
-  // The whole decode step for `bucket` rows from step_tokens/step_slots, sampling included;
-  // `logits`: the step leaves them in `logits` (Step reads them), else only the tokens count.
-  absl::Status DecodeStep(int bucket, bool logits_wanted) {
+  // The whole decode step for `bucket` rows from step_tokens/step_slots, sampling included,
+  // its tokens also into `record`; `logits`: the step leaves them in `logits` (Step reads
+  // them), else only the tokens count.
+  absl::Status DecodeStep(int bucket, bool logits_wanted, int32_t* record) {
     if (UsesSplitDecode(bucket)) {
       LLIVE_RETURN_IF_ERROR(SplitLayers(bucket));
       if (!logits_wanted && UsesHeadSample(bucket)) {
@@ -383,7 +388,7 @@ struct MambaCudaModel::Impl {
                                          sample_params.data(), sampled.data(), head_scratch.data(),
                                          MambaProgrammaticLaunch(), stream));
         return mamba::AdvanceDecode(sampled.data(), bucket, step_tokens.data(),
-                                    sample_params.data(), stream);
+                                    sample_params.data(), stream, record);
       }
       // One head for all rows, after the join: a cuBLAS head a branch, each on its own stream,
       // made batch-64 steps slower (2026-12-02: 707 against 687 us).
@@ -401,21 +406,25 @@ struct MambaCudaModel::Impl {
                                               temperature.data(), sample_params.data(),
                                               sampled.data(), stream, scratch));
     return mamba::AdvanceDecode(sampled.data(), bucket, step_tokens.data(), sample_params.data(),
-                                stream);
+                                stream, record);
   }
 
-  // The decode graph of `bucket` rows; `logits_wanted`: one that leaves the logits in `logits`
-  // (for Step; Decode's need not, UsesHeadSample).
-  absl::StatusOr<DecodeGraph*> GraphFor(int bucket, bool logits_wanted) {
+  // The decode graph of `steps` steps of `bucket` rows, step j's tokens into step_record row j;
+  // `logits_wanted`: one that leaves the logits in `logits` (for Step; Decode's need not,
+  // UsesHeadSample).
+  absl::StatusOr<DecodeGraph*> GraphFor(int bucket, bool logits_wanted, int steps = 1) {
     if (!UsesHeadSample(bucket)) logits_wanted = true;  // the same graph either way
-    const int key = 2 * bucket + (logits_wanted ? 1 : 0);
+    const std::tuple<int, bool, int> key{bucket, logits_wanted, steps};
     auto found = graphs.find(key);
     if (found != graphs.end()) return found->second.get();
     cudaGraph_t graph = nullptr;
     LLIVE_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal),
                                "starting the decode graph capture");
     const MambaCaptureRows capture_rows(bucket, UsesSplitDecode(bucket));  // for MambaPdl::kAuto
-    absl::Status recorded = DecodeStep(bucket, logits_wanted);
+    absl::Status recorded = absl::OkStatus();
+    for (int j = 0; j < steps && recorded.ok(); ++j) {
+      recorded = DecodeStep(bucket, logits_wanted, step_record.data() + j * bucket);
+    }
     const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
     if (!recorded.ok()) {
       if (graph != nullptr) cudaGraphDestroy(graph);
@@ -494,6 +503,12 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
     return absl::InvalidArgumentError(
         "MambaCudaOptions::split_decode_branch_rows must be positive");
   }
+  if (options.decode_steps_per_graph < 1 ||
+      options.decode_steps_per_graph > kMaxDecodeStepsPerGraph) {
+    return absl::InvalidArgumentError(absl::StrCat("MambaCudaOptions::decode_steps_per_graph is 1..",
+                                                   kMaxDecodeStepsPerGraph, ", not ",
+                                                   options.decode_steps_per_graph));
+  }
   if (options.split_decode_branches < 1 || options.split_decode_branches > kMaxDecodeBranches) {
     return absl::InvalidArgumentError(absl::StrCat("MambaCudaOptions::split_decode_branches is 1..",
                                                    kMaxDecodeBranches, ", not ",
@@ -562,6 +577,8 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->step_tokens, max_bucket));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->step_slots, max_bucket));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->sampled, max_bucket));
+  LLIVE_RETURN_IF_ERROR(AllocateInto(
+      impl->step_record, static_cast<size_t>(options.decode_steps_per_graph) * max_bucket));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->sample_params, 2));
   LLIVE_RETURN_IF_ERROR(AllocateInto(impl->temperature, 1));
   LLIVE_RETURN_IF_ERROR(
@@ -871,17 +888,29 @@ absl::StatusOr<std::vector<int32_t>> MambaCudaModel::Decode(absl::Span<const int
   const int bucket = Impl::Bucket(n);
   LLIVE_RETURN_IF_ERROR(m.SetSampling(temperature, seed));
   LLIVE_RETURN_IF_ERROR(m.StageStep(slots, first_tokens, bucket));
-  absl::StatusOr<DecodeGraph*> graph = m.GraphFor(bucket, /*logits_wanted=*/false);
-  if (!graph.ok()) return graph.status();
+  // Graphs of decode_steps_per_graph steps while that many remain, then of one step; after
+  // each, its steps' tokens (rows of step_record, a bucket apart) go to the history.
+  const int per_graph = m.options.decode_steps_per_graph;
+  absl::StatusOr<DecodeGraph*> single = m.GraphFor(bucket, /*logits_wanted=*/false);
+  if (!single.ok()) return single.status();
+  absl::StatusOr<DecodeGraph*> multiple = *single;
+  if (per_graph > 1 && steps >= per_graph) {
+    multiple = m.GraphFor(bucket, /*logits_wanted=*/false, per_graph);
+    if (!multiple.ok()) return multiple.status();
+  }
   if (m.history.size() < static_cast<size_t>(steps) * n) {
     LLIVE_RETURN_IF_ERROR(AllocateInto(m.history, static_cast<size_t>(steps) * n));
   }
-  for (int s = 0; s < steps; ++s) {
-    LLIVE_CUDA_RETURN_IF_ERROR(cudaGraphLaunch((*graph)->exec, m.stream), "decode step");
+  for (int s = 0; s < steps;) {
+    const int run = steps - s >= per_graph ? per_graph : 1;
+    DecodeGraph* graph = run > 1 ? *multiple : *single;
+    LLIVE_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(graph->exec, m.stream), "decode step");
     LLIVE_CUDA_RETURN_IF_ERROR(
-        cudaMemcpyAsync(m.history.data() + static_cast<size_t>(s) * n, m.sampled.data(),
-                        n * sizeof(int32_t), cudaMemcpyDeviceToDevice, m.stream),
+        cudaMemcpy2DAsync(m.history.data() + static_cast<size_t>(s) * n, n * sizeof(int32_t),
+                          m.step_record.data(), bucket * sizeof(int32_t), n * sizeof(int32_t),
+                          run, cudaMemcpyDeviceToDevice, m.stream),
         "recording decoded tokens");
+    s += run;
   }
   std::vector<int32_t> out(static_cast<size_t>(steps) * n);
   LLIVE_CUDA_RETURN_IF_ERROR(

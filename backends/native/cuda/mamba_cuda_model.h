@@ -59,7 +59,13 @@ struct MambaCudaOptions {
   // logits are bit-identical.
   int split_decode_branches = 2;
   int split_decode_branch_rows = 32;
+  // Decode replays a graph of this many steps (1 to kMaxDecodeStepsPerGraph; the rest of a
+  // call's steps one graph a step), each step's tokens recorded on the device by its last
+  // kernel: a graph launch boundary and a copy a step fewer. The same kernels in the same order
+  // either way, so the same tokens.
+  int decode_steps_per_graph = 8;
 };
+inline constexpr int kMaxDecodeStepsPerGraph = 64;
 inline constexpr int kMaxDecodeBranches = 4;
 
 // Thread-safe: every call takes the model's lock, so calls from several threads run one
