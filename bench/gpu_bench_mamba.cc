@@ -535,6 +535,10 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   BENCH_OK(decode_variant({8, 64}, "in_proj sliced, conv launched alone; "));
   cuda_options.split_product_conv_tiles =
       backends::cuda::MambaCudaOptions{}.split_product_conv_tiles;
+  // The decode step ended by AdvanceDecode after the sampler instead of by the sampler.
+  cuda_options.sampler_ends_step = false;
+  BENCH_OK(decode_variant({1, 64}, "step ended by a launch of its own; "));
+  cuda_options.sampler_ends_step = backends::cuda::MambaCudaOptions{}.sampler_ends_step;
   // A graph launch a decode step instead of a graph of 8 steps.
   cuda_options.decode_steps_per_graph = 1;
   BENCH_OK(decode_variant({1, 8, 64}, "a graph a step; "));
@@ -654,6 +658,11 @@ absl::StatusOr<std::vector<BenchRow>> Decode64With(const BenchOptions& options,
 absl::StatusOr<std::vector<BenchRow>> RunDecode64(const BenchOptions& options) {
   return Decode64With(options, {}, "");
 }
+absl::StatusOr<std::vector<BenchRow>> RunDecode64SeparateAdvance(const BenchOptions& options) {
+  backends::cuda::MambaCudaOptions cuda_options;
+  cuda_options.sampler_ends_step = false;
+  return Decode64With(options, cuda_options, "step ended by a launch of its own; ");
+}
 absl::StatusOr<std::vector<BenchRow>> RunDecode64Stepwise(const BenchOptions& options) {
   backends::cuda::MambaCudaOptions cuda_options;
   cuda_options.decode_steps_per_graph = 1;
@@ -672,6 +681,8 @@ absl::StatusOr<std::vector<BenchRow>> RunPrefill(const BenchOptions& options) {
 
 const bool kRegistered = RegisterBenchGroup("mamba", &RunMambaBench);
 const bool kRegisteredDecode64 = RegisterBenchGroup("mamba-decode64", &RunDecode64);
+const bool kRegisteredDecode64SeparateAdvance =
+    RegisterBenchGroup("mamba-decode64-advance", &RunDecode64SeparateAdvance);
 const bool kRegisteredDecode64Stepwise =
     RegisterBenchGroup("mamba-decode64-stepwise", &RunDecode64Stepwise);
 const bool kRegisteredPrefill = RegisterBenchGroup("mamba-prefill", &RunPrefill);

@@ -1084,6 +1084,60 @@ absl::StatusOr<std::vector<CheckRow>> CheckSmallKernelsRows(std::mt19937_64& ran
     rows.push_back({"mamba.sample scratch too small", "rows=2 vocab=50280 max_rows=1", "fp32",
                     refused.code() == absl::StatusCode::kInvalidArgument ? 0.0 : 1.0, 0.0, 0, 0,
                     refused.ToString()});
+    // The sampler that ends the decode step itself (SampleAdvance) against SampleTokens then
+    // AdvanceDecode on the same logits, three calls in a row at T = 0.8: the same tokens, next
+    // inputs and records, the counter advanced once a call, the row counter back at zero.
+    for (int64_t n : {int64_t{1}, int64_t{3}, int64_t{64}}) {
+      const int64_t vocab = 50280;
+      std::vector<float> logits = Normal(random, n * vocab, 2.0f);
+      auto l = ToDevice(logits);
+      auto temp = ToDevice(std::vector<float>{0.8f});
+      auto params_a = ToDevice(std::vector<uint64_t>{5, 0});
+      auto params_b = ToDevice(std::vector<uint64_t>{5, 0});
+      auto tokens_a = DeviceBuffer<int32_t>::Allocate(n);
+      auto tokens_b = DeviceBuffer<int32_t>::Allocate(n);
+      auto next_a = DeviceBuffer<int32_t>::Allocate(n);
+      auto next_b = DeviceBuffer<int32_t>::Allocate(n);
+      auto record_a = DeviceBuffer<int32_t>::Allocate(3 * n);
+      auto record_b = DeviceBuffer<int32_t>::Allocate(3 * n);
+      auto rows_done = ToDevice(std::vector<unsigned int>{0});
+      const int64_t bytes = kernels::SampleScratchBytes(n, vocab);
+      auto scratch_a = ToDevice(std::vector<uint8_t>(bytes, 0));
+      auto scratch_b = ToDevice(std::vector<uint8_t>(bytes, 0));
+      if (!l.ok() || !temp.ok() || !params_a.ok() || !params_b.ok() || !tokens_a.ok() ||
+          !tokens_b.ok() || !next_a.ok() || !next_b.ok() || !record_a.ok() || !record_b.ok() ||
+          !rows_done.ok() || !scratch_a.ok() || !scratch_b.ok()) {
+        return absl::UnavailableError("sample + advance buffers");
+      }
+      for (int call = 0; call < 3; ++call) {
+        const kernels::SampleAdvance advance{next_a->data(), record_a->data() + call * n,
+                                             params_a->data(), rows_done->data()};
+        CHECK_OK(kernels::SampleTokens(l->data(), n, vocab, temp->data(), params_a->data(),
+                                       tokens_a->data(), nullptr, {scratch_a->data(), bytes, n},
+                                       advance));
+        CHECK_OK(kernels::SampleTokens(l->data(), n, vocab, temp->data(), params_b->data(),
+                                       tokens_b->data(), nullptr, {scratch_b->data(), bytes, n}));
+        CHECK_OK(kernels::AdvanceDecode(tokens_b->data(), n, next_b->data(), params_b->data(),
+                                        nullptr, record_b->data() + call * n));
+      }
+      auto got = ToHost(*record_a);
+      auto want = ToHost(*record_b);
+      auto got_next = ToHost(*next_a);
+      auto want_next = ToHost(*next_b);
+      auto got_params = ToHost(*params_a);
+      auto done = ToHost(*rows_done);
+      if (!got.ok() || !want.ok() || !got_next.ok() || !want_next.ok() || !got_params.ok() ||
+          !done.ok()) {
+        return absl::UnavailableError("sample + advance download");
+      }
+      const bool same =
+          *got == *want && *got_next == *want_next && (*got_params)[1] == 3 && (*done)[0] == 0;
+      rows.push_back({"mamba.sample with the step's advance",
+                      absl::StrCat("rows=", n, " vocab=", vocab, " 3 calls T=0.8"), "fp32",
+                      same ? 0.0 : 1.0, 0.0, 0, 0,
+                      absl::StrCat("same tokens as SampleTokens + AdvanceDecode; counter ",
+                                   (*got_params)[1], " (3), row counter ", (*done)[0], " (0)")});
+    }
   }
   // The GEMM as the model calls it, with the residual add.
   // 300 rows go to cuBLAS, 1, 7 and 8 rows (decoding) to the skinny kernel.
@@ -1436,13 +1490,13 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
       auto drawn_stepwise = (*stepwise)->Decode(h_slots, step_tokens, 2 * kSteps, 0.8f, 77);
       if (!drawn.ok()) return drawn.status();
       if (!drawn_stepwise.ok()) return drawn_stepwise.status();
-      rows.push_back({"model.decode, graphs of 8 steps vs 1",
-                      absl::StrCat(shape, " b=", batch, " ", 2 * kSteps, " steps T=0.8"),
-                      WeightDtypeName(dtype),
-                      RelativeError(std::vector<float>(drawn->begin(), drawn->end()),
-                                    std::vector<float>(drawn_stepwise->begin(),
-                                                       drawn_stepwise->end())),
-                      0.0, 0, 0, "same tokens"});
+      rows.push_back(
+          {"model.decode, graphs of 8 steps vs 1",
+           absl::StrCat(shape, " b=", batch, " ", 2 * kSteps, " steps T=0.8"),
+           WeightDtypeName(dtype),
+           RelativeError(std::vector<float>(drawn->begin(), drawn->end()),
+                         std::vector<float>(drawn_stepwise->begin(), drawn_stepwise->end())),
+           0.0, 0, 0, "same tokens"});
       std::vector<float> device_tokens(decoded->begin(), decoded->end()), host_tokens;
       std::vector<int32_t> next = step_tokens;
       for (int i = 0; i < kSteps; ++i) {

@@ -1554,6 +1554,23 @@ __device__ __forceinline__ void SampleTake(float value, int64_t i, float temp, u
   }
 }
 
+// Row `row`'s token, from the thread that decided it: into tokens, and with advance.params set
+// also into advance.next_inputs (and record); the last row to finish advances the counter.
+// Every block of the launch read params before its row could finish, so the increment is
+// seen by none of them.
+__device__ __forceinline__ void FinishRow(int32_t* tokens, const SampleAdvance& advance,
+                                          int64_t row, int32_t token) {
+  tokens[row] = token;
+  if (advance.params == nullptr) return;
+  advance.next_inputs[row] = token;
+  if (advance.record != nullptr) advance.record[row] = token;
+  __threadfence();
+  if (atomicAdd(advance.rows_done, 1u) == gridDim.x - 1) {
+    advance.params[1] += 1;
+    *advance.rows_done = 0;
+  }
+}
+
 // Grid (rows, parts). Each block writes its part's (score, index) to partials[row * parts +
 // part] and counts itself in counters[row]; the block that brings the count to `parts` reduces
 // the row's parts in part order and puts the counter back to 0. With one part the block writes
@@ -1562,7 +1579,7 @@ template <bool kVector>
 __global__ void __launch_bounds__(kSampleThreads)
     SamplePartKernel(const float* __restrict__ logits, int64_t vocab, int64_t span,
                      const float* temperature, const uint64_t* params, int32_t* tokens,
-                     unsigned int* counters, int2* partials) {
+                     unsigned int* counters, int2* partials, SampleAdvance advance) {
   WaitThenRelease();
   const int64_t row = blockIdx.x;
   const int parts = static_cast<int>(gridDim.y), part = static_cast<int>(blockIdx.y);
@@ -1614,7 +1631,7 @@ __global__ void __launch_bounds__(kSampleThreads)
   }
   SampleBlockBest(best, index);
   if (parts == 1) {
-    if (threadIdx.x == 0) tokens[row] = index < none ? index : 0;
+    if (threadIdx.x == 0) FinishRow(tokens, advance, row, index < none ? index : 0);
     return;
   }
   __shared__ bool last;
@@ -1645,8 +1662,8 @@ __global__ void __launch_bounds__(kSampleThreads)
   }
   SampleBlockBest(best, index);
   if (threadIdx.x == 0) {
-    tokens[row] = index < none ? index : 0;
     counters[row] = 0;  // clean for the next call (ordered after this kernel on the stream)
+    FinishRow(tokens, advance, row, index < none ? index : 0);
   }
 }
 
@@ -2041,8 +2058,15 @@ int64_t SampleScratchBytes(int64_t max_rows, int64_t vocab) {
 
 absl::Status SampleTokens(const float* logits, int64_t rows, int64_t vocab,
                           const float* temperature, const uint64_t* params, int32_t* tokens,
-                          cudaStream_t stream, const SampleScratch& scratch) {
+                          cudaStream_t stream, const SampleScratch& scratch,
+                          const SampleAdvance& advance) {
   if (rows == 0) return absl::OkStatus();
+  if (advance.params != nullptr && (scratch.data == nullptr || advance.next_inputs == nullptr ||
+                                    advance.rows_done == nullptr || advance.params != params)) {
+    return absl::InvalidArgumentError(
+        "token sampling that advances the decode step needs scratch, next inputs, a row counter "
+        "and the parameters it samples with");
+  }
   if (scratch.data == nullptr || vocab < 1) {
     return Launched(
         LaunchKernel(MambaProgrammaticLaunch(), SampleKernel, dim3(static_cast<unsigned int>(rows)),
@@ -2070,7 +2094,7 @@ absl::Status SampleTokens(const float* logits, int64_t rows, int64_t vocab,
   return Launched(LaunchKernel(MambaProgrammaticLaunch(),
                                vector ? SamplePartKernel<true> : SamplePartKernel<false>, grid,
                                dim3(kSampleThreads), 0, stream, logits, vocab, plan.span,
-                               temperature, params, tokens, counters, partials),
+                               temperature, params, tokens, counters, partials, advance),
                   "token sampling");
 }
 

@@ -185,9 +185,21 @@ int64_t SampleScratchBytes(int64_t max_rows, int64_t vocab);
 // Blocks a row is split into with scratch (1: one block writes the token, no scratch used).
 int64_t SampleParts(int64_t rows, int64_t vocab);
 
+// With `advance.params` set (and scratch given), the launch also ends the decode step as
+// AdvanceDecode does: advance.next_inputs[b] (and advance.record[b], where set) = the token,
+// and the last row to finish advances the sampling counter (params[1], which must be the
+// `params` sampled with) and puts advance.rows_done (one counter, zero before the first use)
+// back to zero: a launch a step fewer.
+struct SampleAdvance {
+  int32_t* next_inputs = nullptr;
+  int32_t* record = nullptr;
+  uint64_t* params = nullptr;
+  unsigned int* rows_done = nullptr;
+};
 absl::Status SampleTokens(const float* logits, int64_t rows, int64_t vocab,
                           const float* temperature, const uint64_t* params, int32_t* tokens,
-                          cudaStream_t stream, const SampleScratch& scratch = {});
+                          cudaStream_t stream, const SampleScratch& scratch = {},
+                          const SampleAdvance& advance = {});
 
 // Ends a decode step on the device: next_inputs[b] = sampled[b] for b < rows (and record[b],
 // where record is not null: a graph of several steps keeps each step's tokens there), and the

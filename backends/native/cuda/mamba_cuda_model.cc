@@ -118,9 +118,10 @@ struct MambaCudaModel::Impl {
   // Partial results of the multi-block sampler (mamba::SampleScratch) for up to
   // Bucket(max_decode_batch) rows; zeroed once, the kernel keeps its counters at zero.
   DeviceBuffer<uint8_t> sample_scratch;
+  DeviceBuffer<unsigned int> rows_done;  // SampleAdvance's counter, zeroed once
   // By (bucket, logits wanted, steps in the graph).
   std::map<std::tuple<int, bool, int>, std::unique_ptr<DecodeGraph>> graphs;
-  DeviceBuffer<uint8_t> head_scratch;                  // HeadSample's; empty: not used
+  DeviceBuffer<uint8_t> head_scratch;  // HeadSample's; empty: not used
   // The split products of decode steps (SplitLayers), where the shapes suit them. One region
   // a branch holds each of the branch's products' slices: their consumer is the branch's next
   // kernel, which has finished before the following product writes (every kernel writes only
@@ -402,6 +403,13 @@ struct MambaCudaModel::Impl {
     const mamba::SampleScratch scratch{sample_scratch.data(),
                                        static_cast<int64_t>(sample_scratch.bytes()),
                                        Bucket(options.max_decode_batch)};
+    if (options.sampler_ends_step && sample_scratch.data() != nullptr) {
+      // The sampler ends the step itself (SampleAdvance): a launch fewer than AdvanceDecode.
+      const mamba::SampleAdvance advance{step_tokens.data(), record, sample_params.data(),
+                                         rows_done.data()};
+      return mamba::SampleTokens(logits.data(), bucket, config.vocab_size, temperature.data(),
+                                 sample_params.data(), sampled.data(), stream, scratch, advance);
+    }
     LLIVE_RETURN_IF_ERROR(mamba::SampleTokens(logits.data(), bucket, config.vocab_size,
                                               temperature.data(), sample_params.data(),
                                               sampled.data(), stream, scratch));
@@ -505,9 +513,9 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
   }
   if (options.decode_steps_per_graph < 1 ||
       options.decode_steps_per_graph > kMaxDecodeStepsPerGraph) {
-    return absl::InvalidArgumentError(absl::StrCat("MambaCudaOptions::decode_steps_per_graph is 1..",
-                                                   kMaxDecodeStepsPerGraph, ", not ",
-                                                   options.decode_steps_per_graph));
+    return absl::InvalidArgumentError(
+        absl::StrCat("MambaCudaOptions::decode_steps_per_graph is 1..", kMaxDecodeStepsPerGraph,
+                     ", not ", options.decode_steps_per_graph));
   }
   if (options.split_decode_branches < 1 || options.split_decode_branches > kMaxDecodeBranches) {
     return absl::InvalidArgumentError(absl::StrCat("MambaCudaOptions::split_decode_branches is 1..",
@@ -591,6 +599,10 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
         cudaMemsetAsync(impl->head_scratch.data(), 0, impl->head_scratch.bytes(), impl->stream),
         "clearing the head + sample scratch");
   }
+  LLIVE_RETURN_IF_ERROR(AllocateInto(impl->rows_done, 1));
+  LLIVE_CUDA_RETURN_IF_ERROR(
+      cudaMemsetAsync(impl->rows_done.data(), 0, sizeof(unsigned int), impl->stream),
+      "clearing the sampler's row counter");
   if (impl->sample_scratch.bytes() > 0) {
     LLIVE_CUDA_RETURN_IF_ERROR(
         cudaMemsetAsync(impl->sample_scratch.data(), 0, impl->sample_scratch.bytes(), impl->stream),
@@ -907,8 +919,8 @@ absl::StatusOr<std::vector<int32_t>> MambaCudaModel::Decode(absl::Span<const int
     LLIVE_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(graph->exec, m.stream), "decode step");
     LLIVE_CUDA_RETURN_IF_ERROR(
         cudaMemcpy2DAsync(m.history.data() + static_cast<size_t>(s) * n, n * sizeof(int32_t),
-                          m.step_record.data(), bucket * sizeof(int32_t), n * sizeof(int32_t),
-                          run, cudaMemcpyDeviceToDevice, m.stream),
+                          m.step_record.data(), bucket * sizeof(int32_t), n * sizeof(int32_t), run,
+                          cudaMemcpyDeviceToDevice, m.stream),
         "recording decoded tokens");
     s += run;
   }

@@ -64,6 +64,9 @@ struct MambaCudaOptions {
   // kernel: a graph launch boundary and a copy a step fewer. The same kernels in the same order
   // either way, so the same tokens.
   int decode_steps_per_graph = 8;
+  // The sampler ends each decode step itself (the next step's inputs, the recorded tokens, the
+  // sampling counter: mamba::SampleAdvance) instead of AdvanceDecode in a launch of its own.
+  bool sampler_ends_step = true;
 };
 inline constexpr int kMaxDecodeStepsPerGraph = 64;
 inline constexpr int kMaxDecodeBranches = 4;
