@@ -521,10 +521,16 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   // (split_decode_min_rows 0), to keep that choice measured.
   BENCH_OK(decode_variant({2, 8, 64}, "cuBLAS products, no split kernels; "));
   cuda_options.split_decode_min_rows = backends::cuda::MambaCudaOptions{}.split_decode_min_rows;
-  // Batch 64 as one chain of launches instead of two branches of 32 side by side.
+  // Batch 64 as one chain of launches, and as two branches of 32, instead of four of 16 side
+  // by side.
   cuda_options.split_decode_branches = 1;
   BENCH_OK(decode_variant({64}, "one branch; "));
+  cuda_options.split_decode_branches = 2;
+  cuda_options.split_decode_branch_rows = 32;
+  BENCH_OK(decode_variant({64}, "two branches of 32; "));
   cuda_options.split_decode_branches = backends::cuda::MambaCudaOptions{}.split_decode_branches;
+  cuda_options.split_decode_branch_rows =
+      backends::cuda::MambaCudaOptions{}.split_decode_branch_rows;
   // The LM head with the draw in its epilogue (HeadSample) instead of cuBLAS's head and
   // SampleTokens, to keep that choice measured.
   cuda_options.fused_head_sample = true;
@@ -663,6 +669,14 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64SeparateAdvance(const BenchOpti
   cuda_options.sampler_ends_step = false;
   return Decode64With(options, cuda_options, "step ended by a launch of its own; ");
 }
+absl::StatusOr<std::vector<BenchRow>> RunDecode64Branches(const BenchOptions& options,
+                                                          int branches) {
+  backends::cuda::MambaCudaOptions cuda_options;
+  cuda_options.split_decode_branches = branches;
+  cuda_options.split_decode_branch_rows = 64 / branches;
+  return Decode64With(options, cuda_options,
+                      absl::StrCat(branches, " branches of ", 64 / branches, "; ").c_str());
+}
 absl::StatusOr<std::vector<BenchRow>> RunDecode64Stepwise(const BenchOptions& options) {
   backends::cuda::MambaCudaOptions cuda_options;
   cuda_options.decode_steps_per_graph = 1;
@@ -683,6 +697,10 @@ const bool kRegistered = RegisterBenchGroup("mamba", &RunMambaBench);
 const bool kRegisteredDecode64 = RegisterBenchGroup("mamba-decode64", &RunDecode64);
 const bool kRegisteredDecode64SeparateAdvance =
     RegisterBenchGroup("mamba-decode64-advance", &RunDecode64SeparateAdvance);
+const bool kRegisteredDecode64Two = RegisterBenchGroup(
+    "mamba-decode64-b2", [](const BenchOptions& o) { return RunDecode64Branches(o, 2); });
+const bool kRegisteredDecode64Eight = RegisterBenchGroup(
+    "mamba-decode64-b8", [](const BenchOptions& o) { return RunDecode64Branches(o, 8); });
 const bool kRegisteredDecode64Stepwise =
     RegisterBenchGroup("mamba-decode64-stepwise", &RunDecode64Stepwise);
 const bool kRegisteredPrefill = RegisterBenchGroup("mamba-prefill", &RunPrefill);

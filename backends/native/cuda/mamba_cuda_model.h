@@ -54,11 +54,12 @@ struct MambaCudaOptions {
   // A split decode step runs as up to this many independent branches of rows (1 to
   // kMaxDecodeBranches, each of at least split_decode_branch_rows rows), side by side in its
   // graph, the LM head and the sampler after them all: each branch's chain of launches fills
-  // the gaps of the others'. The defaults split a bucket of 64 rows into two of 32, the only
-  // setting measured to pay (docs/benchmarks.md); the same kernels run either way, and the
-  // logits are bit-identical.
-  int split_decode_branches = 2;
-  int split_decode_branch_rows = 32;
+  // the gaps of the others'. The defaults split a bucket of 64 rows into four of 16 and one of
+  // 32 into two (2026-12-03, batch 64 with graphs of 8 steps: 660 against 666 us a step in two
+  // branches of 32; docs/benchmarks.md); the same kernels run either way, and the logits are
+  // bit-identical.
+  int split_decode_branches = 4;
+  int split_decode_branch_rows = 16;
   // Decode replays a graph of this many steps (1 to kMaxDecodeStepsPerGraph; the rest of a
   // call's steps one graph a step), each step's tokens recorded on the device by its last
   // kernel: a graph launch boundary and a copy a step fewer. The same kernels in the same order
@@ -69,7 +70,7 @@ struct MambaCudaOptions {
   bool sampler_ends_step = true;
 };
 inline constexpr int kMaxDecodeStepsPerGraph = 64;
-inline constexpr int kMaxDecodeBranches = 4;
+inline constexpr int kMaxDecodeBranches = 8;
 
 // Thread-safe: every call takes the model's lock, so calls from several threads run one
 // after another on the model's own CUDA stream. States are slots: NewSlot gives a zeroed one
