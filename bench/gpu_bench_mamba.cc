@@ -100,7 +100,10 @@ absl::Status Decode(MambaCudaModel& model, std::mt19937_64& random, int batch, b
   // Prime each state with a short prompt so the timed steps start from a real state.
   const std::vector<int32_t> prompt = RandomTokens(random, batch * 16, 50280);
   BENCH_OK(model.Forward(*slots, prompt.data(), 16, false).status());
-  BENCH_OK(model.Decode(*slots, first, 8, 0.0f, 1).status());  // records the graph
+  // Records the graphs: of one step and of up to kMaxDecodeStepsPerGraph (whatever the model's
+  // decode_steps_per_graph), so that no capture falls inside the timed call.
+  BENCH_OK(
+      model.Decode(*slots, first, backends::cuda::kMaxDecodeStepsPerGraph + 1, 0.0f, 1).status());
   const int steps = quick ? 50 : 400;
   const auto start = std::chrono::steady_clock::now();
   BENCH_OK(model.Decode(*slots, first, steps, 0.0f, 1).status());
