@@ -490,10 +490,16 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   BENCH_OK(kernels::SetScanLanes(0));
   model->reset();
   // Decoding at `batches` on a fresh model built with the settings of the moment (a decode
-  // graph keeps the settings it was captured with), each row's note prefixed by `what`.
-  auto decode_variant = [&](std::vector<int> batches, const char* what) -> absl::Status {
+  // graph keeps the settings it was captured with), with `change` made to the options for that
+  // model only, each row's note prefixed by `what`.
+  using Options = backends::cuda::MambaCudaOptions;
+  auto decode_variant = [&](std::vector<int> batches, const char* what,
+                            const std::function<void(Options&)>& change = {}) -> absl::Status {
     const size_t first = rows.size();
+    const Options saved = cuda_options;
+    if (change) change(cuda_options);
     model = new_model();
+    cuda_options = saved;
     if (!model.ok()) return model.status();
     for (int batch : batches) BENCH_OK(Decode(**model, random, batch, options.quick, rows));
     model->reset();
@@ -514,44 +520,35 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   // The other side of the skinny kernels' row limit (kSkinnySuitedRows): batch 1 through
   // cuBLAS and the separate RMSNorm and convolution launches, batches 2 to 8 through the skinny
   // kernels (split products off), to keep that choice measured.
+  auto no_split = [](Options& o) { o.split_decode_min_rows = 0; };
   backends::cuda::SetSkinnyRowLimit(0);
   BENCH_OK(decode_variant({1}, "cuBLAS, no skinny kernels; "));
   backends::cuda::SetSkinnyRowLimit(backends::cuda::kSkinnyMaxRows);
-  cuda_options.split_decode_min_rows = 0;
-  BENCH_OK(decode_variant({2, 4, 8}, "skinny kernels; "));
+  BENCH_OK(decode_variant({2, 4, 8}, "skinny kernels; ", no_split));
   backends::cuda::SetSkinnyRowLimit(backends::cuda::kSkinnySuitedRows);
   // The products of 2-64 rows through cuBLAS and separate launches instead of the split kernels
   // (split_decode_min_rows 0), to keep that choice measured.
-  BENCH_OK(decode_variant({2, 8, 64}, "cuBLAS products, no split kernels; "));
-  cuda_options.split_decode_min_rows = backends::cuda::MambaCudaOptions{}.split_decode_min_rows;
+  BENCH_OK(decode_variant({2, 8, 64}, "cuBLAS products, no split kernels; ", no_split));
   // Batch 64 as one chain of launches, and as two branches of 32, instead of four of 16 side
   // by side.
-  cuda_options.split_decode_branches = 1;
-  BENCH_OK(decode_variant({64}, "one branch; "));
-  cuda_options.split_decode_branches = 2;
-  cuda_options.split_decode_branch_rows = 32;
-  BENCH_OK(decode_variant({64}, "two branches of 32; "));
-  cuda_options.split_decode_branches = backends::cuda::MambaCudaOptions{}.split_decode_branches;
-  cuda_options.split_decode_branch_rows =
-      backends::cuda::MambaCudaOptions{}.split_decode_branch_rows;
+  BENCH_OK(decode_variant({64}, "one branch; ", [](Options& o) { o.split_decode_branches = 1; }));
+  BENCH_OK(decode_variant({64}, "two branches of 32; ", [](Options& o) {
+    o.split_decode_branches = 2;
+    o.split_decode_branch_rows = 32;
+  }));
   // The LM head with the draw in its epilogue (HeadSample) instead of cuBLAS's head and
   // SampleTokens, to keep that choice measured.
-  cuda_options.fused_head_sample = true;
-  BENCH_OK(decode_variant({8, 64}, "head + sample in one launch; "));
-  cuda_options.fused_head_sample = backends::cuda::MambaCudaOptions{}.fused_head_sample;
+  BENCH_OK(decode_variant({8, 64}, "head + sample in one launch; ",
+                          [](Options& o) { o.fused_head_sample = true; }));
   // in_proj in slices and the convolution in a launch of its own, instead of DecodeProductConv.
-  cuda_options.split_product_conv_tiles = 0;
-  BENCH_OK(decode_variant({8, 64}, "in_proj sliced, conv launched alone; "));
-  cuda_options.split_product_conv_tiles =
-      backends::cuda::MambaCudaOptions{}.split_product_conv_tiles;
+  BENCH_OK(decode_variant({8, 64}, "in_proj sliced, conv launched alone; ",
+                          [](Options& o) { o.split_product_conv_tiles = 0; }));
   // The decode step ended by AdvanceDecode after the sampler instead of by the sampler.
-  cuda_options.sampler_ends_step = false;
-  BENCH_OK(decode_variant({1, 64}, "step ended by a launch of its own; "));
-  cuda_options.sampler_ends_step = backends::cuda::MambaCudaOptions{}.sampler_ends_step;
+  BENCH_OK(decode_variant({1, 64}, "step ended by a launch of its own; ",
+                          [](Options& o) { o.sampler_ends_step = false; }));
   // A graph launch a decode step instead of a graph of 8 steps.
-  cuda_options.decode_steps_per_graph = 1;
-  BENCH_OK(decode_variant({1, 8, 64}, "a graph a step; "));
-  cuda_options.decode_steps_per_graph = backends::cuda::MambaCudaOptions{}.decode_steps_per_graph;
+  BENCH_OK(decode_variant({1, 8, 64}, "a graph a step; ",
+                          [](Options& o) { o.decode_steps_per_graph = 1; }));
   cpu_model->reset();
   return rows;
 }

@@ -233,6 +233,39 @@ absl::Status CompareConvStep(const std::string& kernel, const std::string& shape
   return absl::OkStatus();
 }
 
+// A decode convolution step's random operands for `rows` sequences: taps, bias, slots in
+// reverse order with gaps (so that slot indexing is exercised) and the conv states of 2 rows + 1
+// slots, on the device twice (a copy for each side of a comparison); `states` keeps the host
+// copy for more.
+struct ConvStepOperands {
+  std::vector<float> states;
+  DeviceBuffer<float> conv, bias, fused_states, plain_states;
+  DeviceBuffer<int32_t> slots;
+};
+absl::StatusOr<ConvStepOperands> RandomConvStep(std::mt19937_64& random, int64_t rows, int64_t di,
+                                                int64_t dc) {
+  std::vector<float> conv = Normal(random, di * dc, 0.5f);
+  std::vector<float> bias = Normal(random, di, 0.1f);
+  std::vector<int32_t> slots(rows);
+  for (int64_t b = 0; b < rows; ++b) slots[b] = static_cast<int32_t>(2 * (rows - b));
+  ConvStepOperands op;
+  op.states = Normal(random, (2 * rows + 1) * di * (dc - 1), 1.0f);
+  auto d_conv = ToDevice(conv);
+  auto d_bias = ToDevice(bias);
+  auto d_slots = ToDevice(slots);
+  auto fused_states = ToDevice(op.states);
+  auto plain_states = ToDevice(op.states);
+  if (!d_conv.ok() || !d_bias.ok() || !d_slots.ok() || !fused_states.ok() || !plain_states.ok()) {
+    return absl::ResourceExhaustedError("convolution step check buffers");
+  }
+  op.conv = *std::move(d_conv);
+  op.bias = *std::move(d_bias);
+  op.slots = *std::move(d_slots);
+  op.fused_states = *std::move(fused_states);
+  op.plain_states = *std::move(plain_states);
+  return op;
+}
+
 // The decode step's fused RMSNorm + in_proj + convolution step against the unfused launches
 // it replaces (SkinnyNormLinear into uz, then CausalConv1d with length 1), on the same random
 // operands: u, z and the advanced conv states must agree to the last bit (same arithmetic in
@@ -249,26 +282,21 @@ absl::StatusOr<std::vector<CheckRow>> CheckDecodeInProjConvRows(std::mt19937_64&
       std::vector<float> x = Normal(random, s.rows * s.dm, 1.0f);
       std::vector<float> norm = Normal(random, s.dm, 0.1f, 1.0f);
       std::vector<float> w = Normal(random, 2 * s.di * s.dm, 1.0f / std::sqrt(float(s.dm)));
-      std::vector<float> conv = Normal(random, s.di * s.dc, 0.5f);
-      std::vector<float> bias = Normal(random, s.di, 0.1f);
-      // Slots in reverse order with gaps, so that slot indexing is exercised.
-      std::vector<int32_t> slots(s.rows);
-      for (int64_t b = 0; b < s.rows; ++b) slots[b] = static_cast<int32_t>(2 * (s.rows - b));
-      std::vector<float> states = Normal(random, (2 * s.rows + 1) * stride, 1.0f);
+      absl::StatusOr<ConvStepOperands> op = RandomConvStep(random, s.rows, s.di, s.dc);
+      if (!op.ok()) return op.status();
+      DeviceBuffer<float>* d_conv = &op->conv;
+      DeviceBuffer<float>* d_bias = &op->bias;
+      DeviceBuffer<int32_t>* d_slots = &op->slots;
+      DeviceBuffer<float>* fused_states = &op->fused_states;
+      DeviceBuffer<float>* plain_states = &op->plain_states;
       auto d_x = ToDevice(x);
       auto d_norm = ToDevice(norm);
       auto d_w = DeviceTensor::Upload(w.data(), w.size(), dtype);
-      auto d_conv = ToDevice(conv);
-      auto d_bias = ToDevice(bias);
-      auto d_slots = ToDevice(slots);
-      auto fused_states = ToDevice(states);
-      auto plain_states = ToDevice(states);
       auto fused_uz = DeviceTensor::Allocate(dtype, s.rows * ld_uz);
       auto plain_uz = DeviceTensor::Allocate(dtype, s.rows * ld_uz);
       auto fused_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
       auto plain_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
-      if (!d_x.ok() || !d_norm.ok() || !d_w.ok() || !d_conv.ok() || !d_bias.ok() || !d_slots.ok() ||
-          !fused_states.ok() || !plain_states.ok() || !fused_uz.ok() || !plain_uz.ok() ||
+      if (!d_x.ok() || !d_norm.ok() || !d_w.ok() || !fused_uz.ok() || !plain_uz.ok() ||
           !fused_u.ok() || !plain_u.ok()) {
         return absl::ResourceExhaustedError("decode in_proj + conv check buffers");
       }
@@ -490,24 +518,19 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitDecode(std::mt19937_64& random) 
       }
       std::vector<float> x = Normal(random, s.rows * s.dm, 1.0f);
       std::vector<float> w = Normal(random, width * s.dm, 1.0f / std::sqrt(float(s.dm)));
-      std::vector<float> conv = Normal(random, s.di * s.dc, 0.5f);
-      std::vector<float> bias = Normal(random, s.di, 0.1f);
-      std::vector<int32_t> slots(s.rows);
-      for (int64_t b = 0; b < s.rows; ++b) slots[b] = static_cast<int32_t>(2 * (s.rows - b));
-      std::vector<float> states = Normal(random, (2 * s.rows + 1) * stride, 1.0f);
+      absl::StatusOr<ConvStepOperands> op = RandomConvStep(random, s.rows, s.di, s.dc);
+      if (!op.ok()) return op.status();
+      DeviceBuffer<float>* d_conv = &op->conv;
+      DeviceBuffer<float>* d_bias = &op->bias;
+      DeviceBuffer<int32_t>* d_slots = &op->slots;
+      DeviceBuffer<float>* fused_states = &op->fused_states;
+      DeviceBuffer<float>* plain_states = &op->plain_states;
       auto d_x = DeviceTensor::Upload(x.data(), x.size(), dtype);
       auto d_w = DeviceTensor::Upload(w.data(), w.size(), dtype);
-      auto d_conv = ToDevice(conv);
-      auto d_bias = ToDevice(bias);
-      auto d_slots = ToDevice(slots);
-      auto fused_states = ToDevice(states);
-      auto plain_states = ToDevice(states);
       auto fused_uz = DeviceTensor::Allocate(dtype, s.rows * width);
       auto fused_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
       auto plain_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
-      if (!d_x.ok() || !d_w.ok() || !d_conv.ok() || !d_bias.ok() || !d_slots.ok() ||
-          !fused_states.ok() || !plain_states.ok() || !fused_uz.ok() || !fused_u.ok() ||
-          !plain_u.ok()) {
+      if (!d_x.ok() || !d_w.ok() || !fused_uz.ok() || !fused_u.ok() || !plain_u.ok()) {
         return absl::ResourceExhaustedError("decode product + conv check buffers");
       }
       auto xr = d_x->Download();
@@ -537,7 +560,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitDecode(std::mt19937_64& random) 
       if (s.rows >= 2) {
         // The rows in two launches (a decode step's branches) give the very same results.
         const int64_t half = s.rows / 2, bytes = WeightDtypeBytes(dtype);
-        auto split_states = ToDevice(states);
+        auto split_states = ToDevice(op->states);
         auto split_uz = DeviceTensor::Allocate(dtype, s.rows * width);
         auto split_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
         if (!split_states.ok() || !split_uz.ok() || !split_u.ok()) {
