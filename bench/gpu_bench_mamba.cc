@@ -549,6 +549,10 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   // A graph launch a decode step instead of a graph of 8 steps.
   BENCH_OK(decode_variant({1, 8, 64}, "a graph a step; ",
                           [](Options& o) { o.decode_steps_per_graph = 1; }));
+  // The scan step in blocks of 64 channels x 4 sequences instead of 32 x 4.
+  BENCH_OK(backends::cuda::mamba::SetScanStepBlock({64, 4}));
+  BENCH_OK(decode_variant({1, 64}, "scan step blocks of 64 x 4; "));
+  BENCH_OK(backends::cuda::mamba::SetScanStepBlock({0, 0}));
   cpu_model->reset();
   return rows;
 }
@@ -677,6 +681,33 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64Branches(const BenchOptions& op
   return Decode64With(options, cuda_options,
                       absl::StrCat(branches, " branches of ", 64 / branches, "; ").c_str());
 }
+// The scan step in blocks of `block` instead of the default.
+absl::StatusOr<std::vector<BenchRow>> RunDecode64ScanBlock(
+    const BenchOptions& options, backends::cuda::mamba::ScanStepBlock block) {
+  BENCH_OK(backends::cuda::mamba::SetScanStepBlock(block));
+  return Decode64With(
+      options, {},
+      absl::StrCat("scan step blocks of ", block.channels, " x ", block.sequences, "; ").c_str());
+}
+// Decoding at batches 1, 8, 16, 64 and 256 on one model, with the scan step's blocks of `block`.
+absl::StatusOr<std::vector<BenchRow>> RunDecodeBatchesScanBlock(
+    const BenchOptions& options, backends::cuda::mamba::ScanStepBlock block) {
+  BENCH_OK(backends::cuda::mamba::SetScanStepBlock(block));
+  absl::StatusOr<std::unique_ptr<MambaCudaModel>> model = BenchModel(1, 256);
+  if (!model.ok()) return model.status();
+  std::mt19937_64 random(7);
+  std::vector<BenchRow> rows;
+  for (int batch : {1, 8, 16, 64, 256}) {
+    BENCH_OK(Decode(**model, random, batch, options.quick, rows));
+    rows.back().note = absl::StrCat(
+        block.channels == 0
+            ? "scan step blocks by launch"
+            : absl::StrCat("scan step blocks of ", block.channels, " x ", block.sequences),
+        "; ", rows.back().note);
+  }
+  return rows;
+}
+
 absl::StatusOr<std::vector<BenchRow>> RunDecode64Stepwise(const BenchOptions& options) {
   backends::cuda::MambaCudaOptions cuda_options;
   cuda_options.decode_steps_per_graph = 1;
@@ -703,6 +734,26 @@ const bool kRegisteredDecode64Eight = RegisterBenchGroup(
     "mamba-decode64-b8", [](const BenchOptions& o) { return RunDecode64Branches(o, 8); });
 const bool kRegisteredDecode64Stepwise =
     RegisterBenchGroup("mamba-decode64-stepwise", &RunDecode64Stepwise);
+const bool kRegisteredDecode64Scan64x4 =
+    RegisterBenchGroup("mamba-decode64-scan64x4", [](const BenchOptions& o) {
+      return RunDecode64ScanBlock(o, {64, 4});
+    });
+const bool kRegisteredDecode64Scan32x4 =
+    RegisterBenchGroup("mamba-decode64-scan32x4", [](const BenchOptions& o) {
+      return RunDecode64ScanBlock(o, {32, 4});
+    });
+const bool kRegisteredDecodeBatches =
+    RegisterBenchGroup("mamba-decode-batches", [](const BenchOptions& o) {
+      return RunDecodeBatchesScanBlock(o, {0, 0});
+    });
+const bool kRegisteredDecodeBatches32x4 =
+    RegisterBenchGroup("mamba-decode-batches-scan32x4", [](const BenchOptions& o) {
+      return RunDecodeBatchesScanBlock(o, {32, 4});
+    });
+const bool kRegisteredDecodeBatches64x4 =
+    RegisterBenchGroup("mamba-decode-batches-scan64x4", [](const BenchOptions& o) {
+      return RunDecodeBatchesScanBlock(o, {64, 4});
+    });
 const bool kRegisteredPrefill = RegisterBenchGroup("mamba-prefill", &RunPrefill);
 const bool kRegisteredScan16 = RegisterBenchGroup("mamba-scan16", &RunScan16);
 const bool kRegisteredOps64 = RegisterBenchGroup("mamba-ops64", &RunOps64);

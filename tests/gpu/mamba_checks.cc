@@ -741,7 +741,15 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
   // dt_rank 64 takes 8 tensor-core k-steps (48 takes 6), dt_rank 6 stages the decode step's
   // rows an element at a time; decode steps with d_state 32 and 4 whose d_inner (40, 100) ends
   // inside a warp (the step's states move through shared memory a warp of channels at once).
-  for (int lanes : {4, 2}) {
+  // Both thread layouts with the decode step's blocks chosen by launch, then the step's shapes
+  // alone under each block shape forced (SetScanStepBlock).
+  std::vector<std::pair<kernels::ScanStepBlock, int>> passes = {{{0, 0}, 4}, {{0, 0}, 2}};
+  for (const kernels::ScanStepBlock& forced : kernels::ScanStepBlocks()) {
+    passes.push_back({forced, 4});
+  }
+  for (const auto& [block, lanes] : passes) {
+    const bool by_launch = block.channels == 0;
+    CHECK_OK(kernels::SetScanStepBlock(block));
     CHECK_OK(kernels::SetScanLanes(lanes));
     for (const ScanShape& s :
          {ScanShape{1, 1, 1536, 16, 48, 0}, ScanShape{8, 1, 1536, 16, 48, 0},
@@ -752,6 +760,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
           ScanShape{1, 129, 40, 32, 20, 32}, ScanShape{2, 300, 256, 16, 64, 0},
           ScanShape{8, 1, 96, 8, 6, 0}, ScanShape{5, 1, 40, 32, 20, 0},
           ScanShape{3, 1, 100, 4, 4, 0}}) {
+      if (!by_launch && s.length != 1) continue;  // the prefill scan has no step blocks
       // bf16 twice: dt on the tensor cores (the default) and by FMAs.
       for (auto [dtype, dt_mma] :
            {std::pair{WeightDtype::kFp32, false}, std::pair{WeightDtype::kBf16, true},
@@ -834,12 +843,15 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
         if (!gpu_states.ok()) return gpu_states.status();
         const int64_t chunk =
             s.chunk > 0 ? s.chunk : kernels::AutoScanChunk(s.batch, s.length, s.di, s.ds);
-        const std::string shape =
-            absl::StrCat("b=", s.batch, " t=", s.length, " d=", s.di, " n=", s.ds, " r=", s.dt_rank,
-                         " chunk=", chunk, " L=", lanes,
-                         dtype == WeightDtype::kFp32 || s.length == 1 ? ""
-                         : dt_mma                                     ? " dt=mma"
-                                                                      : " dt=fma");
+        const std::string shape = absl::StrCat(
+            "b=", s.batch, " t=", s.length, " d=", s.di, " n=", s.ds, " r=", s.dt_rank,
+            " chunk=", chunk,
+            s.length != 1 ? absl::StrCat(" L=", lanes)
+            : by_launch   ? std::string(" block by launch")
+                          : absl::StrCat(" block=", block.channels, "x", block.sequences),
+            dtype == WeightDtype::kFp32 || s.length == 1 ? ""
+            : dt_mma                                     ? " dt=mma"
+                                                         : " dt=fma");
         absl::StatusOr<double> gpu_us = TimeGpu(launch);
         if (!gpu_us.ok()) return gpu_us.status();
         // Bytes the scan must move once: u, z, y, the dt/B/C rows, and the state in and out.
@@ -895,6 +907,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckScan(std::mt19937_64& random) {
     }
   }
   CHECK_OK(kernels::SetScanLanes(0));  // the defaults, for the checks that follow
+  CHECK_OK(kernels::SetScanStepBlock({0, 0}));
   kernels::SetScanDtOnTensorCores(true);
   return rows;
 }

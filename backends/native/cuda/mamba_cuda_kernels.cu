@@ -741,6 +741,8 @@ struct ScanArgs {
   // where the rows are staged (the decode step only).
   int dbc_parts = 1;
   int64_t dbc_part_stride = 0;
+  // Launches like this one side by side (the decode step only: DbcSlices::beside).
+  int beside = 1;
 };
 
 // Elements of T in 16 bytes: u, z and y move in such chunks where aligned.
@@ -1180,20 +1182,30 @@ __global__ void __launch_bounds__(kScanThreads, kDtSteps > 0 && L == 4 ? 4 : 3)
 }
 
 // The decode step (length 1): a thread per (sequence, channel) holding all S states, so that
-// nothing waits on a neighbour. A block takes kStepChannels channels of kStepSequences
-// sequences at once (then the next kStepSequences * gridDim.y, if any): its dt_proj rows are
-// staged in shared memory once for them all (before waiting for the kernel before: they are
-// weights), the sequences' dt/B/C rows too (16 bytes at a time where aligned; each is read by
-// all the block's channels), then each thread reads u, z and its state once (the states
-// staged through shared memory, StageStates), updates the state and writes y. Grid (channel
-// blocks, sequence groups).
-constexpr int kStepChannels = 64;
-constexpr int kStepSequences = 4;
-constexpr int kStepThreads = kStepChannels * kStepSequences;
-// The staged dt_proj rows, transposed ([dt_rank][kStepStride]): the padding keeps both the
-// staging stores (consecutive k) and DtFromShared's reads (consecutive channels) free of
-// shared-memory bank conflicts.
-constexpr int kStepStride = kStepChannels + 1;
+// nothing waits on a neighbour. A block takes C channels (a multiple of 32: a warp holds 32
+// channels of one sequence) of Q sequences at once (then the next Q * gridDim.y, if any): its
+// dt_proj rows are staged in shared memory once for them all (before waiting for the kernel
+// before: they are weights), the sequences' dt/B/C rows too (16 bytes at a time where aligned;
+// each is read by all the block's channels), then each thread reads u, z and its state once
+// (the states staged through shared memory, StageStates), updates the state and writes y.
+// Grid (channel blocks, sequence groups).
+//
+// Blocks of 32 channels x 4 sequences where a launch has at most 8 sequences or runs beside 3
+// or more others (the branches of a split decode step), else of 64 x 4 (ScanStepBlockFor;
+// SetScanStepBlock forces one). Measured on the H200 (2026-12-03, docs/benchmarks.md): 32 x 4
+// decodes batch 1 at 2,549 tok/s against 2,431 and batch 8 at 21,205 against 19,659, and a
+// batch-64 step in four branches of 16 in 658.3-658.5 us against 660.5-660.9 (fresh
+// processes; 657.2-658.0 against 665.1-666.5 on a slower machine): its 128-thread blocks, each
+// staging 6 KB of dt_proj instead of 12, find room beside the other branches' kernels sooner.
+// Alone, 16 and 256 sequences keep 64 x 4: 36,834 against 33,415 and 186,215 against 171,783
+// tok/s. (32 x 2, 32 x 1 and 32 x 8 at batch 64: 717.3, 768.6 and 657.0 us.)
+constexpr ScanStepBlock kScanStepBlocks[] = {{32, 4}, {64, 4}};
+ScanStepBlock scan_step_block_setting = {0, 0};  // SetScanStepBlock; {0, 0}: by launch
+
+ScanStepBlock ScanStepBlockFor(int64_t sequences, int beside) {
+  if (scan_step_block_setting.channels != 0) return scan_step_block_setting;
+  return sequences <= 8 || beside >= 4 ? kScanStepBlocks[0] : kScanStepBlocks[1];
+}
 // At most this many sequence groups a launch; more sequences loop inside the blocks.
 constexpr int kStepMaxGroups = 32;
 int scan_step_groups_setting = kStepMaxGroups;  // SetScanStepGroups
@@ -1204,7 +1216,7 @@ bool ScanStepApplies(const ScanArgs<T>& args) {
   return args.ssm_slot_stride % 4 == 0 && reinterpret_cast<uintptr_t>(args.ssm_states) % 16 == 0;
 }
 
-// A sequence's states of the block's channels are contiguous (kStepChannels * S floats), and
+// A sequence's states of the block's channels are contiguous (C * S floats), and
 // each warp of the step holds 32 channels of one sequence. A thread's own S states are 4 S
 // bytes apart from its neighbours', so loads and stores straight from and to its registers
 // would touch a fraction of each sector an instruction (ncu, 2026-12-02: two thirds of the
@@ -1216,7 +1228,7 @@ template <int S>
 constexpr int kStateRow = S + 4;
 
 // The warp's 32 channels of one sequence (`states`: the slot's states of this layer) into
-// `s_states` (the sequence's [kStepChannels][kStateRow] rows) by asynchronous copies;
+// `s_states` (the sequence's [C][kStateRow] rows) by asynchronous copies;
 // channels past d_inner are zeros.
 template <int S>
 __device__ __forceinline__ void StageStates(const float* states, int64_t ch0, int64_t di,
@@ -1248,8 +1260,14 @@ __device__ __forceinline__ void StoreStates(const float* s_states, int64_t ch0, 
   }
 }
 
-template <int S, typename T>
-__global__ void __launch_bounds__(kStepThreads, S >= 32 ? 2 : 3) ScanStepKernel(ScanArgs<T> args) {
+template <int S, int C, int Q, typename T>
+__global__ void __launch_bounds__(C* Q, S >= 32 ? 2 : 3) ScanStepKernel(ScanArgs<T> args) {
+  constexpr int kStepChannels = C, kStepSequences = Q, kStepThreads = C * Q;
+  // The staged dt_proj rows, transposed ([dt_rank][kStepStride]): the padding keeps both the
+  // staging stores (consecutive k) and DtFromShared's reads (consecutive channels) free of
+  // shared-memory bank conflicts.
+  constexpr int kStepStride = C + 1;
+  static_assert(C % 32 == 0, "a warp holds 32 channels of one sequence");
   extern __shared__ __align__(16) float shared[];
   const int dt_rank = args.dt_rank;
   float* s_wdt = shared;  // [dt_rank][kStepStride]
@@ -1363,17 +1381,19 @@ __global__ void __launch_bounds__(kStepThreads, S >= 32 ? 2 : 3) ScanStepKernel(
   }
 }
 
-template <int S, typename T>
-absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
+template <int S, int C, int Q, typename T>
+absl::Status LaunchScanStepBlock(const ScanArgs<T>& args, cudaStream_t stream) {
+  constexpr int kStepChannels = C, kStepSequences = Q, kStepStride = C + 1;
   constexpr int64_t kStateFloats = int64_t{kStepSequences} * kStepChannels * kStateRow<S>;
   const int64_t floats =
       (int64_t{args.dt_rank} * kStepStride + 3) / 4 * 4 + kStepSequences * args.row_pad;
   const int64_t bytes = (floats + kStateFloats) * int64_t{sizeof(float)};
   if (bytes > 48 * 1024) {
-    if (absl::Status s = CudaStatus(
-            cudaFuncSetAttribute(ScanStepKernel<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 static_cast<int>(bytes)),
-            "raising the scan step's shared memory");
+    if (absl::Status s =
+            CudaStatus(cudaFuncSetAttribute(ScanStepKernel<S, C, Q, T>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(bytes)),
+                       "raising the scan step's shared memory");
         !s.ok()) {
       return s;
     }
@@ -1383,9 +1403,17 @@ absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned int>((args.d_inner + kStepChannels - 1) / kStepChannels),
                   static_cast<unsigned int>(groups));
   return Launched(
-      LaunchKernel(MambaProgrammaticLaunch(), ScanStepKernel<S, T>, grid,
+      LaunchKernel(MambaProgrammaticLaunch(), ScanStepKernel<S, C, Q, T>, grid,
                    dim3(kStepChannels, kStepSequences), static_cast<size_t>(bytes), stream, args),
       "selective scan step");
+}
+
+template <int S, typename T>
+absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
+  if (ScanStepBlockFor(args.batch, args.beside) == kScanStepBlocks[0]) {
+    return LaunchScanStepBlock<S, 32, 4>(args, stream);
+  }
+  return LaunchScanStepBlock<S, 64, 4>(args, stream);
 }
 
 template <int S, int L, int kPass, int kDtSteps, typename T>
@@ -1714,6 +1742,19 @@ absl::Status SetScanLanes(int lanes) {
   return absl::OkStatus();
 }
 
+absl::Status SetScanStepBlock(ScanStepBlock block) {
+  if (block == ScanStepBlock{0, 0} || block == kScanStepBlocks[0] || block == kScanStepBlocks[1]) {
+    scan_step_block_setting = block;
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("the decode scan step's blocks are 32 x 4 or 64 x 4 (channels x sequences; 0 x "
+                   "0 chooses by launch), not ",
+                   block.channels, " x ", block.sequences));
+}
+
+absl::Span<const ScanStepBlock> ScanStepBlocks() { return kScanStepBlocks; }
+
 absl::Status SetScanStepGroups(int groups) {
   if (groups < 1 || groups > kStepMaxGroups) {
     return absl::InvalidArgumentError(absl::StrCat("the decode scan step runs 1..", kStepMaxGroups,
@@ -2036,6 +2077,7 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
                          " slices of dt/B/C only in a decode step with aligned states"));
       }
       args.dbc_parts = static_cast<int>(slices.count);
+      args.beside = static_cast<int>(slices.beside);
       args.dbc_part_stride = slices.stride;
       args.vector = args.vector && slices.stride % 4 == 0;
     }

@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "backends/native/cuda/weight_dtype.h"
 
 namespace llive::backends::cuda::mamba {
@@ -130,6 +131,9 @@ int64_t ScanScratchFloats(int64_t batch, int64_t length, int64_t d_inner, int64_
 struct DbcSlices {
   int64_t count = 1;
   int64_t stride = 0;
+  // Launches like this one running side by side (a split decode step's branches): the step's
+  // block shape depends on it (SetScanStepBlock).
+  int64_t beside = 1;
 };
 absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, const void* u,
                            const void* uz, int64_t ld_uz, int64_t batch, int64_t length,
@@ -144,7 +148,22 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
 // scans. InvalidArgument for another count. The decode step (length 1) has its own kernel.
 absl::Status SetScanLanes(int lanes);
 
-// The most groups of 4 sequences the decode step's scan launches side by side (1..32, the
+// The decode step's scan blocks: `channels` channels of `sequences` sequences each, 32 x 4 or
+// 64 x 4 (ScanStepBlocks). By default ({0, 0}) a launch of at most 8 sequences, or one of a
+// split step's branches that runs beside 3 or more others (DbcSlices::beside), takes 32 x 4 and
+// any other 64 x 4; a process-wide setting for checks and benchmarks forces one. Read when a
+// step is launched or captured. InvalidArgument for another shape.
+struct ScanStepBlock {
+  int channels = 0;
+  int sequences = 0;
+  friend bool operator==(const ScanStepBlock& a, const ScanStepBlock& b) {
+    return a.channels == b.channels && a.sequences == b.sequences;
+  }
+};
+absl::Status SetScanStepBlock(ScanStepBlock block);
+absl::Span<const ScanStepBlock> ScanStepBlocks();
+
+// The most groups of sequences the decode step's scan launches side by side (1..32, the
 // default 32); more sequences loop inside the blocks. A process-wide setting for benchmarks
 // (fewer, longer blocks hold fewer registers while the next kernel of a step waits to start);
 // read when a step is launched or captured. InvalidArgument outside 1..32.

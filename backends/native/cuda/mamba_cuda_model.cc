@@ -275,12 +275,13 @@ struct MambaCudaModel::Impl {
     return static_cast<char*>(tensor.data()) + row0 * width * WeightDtypeBytes(tensor.dtype());
   }
 
-  // The layers of a split decode step for rows [row0, row0 + rows) on `s`, the final norm
-  // included (xn), with the products' slices in `slices`. A layer: the residual norm, in_proj
-  // with the convolution step (one DecodeProductConv launch where it applies, else SplitLinear
-  // then DecodeConvFromParts), x_proj, the scan step, out_proj (its slices added into x by the
-  // next residual norm).
-  absl::Status SplitBranch(int64_t row0, int64_t rows, cudaStream_t s, float* slices) {
+  // The layers of a split decode step for rows [row0, row0 + rows) on `s`, one of `branches`
+  // side by side, the final norm included (xn), with the products' slices in `slices`. A layer: the
+  // residual norm, in_proj with the convolution step (one DecodeProductConv launch where it
+  // applies, else SplitLinear then DecodeConvFromParts), x_proj, the scan step, out_proj (its
+  // slices added into x by the next residual norm).
+  absl::Status SplitBranch(int64_t row0, int64_t rows, int64_t branches, cudaStream_t s,
+                           float* slices) {
     const MambaConfig& c = config;
     const int64_t xdbc = c.dt_rank + 2 * c.d_state;
     const bool programmatic = MambaProgrammaticLaunch();
@@ -321,7 +322,7 @@ struct MambaCudaModel::Impl {
       LLIVE_RETURN_IF_ERROR(mamba::SelectiveScan(
           slices, xdbc, c.dt_rank, ur, uzr, 2 * c.d_inner, rows, 1, c.d_inner, c.d_state, scan,
           slots_r, LayerSsmStates(layer), ssm_stride(), 0, nullptr, yr, dtype, s,
-          mamba::DbcSlices{x_split.splits, rows * xdbc}));
+          mamba::DbcSlices{x_split.splits, rows * xdbc, branches}));
       LLIVE_RETURN_IF_ERROR(SplitLinear(yr, rows, c.d_inner, w.out_proj.data(), dtype, c.d_inner,
                                         c.d_model, out_split, slices, programmatic, s));
       pending = out_split.splits;
@@ -357,7 +358,7 @@ struct MambaCudaModel::Impl {
     absl::Status recorded = absl::OkStatus();
     for (int64_t i = 0; i < branches && recorded.ok(); ++i) {
       const int64_t first = i * rows / branches, end = (i + 1) * rows / branches;
-      recorded = SplitBranch(first, end - first, i == 0 ? stream : side_streams[i - 1],
+      recorded = SplitBranch(first, end - first, branches, i == 0 ? stream : side_streams[i - 1],
                              split_slices.data() + i * branch_slice_floats);
     }
     // Joined even after a failed launch, so that the capture can end; the first error is the
