@@ -681,13 +681,17 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64Branches(const BenchOptions& op
   return Decode64With(options, cuda_options,
                       absl::StrCat(branches, " branches of ", 64 / branches, "; ").c_str());
 }
+// A row's note for the scan step's blocks `block` ({0, 0}: chosen by launch).
+std::string ScanBlockNote(backends::cuda::mamba::ScanStepBlock block) {
+  if (block.channels == 0) return "scan step blocks by launch; ";
+  return absl::StrCat("scan step blocks of ", block.channels, " x ", block.sequences, "; ");
+}
+
 // The scan step in blocks of `block` instead of the default.
 absl::StatusOr<std::vector<BenchRow>> RunDecode64ScanBlock(
     const BenchOptions& options, backends::cuda::mamba::ScanStepBlock block) {
   BENCH_OK(backends::cuda::mamba::SetScanStepBlock(block));
-  return Decode64With(
-      options, {},
-      absl::StrCat("scan step blocks of ", block.channels, " x ", block.sequences, "; ").c_str());
+  return Decode64With(options, {}, ScanBlockNote(block).c_str());
 }
 // Decoding at batches 1, 8, 16, 64 and 256 on one model, with the scan step's blocks of `block`.
 absl::StatusOr<std::vector<BenchRow>> RunDecodeBatchesScanBlock(
@@ -699,11 +703,7 @@ absl::StatusOr<std::vector<BenchRow>> RunDecodeBatchesScanBlock(
   std::vector<BenchRow> rows;
   for (int batch : {1, 8, 16, 64, 256}) {
     BENCH_OK(Decode(**model, random, batch, options.quick, rows));
-    rows.back().note = absl::StrCat(
-        block.channels == 0
-            ? "scan step blocks by launch"
-            : absl::StrCat("scan step blocks of ", block.channels, " x ", block.sequences),
-        "; ", rows.back().note);
+    rows.back().note = absl::StrCat(ScanBlockNote(block), rows.back().note);
   }
   return rows;
 }

@@ -2070,6 +2070,7 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
     // activations would not leave room for three blocks an SM).
     args.vector = ld_dbc % 4 == 0 && Aligned(dbc, 16) && dt_rank % 4 == 0 && ScanVectorUzy(args);
     args.buffers = args.vector && sizeof(T) == 2 ? 2 : 1;
+    args.beside = static_cast<int>(std::max<int64_t>(slices.beside, 1));
     if (slices.count != 1) {
       if (slices.count < 1 || length != 1 || chunks != 1 || !ScanStepApplies(args)) {
         return absl::InvalidArgumentError(
@@ -2077,7 +2078,6 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
                          " slices of dt/B/C only in a decode step with aligned states"));
       }
       args.dbc_parts = static_cast<int>(slices.count);
-      args.beside = static_cast<int>(slices.beside);
       args.dbc_part_stride = slices.stride;
       args.vector = args.vector && slices.stride % 4 == 0;
     }

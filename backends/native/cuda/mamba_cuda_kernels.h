@@ -131,8 +131,8 @@ int64_t ScanScratchFloats(int64_t batch, int64_t length, int64_t d_inner, int64_
 struct DbcSlices {
   int64_t count = 1;
   int64_t stride = 0;
-  // Launches like this one running side by side (a split decode step's branches): the step's
-  // block shape depends on it (SetScanStepBlock).
+  // Launches like this one running side by side (a split decode step's branches), with any
+  // slice count: the decode step's block shape depends on it (SetScanStepBlock).
   int64_t beside = 1;
 };
 absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, const void* u,
