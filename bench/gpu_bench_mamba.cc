@@ -543,6 +543,13 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   // in_proj in slices and the convolution in a launch of its own, instead of DecodeProductConv.
   BENCH_OK(decode_variant({8, 64}, "in_proj sliced, conv launched alone; ",
                           [](Options& o) { o.split_product_conv_tiles = 0; }));
+  // A residual-norm launch between layers at every batch, and out_proj finishing the residual
+  // at every batch, instead of the latter for steps of at most two branches.
+  BENCH_OK(decode_variant({8, 32, 64}, "residual norm launched between layers; ",
+                          [](Options& o) { o.fused_residual_norm_branches = 0; }));
+  BENCH_OK(decode_variant(
+      {64}, "out_proj finishes the residual in 4 branches too; ",
+      [](Options& o) { o.fused_residual_norm_branches = backends::cuda::kMaxDecodeBranches; }));
   // The decode step ended by AdvanceDecode after the sampler instead of by the sampler.
   BENCH_OK(decode_variant({1, 64}, "step ended by a launch of its own; ",
                           [](Options& o) { o.sampler_ends_step = false; }));
@@ -673,6 +680,21 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64SeparateAdvance(const BenchOpti
   cuda_options.sampler_ends_step = false;
   return Decode64With(options, cuda_options, "step ended by a launch of its own; ");
 }
+// Batch 64 in `branches` branches, with out_proj finishing the residual in steps of at most
+// `fused_branches` branches.
+absl::StatusOr<std::vector<BenchRow>> RunDecode64Norm(const BenchOptions& options, int branches,
+                                                      int fused_branches) {
+  backends::cuda::MambaCudaOptions cuda_options;
+  cuda_options.split_decode_branches = branches;
+  cuda_options.split_decode_branch_rows = 64 / branches;
+  cuda_options.fused_residual_norm_branches = fused_branches;
+  return Decode64With(
+      options, cuda_options,
+      absl::StrCat(branches, " branches of ", 64 / branches, ", ",
+                   branches <= fused_branches ? "out_proj finishes the residual; "
+                                              : "residual norm launched between layers; ")
+          .c_str());
+}
 absl::StatusOr<std::vector<BenchRow>> RunDecode64Branches(const BenchOptions& options,
                                                           int branches) {
   backends::cuda::MambaCudaOptions cuda_options;
@@ -693,17 +715,19 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64ScanBlock(
   BENCH_OK(backends::cuda::mamba::SetScanStepBlock(block));
   return Decode64With(options, {}, ScanBlockNote(block).c_str());
 }
-// Decoding at batches 1, 8, 16, 64 and 256 on one model, with the scan step's blocks of `block`.
+// Decoding at batches 1, 8, 16, 64 and 256 on one model, with the scan step's blocks of `block`
+// and `cuda_options`, `note` before each row's.
 absl::StatusOr<std::vector<BenchRow>> RunDecodeBatchesScanBlock(
-    const BenchOptions& options, backends::cuda::mamba::ScanStepBlock block) {
+    const BenchOptions& options, backends::cuda::mamba::ScanStepBlock block,
+    backends::cuda::MambaCudaOptions cuda_options = {}, const std::string& note = "") {
   BENCH_OK(backends::cuda::mamba::SetScanStepBlock(block));
-  absl::StatusOr<std::unique_ptr<MambaCudaModel>> model = BenchModel(1, 256);
+  absl::StatusOr<std::unique_ptr<MambaCudaModel>> model = BenchModel(1, 256, cuda_options);
   if (!model.ok()) return model.status();
   std::mt19937_64 random(7);
   std::vector<BenchRow> rows;
-  for (int batch : {1, 8, 16, 64, 256}) {
+  for (int batch : {1, 8, 16, 32, 64, 256}) {
     BENCH_OK(Decode(**model, random, batch, options.quick, rows));
-    rows.back().note = absl::StrCat(ScanBlockNote(block), rows.back().note);
+    rows.back().note = absl::StrCat(note, ScanBlockNote(block), rows.back().note);
   }
   return rows;
 }
@@ -732,6 +756,29 @@ const bool kRegisteredDecode64Two = RegisterBenchGroup(
     "mamba-decode64-b2", [](const BenchOptions& o) { return RunDecode64Branches(o, 2); });
 const bool kRegisteredDecode64Eight = RegisterBenchGroup(
     "mamba-decode64-b8", [](const BenchOptions& o) { return RunDecode64Branches(o, 8); });
+// out_proj finishing the residual (fused) or not (normlaunch), at batch 64 in 4 and 2 branches
+// and at the batches of mamba-decode-batches.
+const bool kRegisteredDecode64NormLaunch = RegisterBenchGroup(
+    "mamba-decode64-normlaunch", [](const BenchOptions& o) { return RunDecode64Norm(o, 4, 0); });
+const bool kRegisteredDecode64FusedNorm = RegisterBenchGroup(
+    "mamba-decode64-fusednorm", [](const BenchOptions& o) { return RunDecode64Norm(o, 4, 4); });
+const bool kRegisteredDecode64TwoNormLaunch = RegisterBenchGroup(
+    "mamba-decode64-b2-normlaunch", [](const BenchOptions& o) { return RunDecode64Norm(o, 2, 0); });
+const bool kRegisteredDecode64TwoFusedNorm = RegisterBenchGroup(
+    "mamba-decode64-b2-fusednorm", [](const BenchOptions& o) { return RunDecode64Norm(o, 2, 2); });
+const bool kRegisteredDecodeBatchesNormLaunch =
+    RegisterBenchGroup("mamba-decode-batches-normlaunch", [](const BenchOptions& o) {
+      backends::cuda::MambaCudaOptions cuda_options;
+      cuda_options.fused_residual_norm_branches = 0;
+      return RunDecodeBatchesScanBlock(o, {0, 0}, cuda_options,
+                                       "residual norm launched between layers; ");
+    });
+const bool kRegisteredDecodeBatchesFusedNorm =
+    RegisterBenchGroup("mamba-decode-batches-fusednorm", [](const BenchOptions& o) {
+      backends::cuda::MambaCudaOptions cuda_options;
+      cuda_options.fused_residual_norm_branches = backends::cuda::kMaxDecodeBranches;
+      return RunDecodeBatchesScanBlock(o, {0, 0}, cuda_options, "out_proj finishes the residual; ");
+    });
 const bool kRegisteredDecode64Stepwise =
     RegisterBenchGroup("mamba-decode64-stepwise", &RunDecode64Stepwise);
 const bool kRegisteredDecode64Scan64x4 =

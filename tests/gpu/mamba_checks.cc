@@ -588,6 +588,189 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitDecode(std::mt19937_64& random) 
   return rows;
 }
 
+// out_proj finishing the residual (SplitResidual) and in_proj scaling its rows (RowScale), the
+// pair that replaces the decode step's residual-norm launch between layers. SplitLinear with a
+// residual against the host: x + its slices in slice order (bit-identical), x * norm weight
+// rounded (bit-identical), each tile's sums of squares (double on the host), the counters back
+// at zero, and the same again after a hundred launches in a row (the counters reset
+// themselves). Then DecodeProductConv on those scaled rows with their row scales against the
+// same launch on the rows RMSNorm makes (DecodeResidualNorm): the rounding falls on x * weight
+// instead of on the normalised value, so the bound is the type's.
+absl::StatusOr<std::vector<CheckRow>> CheckSplitResidual(std::mt19937_64& random) {
+  std::vector<CheckRow> rows;
+  struct Shape {
+    int64_t rows, in, out, target_blocks;
+  };
+  // mamba-130m's out_proj at a branch of 16 rows, 64, 17 and 3; tiles of 128 and 32 outputs.
+  for (const Shape& s :
+       {Shape{16, 1536, 768, 96}, Shape{64, 1536, 768, 96}, Shape{17, 1536, 768, 96},
+        Shape{3, 1536, 768, 96}, Shape{40, 512, 128, 8}, Shape{5, 256, 32, 4}}) {
+    for (WeightDtype dtype : {WeightDtype::kBf16, WeightDtype::kFp16}) {
+      auto shape = backends::cuda::ChooseSplitLinear(s.in, s.out, s.target_blocks);
+      if (!shape.ok()) return shape.status();
+      const std::string name = absl::StrCat(s.rows, "x", s.in, " by ", s.out, ", tiles of ",
+                                            shape->block_out, ", ", shape->splits, " slices");
+      const int64_t tiles = s.out / shape->block_out;
+      std::vector<float> y = Normal(random, s.rows * s.in, 1.0f);
+      std::vector<float> w = Normal(random, s.out * s.in, 1.0f / std::sqrt(float(s.in)));
+      std::vector<float> x = Normal(random, s.rows * s.out, 3.0f);
+      std::vector<float> norm = Normal(random, s.out, 0.1f, 1.0f);
+      auto d_y = DeviceTensor::Upload(y.data(), y.size(), dtype);
+      auto d_w = DeviceTensor::Upload(w.data(), w.size(), dtype);
+      auto d_x = ToDevice(x);
+      auto d_norm = ToDevice(norm);
+      auto d_parts = DeviceBuffer<float>::Allocate(shape->splits * s.rows * s.out);
+      auto d_sumsq = DeviceBuffer<float>::Allocate(tiles * s.rows);
+      auto d_counters = ToDevice(std::vector<int>(tiles, 0));
+      auto d_scaled = DeviceTensor::Allocate(dtype, s.rows * s.out);
+      if (!d_y.ok() || !d_w.ok() || !d_x.ok() || !d_norm.ok() || !d_parts.ok() || !d_sumsq.ok() ||
+          !d_counters.ok() || !d_scaled.ok()) {
+        return absl::ResourceExhaustedError("split residual check buffers");
+      }
+      const backends::cuda::SplitResidual residual{d_x->data(), d_norm->data(), d_scaled->data(),
+                                                   d_sumsq->data(), d_counters->data()};
+      auto launch = [&] {
+        return backends::cuda::SplitLinear(d_y->data(), s.rows, s.in, d_w->data(), dtype, s.in,
+                                           s.out, *shape, d_parts->data(), false, nullptr,
+                                           &residual);
+      };
+      // One launch from x, compared with the host; `what` names the round.
+      auto compare = [&](const std::string& what) -> absl::Status {
+        LLIVE_CUDA_RETURN_IF_ERROR(
+            cudaMemcpy(d_x->data(), x.data(), x.size() * sizeof(float), cudaMemcpyHostToDevice),
+            "split residual: resetting x");
+        if (absl::Status launched = launch(); !launched.ok()) return launched;
+        auto parts = ToHost(*d_parts);
+        auto got_x = ToHost(*d_x);
+        auto got_sumsq = ToHost(*d_sumsq);
+        auto counters = ToHost(*d_counters);
+        auto got_scaled = d_scaled->Download();
+        if (!parts.ok() || !got_x.ok() || !got_sumsq.ok() || !counters.ok() || !got_scaled.ok()) {
+          return absl::UnavailableError("split residual download");
+        }
+        std::vector<float> want_x(x), scaled(x.size());
+        for (int64_t i = 0; i < s.rows * s.out; ++i) {
+          for (int64_t p = 0; p < shape->splits; ++p) want_x[i] += (*parts)[p * s.rows * s.out + i];
+          scaled[i] = want_x[i] * norm[i % s.out];
+        }
+        auto rounded = DeviceTensor::Upload(scaled.data(), scaled.size(), dtype);
+        if (!rounded.ok()) return rounded.status();
+        auto want_scaled = rounded->Download();
+        if (!want_scaled.ok()) return want_scaled.status();
+        std::vector<float> want_sumsq(tiles * s.rows);
+        for (int64_t t = 0; t < tiles; ++t) {
+          for (int64_t r = 0; r < s.rows; ++r) {
+            double sum = 0;
+            for (int64_t o = t * shape->block_out; o < (t + 1) * shape->block_out; ++o) {
+              sum += double(want_x[r * s.out + o]) * want_x[r * s.out + o];
+            }
+            want_sumsq[t * s.rows + r] = static_cast<float>(sum);
+          }
+        }
+        const double nonzero = static_cast<double>(
+            std::count_if(counters->begin(), counters->end(), [](int c) { return c != 0; }));
+        rows.push_back({"split residual: x" + what, name, WeightDtypeName(dtype),
+                        RelativeError(*got_x, want_x), 0.0, 0, 0,
+                        "bit-identical to x + the slices in order"});
+        rows.push_back({"split residual: x * norm weight" + what, name, WeightDtypeName(dtype),
+                        RelativeError(*got_scaled, *want_scaled), 0.0, 0, 0,
+                        "bit-identical to the host's, rounded"});
+        rows.push_back({"split residual: sums of squares" + what, name, "fp32",
+                        RelativeError(*got_sumsq, want_sumsq), 1e-5, 0, 0,
+                        "a tile's, against double sums"});
+        rows.push_back({"split residual: counters at zero" + what, name, "", nonzero, 0.0, 0, 0,
+                        absl::StrCat(tiles, " tile counters")});
+        return absl::OkStatus();
+      };
+      CHECK_OK(compare(""));
+      absl::StatusOr<double> gpu_us = TimeGpu(launch);  // launches it again and again
+      if (!gpu_us.ok()) return gpu_us.status();
+      const size_t timed = rows.size();
+      CHECK_OK(compare(" (after the timing's launches)"));
+      rows[timed].gpu_us = *gpu_us;
+    }
+  }
+  {
+    // Tiles of 96 outputs (4 x 24 threads a row do not meet in one warp): refused.
+    backends::cuda::SplitLinearShape shape{96, 96, 1};
+    float* some = reinterpret_cast<float*>(uintptr_t{256});
+    const backends::cuda::SplitResidual residual{some, some, some, some,
+                                                 reinterpret_cast<int*>(some)};
+    absl::Status refused = backends::cuda::SplitLinear(some, 4, 96, some, WeightDtype::kBf16, 96,
+                                                       96, shape, some, false, nullptr, &residual);
+    rows.push_back({"split residual refuses tiles of 96", "4x96 by 96", "bf16",
+                    refused.code() == absl::StatusCode::kInvalidArgument ? 0.0 : 1.0, 0.0, 0, 0,
+                    refused.ToString()});
+  }
+
+  // DecodeProductConv with row scales against DecodeResidualNorm's rows.
+  struct ProductShape {
+    int64_t rows, dm, di, dc, tiles, norm_tiles;
+  };
+  for (const ProductShape& s :
+       {ProductShape{16, 768, 1536, 4, 2, 12}, ProductShape{64, 768, 1536, 4, 2, 12},
+        ProductShape{17, 768, 1536, 4, 1, 12}, ProductShape{5, 256, 512, 3, 2, 4},
+        ProductShape{1, 768, 1536, 4, 2, 48}}) {
+    for (WeightDtype dtype : {WeightDtype::kBf16, WeightDtype::kFp16}) {
+      const int64_t width = 2 * s.di, stride = s.di * (s.dc - 1), tile = s.dm / s.norm_tiles;
+      const float eps = 1e-5f;
+      const std::string shape =
+          absl::StrCat("rows=", s.rows, " ", s.dm, "->2x", s.di, " k=", s.dc, " tiles of ",
+                       16 * s.tiles, ", sums of ", s.norm_tiles, " tiles");
+      std::vector<float> x = Normal(random, s.rows * s.dm, 3.0f);
+      std::vector<float> norm = Normal(random, s.dm, 0.1f, 1.0f);
+      std::vector<float> w = Normal(random, width * s.dm, 1.0f / std::sqrt(float(s.dm)));
+      std::vector<float> scaled(x.size()), sumsq(s.norm_tiles * s.rows, 0.0f);
+      for (int64_t r = 0; r < s.rows; ++r) {
+        for (int64_t o = 0; o < s.dm; ++o) {
+          const float v = x[r * s.dm + o];
+          scaled[r * s.dm + o] = v * norm[o];
+          sumsq[(o / tile) * s.rows + r] += v * v;
+        }
+      }
+      absl::StatusOr<ConvStepOperands> op = RandomConvStep(random, s.rows, s.di, s.dc);
+      if (!op.ok()) return op.status();
+      auto d_scaled = DeviceTensor::Upload(scaled.data(), scaled.size(), dtype);
+      auto d_sumsq = ToDevice(sumsq);
+      auto d_x = ToDevice(x);
+      auto d_norm = ToDevice(norm);
+      auto d_normed = DeviceTensor::Allocate(dtype, s.rows * s.dm);
+      auto d_w = DeviceTensor::Upload(w.data(), w.size(), dtype);
+      auto fused_uz = DeviceTensor::Allocate(dtype, s.rows * width);
+      auto fused_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
+      auto plain_uz = DeviceTensor::Allocate(dtype, s.rows * width);
+      auto plain_u = DeviceTensor::Allocate(dtype, s.rows * s.di);
+      if (!d_scaled.ok() || !d_sumsq.ok() || !d_x.ok() || !d_norm.ok() || !d_normed.ok() ||
+          !d_w.ok() || !fused_uz.ok() || !fused_u.ok() || !plain_uz.ok() || !plain_u.ok()) {
+        return absl::ResourceExhaustedError("decode product row scale check buffers");
+      }
+      const kernels::RowScale scale{d_sumsq->data(), s.norm_tiles, s.dm, eps};
+      auto scaled_launch = [&] {
+        return kernels::DecodeProductConv(d_scaled->data(), s.rows, s.dm, d_w->data(), dtype, s.di,
+                                          s.dc, op->conv.data(), op->bias.data(), op->slots.data(),
+                                          op->fused_states.data(), stride, fused_uz->data(), width,
+                                          fused_u->data(), s.tiles, nullptr, scale);
+      };
+      CHECK_OK(scaled_launch());
+      CHECK_OK(kernels::DecodeResidualNorm(d_x->data(), s.rows, s.dm, nullptr, 0, 0, d_norm->data(),
+                                           eps, d_normed->data(), dtype, nullptr));
+      CHECK_OK(kernels::DecodeProductConv(d_normed->data(), s.rows, s.dm, d_w->data(), dtype, s.di,
+                                          s.dc, op->conv.data(), op->bias.data(), op->slots.data(),
+                                          op->plain_states.data(), stride, plain_uz->data(), width,
+                                          plain_u->data(), s.tiles, nullptr));
+      const size_t first = rows.size();
+      CHECK_OK(CompareConvStep(
+          "mamba.decode product+conv with row scales", shape, dtype, s.rows, s.di, width, *fused_u,
+          *plain_u, *fused_uz, *plain_uz, op->fused_states, op->plain_states,
+          "against the same launch on RMSNorm's rows", rows, Tolerance(dtype)));
+      absl::StatusOr<double> gpu_us = TimeGpu(scaled_launch);
+      if (!gpu_us.ok()) return gpu_us.status();
+      rows[first].gpu_us = *gpu_us;
+    }
+  }
+  return rows;
+}
+
 // The host's copy of the device sampler's score (sample_score.cuh) for near-tie decisions:
 // the same integer hash, the logarithms in double.
 uint64_t HostMix(uint64_t x) {
@@ -1395,7 +1578,9 @@ absl::StatusOr<std::vector<CheckRow>> CheckModel(std::mt19937_64& random) {
 
 // Decode steps through the split products (batches of 2-64 by default) against the CPU and
 // against the cuBLAS path (split_decode_min_rows = 0) on the same states, in three branches
-// against one, and greedy decoding through them against host argmax of their own logits.
+// against one, with out_proj finishing the residual (one branch, the default) and with the
+// residual norm launched between layers, and greedy decoding through them against host argmax
+// of their own logits.
 absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   const native::MambaConfig config = ModelConfig(768, 4, 50280);
@@ -1409,10 +1594,18 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
     options.max_prefill_rows = 2048;
     options.split_decode_branches = 1;
     auto split = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
-    // Three branches of at least 4 rows (the default: two of at least 32).
+    // Three branches of at least 4 rows (the default: four of at least 16), out_proj finishing
+    // the residual as in one branch (by default only up to two branches do).
     options.split_decode_branches = 3;
     options.split_decode_branch_rows = 4;
+    options.fused_residual_norm_branches = backends::cuda::kMaxDecodeBranches;
     auto branched = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+    // One branch with the residual norm launched between layers.
+    options.split_decode_branches = 1;
+    options.fused_residual_norm_branches = 0;
+    auto normed = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
+    options.fused_residual_norm_branches =
+        backends::cuda::MambaCudaOptions{}.fused_residual_norm_branches;
     // A graph a decode step (the default replays graphs of 8).
     options.split_decode_branches = 1;
     options.split_decode_branch_rows = backends::cuda::MambaCudaOptions{}.split_decode_branch_rows;
@@ -1425,6 +1618,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
     if (!split.ok()) return split.status();
     if (!branched.ok()) return branched.status();
     if (!plain.ok()) return plain.status();
+    if (!normed.ok()) return normed.status();
     for (int64_t batch : {int64_t{40}, int64_t{17}, int64_t{3}}) {
       const int64_t length = 9;
       std::vector<int32_t> tokens(batch * length);
@@ -1433,20 +1627,23 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
       std::vector<native::MambaState*> cpu_ptrs;
       for (auto& s : cpu_states) cpu_ptrs.push_back(&s);
       (*cpu_model)->Forward(cpu_ptrs, tokens.data(), length, false);
-      std::vector<int> split_slots, plain_slots, branched_slots;
+      std::vector<int> split_slots, plain_slots, branched_slots, normed_slots;
       for (int64_t b = 0; b < batch; ++b) {
         auto a = (*split)->NewSlot();
         auto c = (*plain)->NewSlot();
         auto d = (*branched)->NewSlot();
-        if (!a.ok() || !c.ok() || !d.ok()) return absl::UnavailableError("slots");
+        auto n = (*normed)->NewSlot();
+        if (!a.ok() || !c.ok() || !d.ok() || !n.ok()) return absl::UnavailableError("slots");
         split_slots.push_back(*a);
         plain_slots.push_back(*c);
         branched_slots.push_back(*d);
+        normed_slots.push_back(*n);
       }
       CHECK_OK((*split)->Forward(split_slots, tokens.data(), length, false).status());
       CHECK_OK((*plain)->Forward(plain_slots, tokens.data(), length, false).status());
       CHECK_OK((*branched)->Forward(branched_slots, tokens.data(), length, false).status());
-      double cpu_error = 0, plain_error = 0, branched_error = 0;
+      CHECK_OK((*normed)->Forward(normed_slots, tokens.data(), length, false).status());
+      double cpu_error = 0, plain_error = 0, branched_error = 0, normed_error = 0;
       std::vector<int32_t> step_tokens(batch);
       for (int step = 0; step < 3; ++step) {
         for (int32_t& t : step_tokens) t = static_cast<int32_t>(random() % config.vocab_size);
@@ -1461,6 +1658,9 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
         auto branched_logits = (*branched)->Step(branched_slots, step_tokens);
         if (!branched_logits.ok()) return branched_logits.status();
         branched_error = std::max(branched_error, RelativeError(*branched_logits, *split_logits));
+        auto normed_logits = (*normed)->Step(normed_slots, step_tokens);
+        if (!normed_logits.ok()) return normed_logits.status();
+        normed_error = std::max(normed_error, RelativeError(*normed_logits, cpu_logits));
       }
       const std::string where = absl::StrCat(shape, " b=", batch, " x3 steps");
       rows.push_back({"model.split decode step vs cpu", where, WeightDtypeName(dtype), cpu_error,
@@ -1469,6 +1669,9 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
                       plain_error, 2e-2, 0, 0, "same states, other summation order"});
       rows.push_back({"model.split decode step, 3 branches", where, WeightDtypeName(dtype),
                       branched_error, 0.0, 0, 0, "bit-identical to one branch"});
+      rows.push_back({"model.split decode step, norm launches, vs cpu", where,
+                      WeightDtypeName(dtype), normed_error, 2e-2, 0, 0,
+                      "the residual norm between layers, not in out_proj"});
       // The states after the steps.
       std::vector<float> gpu_state, cpu_state;
       for (int64_t b = 0; b < batch; b += 7) {
@@ -1610,9 +1813,10 @@ absl::StatusOr<std::vector<CheckRow>> WithAllSkinnyRows(std::mt19937_64& random)
 absl::StatusOr<std::vector<CheckRow>> RunMambaChecks() {
   std::mt19937_64 random(std::random_device{}());  // fresh inputs every run
   std::vector<CheckRow> rows;
-  for (auto* group : {&WithAllSkinnyRows<CheckSmallKernelsRows>, &CheckConv,
-                      &WithAllSkinnyRows<CheckDecodeInProjConvRows>, &CheckSplitDecode,
-                      &CheckHeadSample, &CheckScan, &CheckModel, &CheckSplitModel}) {
+  for (auto* group :
+       {&WithAllSkinnyRows<CheckSmallKernelsRows>, &CheckConv,
+        &WithAllSkinnyRows<CheckDecodeInProjConvRows>, &CheckSplitDecode, &CheckSplitResidual,
+        &CheckHeadSample, &CheckScan, &CheckModel, &CheckSplitModel}) {
     absl::StatusOr<std::vector<CheckRow>> part = (*group)(random);
     if (!part.ok()) return part.status();
     rows.insert(rows.end(), part->begin(), part->end());

@@ -544,7 +544,8 @@ int64_t ProductConvSharedBytes(int64_t tiles, int64_t rows, int64_t in, int64_t 
 
 template <typename T, int kTiles>
 __global__ void __launch_bounds__(kProductThreads)
-    ProductConvKernel(const T* x, int rows, const T* weight, int in, ConvStepOutput<T> output) {
+    ProductConvKernel(const T* x, int rows, const T* weight, int in, ConvStepOutput<T> output,
+                      RowScale scale) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   constexpr int kWidth = 16 * kTiles;
   constexpr int kParts = kProductParts / kTiles;
@@ -594,10 +595,23 @@ __global__ void __launch_bounds__(kProductThreads)
                       row < rows);
   }
   CopyAsyncCommit();
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  // Rows that come unnormalised (RowScale): while their copies fly, a warp a row adds the
+  // row's sums of squares over the tiles (lanes, then a fixed tree) into its scale.
+  __shared__ float s_scale[64];
+  if (scale.sumsq != nullptr) {
+    for (int r = warp; r < rows; r += kProductWarps) {
+      float sum = 0.0f;
+      for (int t = lane; t < scale.tiles; t += 32) sum += scale.sumsq[t * rows + r];
+      for (int offset = 16; offset > 0; offset /= 2) {
+        sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+      }
+      if (lane == 0) s_scale[r] = 1.0f / sqrtf(sum / static_cast<float>(scale.n) + scale.eps);
+    }
+  }
   CopyAsyncWait();
   __syncthreads();
 
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int steps = in / 16;
   // Item i: row tile i mod row_tiles, output tile (i / row_tiles) mod kTiles, part
   // i / (row_tiles kTiles) of the inner dimension's steps of 16.
@@ -636,6 +650,7 @@ __global__ void __launch_bounds__(kProductThreads)
   for (int r = threadIdx.x / kWidth; r < rows; r += kProductThreads / kWidth) {
     float value = s_parts[r * kWidth + column];
     for (int p = 1; p < kParts; ++p) value += s_parts[(p * 16 * row_tiles + r) * kWidth + column];
+    if (scale.sumsq != nullptr) value *= s_scale[r];
     typename ConvStepOutput<T>::Prefetched prefetched = taps;
     if (conv) {
 #pragma unroll
@@ -1934,7 +1949,8 @@ absl::Status DecodeConvFromParts(const float* parts, int64_t slices, int64_t sli
 }
 
 int64_t ProductConvSharedLimit() {
-  return CurrentDeviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024);
+  // Less the kernel's static row scales (64 floats).
+  return CurrentDeviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024) - 256;
 }
 
 bool DecodeProductConvApplies(int64_t rows, int64_t d_model, int64_t d_inner, int64_t d_conv,
@@ -1949,8 +1965,14 @@ absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, con
                                WeightDtype dtype, int64_t d_inner, int64_t d_conv,
                                const float* conv_weight, const float* conv_bias,
                                const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
-                               void* uz, int64_t ld_uz, void* u, int64_t tiles,
-                               cudaStream_t stream) {
+                               void* uz, int64_t ld_uz, void* u, int64_t tiles, cudaStream_t stream,
+                               const RowScale& scale) {
+  if (scale.sumsq != nullptr && (scale.tiles < 1 || scale.n < 1 || scale.eps < 0.0f)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the decode product's row scales take at least one tile of a positive width "
+                     "and eps >= 0; got tiles=",
+                     scale.tiles, " n=", scale.n, " eps=", scale.eps));
+  }
   if (!DecodeProductConvApplies(rows, d_model, d_inner, d_conv, tiles) ||
       dtype == WeightDtype::kFp32 || !Aligned(x, 16) || !Aligned(in_proj, 16) ||
       ld_uz < 2 * d_inner) {
@@ -1976,11 +1998,11 @@ absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, con
               kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
           if (raised != cudaSuccess) return raised;
         }
-        return LaunchKernel(MambaProgrammaticLaunch(), kernel,
-                            dim3(static_cast<unsigned int>(2 * d_inner / (16 * tiles))),
-                            dim3(kProductThreads), static_cast<size_t>(bytes), stream,
-                            static_cast<const T*>(x), static_cast<int>(rows),
-                            static_cast<const T*>(in_proj), static_cast<int>(d_model), output);
+        return LaunchKernel(
+            MambaProgrammaticLaunch(), kernel,
+            dim3(static_cast<unsigned int>(2 * d_inner / (16 * tiles))), dim3(kProductThreads),
+            static_cast<size_t>(bytes), stream, static_cast<const T*>(x), static_cast<int>(rows),
+            static_cast<const T*>(in_proj), static_cast<int>(d_model), output, scale);
       };
       return Launched(
           tiles == 1 ? launch(ProductConvKernel<T, 1>) : launch(ProductConvKernel<T, 2>),

@@ -89,14 +89,23 @@ absl::Status DecodeConvFromParts(const float* parts, int64_t slices, int64_t sli
 // uz[r * ld_uz + d_inner + ch]. A block covers 16 `tiles` (1 or 2) outputs, so the product and
 // the convolution take one launch and leave no slices. A row's results do not depend on the
 // other rows or their count. InvalidArgument where DecodeProductConvApplies does not hold.
+// With `scale` (its sums given), every product output of row r is first multiplied by the
+// row's scale: x holds x * norm_weight unnormalised, and the product then is the RMSNorm's
+// (SplitResidual in split_linear.h leaves both).
+struct RowScale {
+  const float* sumsq = nullptr;  // [tiles][rows]; none: outputs unscaled
+  int64_t tiles = 0;
+  int64_t n = 0;  // the row's width: scale = 1 / sqrt(sum over tiles / n + eps)
+  float eps = 0.0f;
+};
 bool DecodeProductConvApplies(int64_t rows, int64_t d_model, int64_t d_inner, int64_t d_conv,
                               int64_t tiles);
 absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, const void* in_proj,
                                WeightDtype dtype, int64_t d_inner, int64_t d_conv,
                                const float* conv_weight, const float* conv_bias,
                                const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
-                               void* uz, int64_t ld_uz, void* u, int64_t tiles,
-                               cudaStream_t stream);
+                               void* uz, int64_t ld_uz, void* u, int64_t tiles, cudaStream_t stream,
+                               const RowScale& scale = {});
 
 // The per-layer parameters the selective scan reads (fp32).
 struct ScanWeights {

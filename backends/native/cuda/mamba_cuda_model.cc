@@ -130,6 +130,12 @@ struct MambaCudaModel::Impl {
   SplitLinearShape in_split, x_split, out_split;
   DeviceBuffer<float> split_slices;  // split_branches regions of branch_slice_floats
   int64_t branch_slice_floats = 0;
+  // out_proj finishing the residual (options.fused_residual_norm_branches): a branch's rows' sums
+  // of squares [d_model / out_split.block_out][rows] and its tiles' counters (zeroed once).
+  bool fused_norm_ok = false;
+  DeviceBuffer<float> norm_sumsq;   // split_branches regions of kSplitLinearMaxRows * norm tiles
+  DeviceBuffer<int> norm_counters;  // split_branches regions of norm tiles
+  int64_t norm_tiles() const { return config.d_model / out_split.block_out; }
 
   int64_t conv_stride() const { return config.n_layer * config.d_inner * (config.d_conv - 1); }
   int64_t ssm_stride() const { return config.n_layer * config.d_inner * config.d_state; }
@@ -276,12 +282,14 @@ struct MambaCudaModel::Impl {
   }
 
   // The layers of a split decode step for rows [row0, row0 + rows) on `s`, one of `branches`
-  // side by side, the final norm included (xn), with the products' slices in `slices`. A layer: the
-  // residual norm, in_proj with the convolution step (one DecodeProductConv launch where it
-  // applies, else SplitLinear then DecodeConvFromParts), x_proj, the scan step, out_proj (its
-  // slices added into x by the next residual norm).
-  absl::Status SplitBranch(int64_t row0, int64_t rows, int64_t branches, cudaStream_t s,
-                           float* slices) {
+  // side by side (this one `branch`), the final norm included (xn), with the products' slices in
+  // `slices`. A layer: the residual norm, in_proj with the convolution step (one
+  // DecodeProductConv launch where it applies, else SplitLinear then DecodeConvFromParts),
+  // x_proj, the scan step, out_proj (its slices added into x by the next residual norm; or,
+  // with fused_norm_ok and DecodeProductConv, by out_proj's own last blocks, which leave the
+  // next in_proj x * norm weight and the rows' sums of squares: no norm launch between layers).
+  absl::Status SplitBranch(int64_t row0, int64_t rows, int64_t branch, int64_t branches,
+                           cudaStream_t s, float* slices) {
     const MambaConfig& c = config;
     const int64_t xdbc = c.dt_rank + 2 * c.d_state;
     const bool programmatic = MambaProgrammaticLaunch();
@@ -294,19 +302,31 @@ struct MambaCudaModel::Impl {
     const int64_t tiles = options.split_product_conv_tiles;
     const bool product_conv =
         tiles > 0 && mamba::DecodeProductConvApplies(rows, c.d_model, c.d_inner, c.d_conv, tiles);
+    // Between layers, out_proj finishes the residual and in_proj scales its rows (no norm
+    // launch); the branch's region of sums and counters.
+    const bool fused_norm =
+        product_conv && fused_norm_ok && branches <= options.fused_residual_norm_branches;
+    float* sumsq =
+        fused_norm ? norm_sumsq.data() + branch * kSplitLinearMaxRows * norm_tiles() : nullptr;
+    int* counters = fused_norm ? norm_counters.data() + branch * norm_tiles() : nullptr;
     LLIVE_RETURN_IF_ERROR(mamba::EmbeddingGather(step_tokens.data() + row0, rows, embedding.data(),
                                                  dtype, c.d_model, xr, s));
     int64_t pending = 0;  // out_proj slices not yet added into x
     for (int layer = 0; layer < c.n_layer; ++layer) {
       LayerOnDevice& w = layers[layer];
-      LLIVE_RETURN_IF_ERROR(mamba::DecodeResidualNorm(xr, rows, c.d_model, slices, pending,
-                                                      rows * c.d_model, w.norm.data(),
-                                                      c.norm_epsilon, xnr, dtype, s));
+      const bool scaled = fused_norm && layer > 0;  // xnr: x * norm weight, not yet normalised
+      if (!scaled) {
+        LLIVE_RETURN_IF_ERROR(mamba::DecodeResidualNorm(xr, rows, c.d_model, slices, pending,
+                                                        rows * c.d_model, w.norm.data(),
+                                                        c.norm_epsilon, xnr, dtype, s));
+      }
       if (product_conv) {
+        const mamba::RowScale scale{scaled ? sumsq : nullptr, norm_tiles(), c.d_model,
+                                    c.norm_epsilon};
         LLIVE_RETURN_IF_ERROR(mamba::DecodeProductConv(
             xnr, rows, c.d_model, w.in_proj.data(), dtype, c.d_inner, c.d_conv, w.conv.data(),
             w.conv_bias.data(), slots_r, LayerConvStates(layer), conv_stride(), uzr, 2 * c.d_inner,
-            ur, tiles, s));
+            ur, tiles, s, scale));
       } else {
         LLIVE_RETURN_IF_ERROR(SplitLinear(xnr, rows, c.d_model, w.in_proj.data(), dtype, c.d_model,
                                           2 * c.d_inner, in_split, slices, programmatic, s));
@@ -323,6 +343,14 @@ struct MambaCudaModel::Impl {
           slices, xdbc, c.dt_rank, ur, uzr, 2 * c.d_inner, rows, 1, c.d_inner, c.d_state, scan,
           slots_r, LayerSsmStates(layer), ssm_stride(), 0, nullptr, yr, dtype, s,
           mamba::DbcSlices{x_split.splits, rows * xdbc, branches}));
+      if (fused_norm && layer + 1 < c.n_layer) {
+        const SplitResidual residual{xr, layers[layer + 1].norm.data(), xnr, sumsq, counters};
+        LLIVE_RETURN_IF_ERROR(SplitLinear(yr, rows, c.d_inner, w.out_proj.data(), dtype, c.d_inner,
+                                          c.d_model, out_split, slices, programmatic, s,
+                                          &residual));
+        pending = 0;
+        continue;
+      }
       LLIVE_RETURN_IF_ERROR(SplitLinear(yr, rows, c.d_inner, w.out_proj.data(), dtype, c.d_inner,
                                         c.d_model, out_split, slices, programmatic, s));
       pending = out_split.splits;
@@ -358,7 +386,7 @@ struct MambaCudaModel::Impl {
     absl::Status recorded = absl::OkStatus();
     for (int64_t i = 0; i < branches && recorded.ok(); ++i) {
       const int64_t first = i * rows / branches, end = (i + 1) * rows / branches;
-      recorded = SplitBranch(first, end - first, branches, i == 0 ? stream : side_streams[i - 1],
+      recorded = SplitBranch(first, end - first, i, branches, i == 0 ? stream : side_streams[i - 1],
                              split_slices.data() + i * branch_slice_floats);
     }
     // Joined even after a failed launch, so that the capture can end; the first error is the
@@ -628,6 +656,17 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
                                  out_split->splits * c.d_model});
       const int branches = options.split_decode_branches;
       LLIVE_RETURN_IF_ERROR(AllocateInto(impl->split_slices, branches * impl->branch_slice_floats));
+      if (options.fused_residual_norm_branches > 0 && SplitResidualApplies(*out_split) &&
+          c.d_model % out_split->block_out == 0) {
+        impl->fused_norm_ok = true;
+        const int64_t tiles = impl->norm_tiles();
+        LLIVE_RETURN_IF_ERROR(
+            AllocateInto(impl->norm_sumsq, branches * kSplitLinearMaxRows * tiles));
+        LLIVE_RETURN_IF_ERROR(AllocateInto(impl->norm_counters, branches * tiles));
+        LLIVE_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(impl->norm_counters.data(), 0,
+                                                   impl->norm_counters.bytes(), impl->stream),
+                                   "clearing out_proj's tile counters");
+      }
       if (branches > 1) {
         LLIVE_CUDA_RETURN_IF_ERROR(
             cudaEventCreateWithFlags(&impl->fork_event, cudaEventDisableTiming),
@@ -675,7 +714,8 @@ int64_t MambaCudaModel::device_bytes() const {
                   m.uz.bytes() + m.u.bytes() + m.dbc.bytes() + m.logits.bytes() +
                   m.scan_scratch.bytes() + m.xn.bytes() + m.y.bytes() + m.tokens.bytes() +
                   m.slots.bytes() + m.history.bytes() + m.sample_scratch.bytes() +
-                  m.head_scratch.bytes() + m.split_slices.bytes() +
+                  m.head_scratch.bytes() + m.split_slices.bytes() + m.norm_sumsq.bytes() +
+                  m.norm_counters.bytes() +
                   static_cast<int64_t>(GemmContext::kDefaultWorkspaceBytes);
   return bytes;
 }

@@ -11,6 +11,7 @@
 #include "backends/native/cuda/cuda_status.h"
 #include "backends/native/cuda/mma_tile.cuh"
 #include "backends/native/cuda/programmatic_launch.cuh"
+#include "backends/native/cuda/skinny_gemm_kernels.cuh"
 #include "backends/native/cuda/split_linear.h"
 
 namespace llive::backends::cuda {
@@ -42,13 +43,76 @@ int64_t SharedBytes(int64_t block_out, int64_t block_in, int64_t rows) {
   return (block_out + 16 * row_tiles) * (block_in + kRowPad) * 2;
 }
 
+// The residual a tile's last block finishes (SplitResidual), for the rows x 16 kTiles outputs of
+// output tile `tile` at o0: a float4 of a row a thread, the row's 4 kTiles threads adjacent in
+// one warp (so kTiles 1, 2, 4 or 8), their squares summed by shuffles.
+template <typename T, int kTiles>
+__device__ __forceinline__ void FinishResidual(const SplitResidual& residual, const float* parts,
+                                               int slices, int rows, int64_t out, int tile,
+                                               int64_t o0) {
+  constexpr int kRowThreads = 4 * kTiles;
+  static_assert(kRowThreads <= 32 && (kRowThreads & (kRowThreads - 1)) == 0);
+  const int total = rows * kRowThreads;
+  const int64_t slice_stride = int64_t{rows} * out;
+  // Every thread of the block takes every pass, so that a warp's lanes shuffle together.
+  for (int base = 0; base < total; base += kThreads) {
+    const int p = base + static_cast<int>(threadIdx.x);
+    const bool active = p < total;
+    const int r = active ? p / kRowThreads : 0;
+    const int64_t o = o0 + (p % kRowThreads) * 4;
+    float4 v{};
+    if (active) {
+      float* target = residual.x + r * out + o;
+      // From L2 (.cg): the other blocks' slices are not in this multiprocessor's L1. Eight
+      // loads in flight at a time (a loop over a run-time count issues one a round trip),
+      // added in slice order.
+      v = __ldcg(reinterpret_cast<const float4*>(target));
+      const float* slice = parts + r * out + o;
+      constexpr int kLoads = 8;
+      for (int first = 0; first < slices; first += kLoads) {
+        float4 loaded[kLoads];
+#pragma unroll
+        for (int s = 0; s < kLoads; ++s) {
+          loaded[s] =
+              first + s < slices
+                  ? __ldcg(reinterpret_cast<const float4*>(slice + (first + s) * slice_stride))
+                  : float4{};
+        }
+#pragma unroll
+        for (int s = 0; s < kLoads; ++s) {
+          if (first + s < slices) {
+            v.x += loaded[s].x;
+            v.y += loaded[s].y;
+            v.z += loaded[s].z;
+            v.w += loaded[s].w;
+          }
+        }
+      }
+      *reinterpret_cast<float4*>(target) = v;
+      const float4 w = __ldg(reinterpret_cast<const float4*>(residual.norm_weight + o));
+      T* scaled = static_cast<T*>(residual.scaled) + r * out + o;
+      skinny::Store(scaled, v.x * w.x);
+      skinny::Store(scaled + 1, v.y * w.y);
+      skinny::Store(scaled + 2, v.z * w.z);
+      skinny::Store(scaled + 3, v.w * w.w);
+    }
+    float squares = v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+#pragma unroll
+    for (int offset = kRowThreads / 2; offset > 0; offset /= 2) {
+      squares += __shfl_xor_sync(0xffffffffu, squares, offset);
+    }
+    if (active && p % kRowThreads == 0) residual.row_sumsq[int64_t{tile} * rows + r] = squares;
+  }
+}
+
 // Block (output tile, slice): outputs [blockIdx.x * 16 kTiles, + 16 kTiles), inputs
 // [blockIdx.y * block_in, + block_in). Shared memory: the weight tile [16 kTiles][block_in +
-// kRowPad], then the input rows [16 row_tiles][block_in + kRowPad].
-template <typename T, int kTiles>
+// kRowPad], then the input rows [16 row_tiles][block_in + kRowPad]. kResidual: the tile's last
+// block to finish its slice finishes `residual` (SplitResidual).
+template <typename T, int kTiles, bool kResidual>
 __global__ void __launch_bounds__(kThreads)
     SplitLinearKernel(const T* x, int rows, int64_t ldx, const T* weight, int64_t in, int64_t out,
-                      int block_in, float* parts) {
+                      int block_in, float* parts, SplitResidual residual) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   T* s_weight = reinterpret_cast<T*>(shared_bytes);
   constexpr int kBlockOut = 16 * kTiles;
@@ -80,7 +144,10 @@ __global__ void __launch_bounds__(kThreads)
   const int row_tile = warp % kRowWarps, half = warp / kRowWarps;
   // The warp's output tiles of 16: half, half + kHalves, ...
   constexpr int kWarpTiles = (kTiles + kHalves - 1) / kHalves;
-  if (row_tile >= row_tiles || half >= kTiles) return;
+  // A warp without a row tile or an output tile has no product to do (but a residual's count
+  // waits for all the block's warps).
+  const bool multiplies = row_tile < row_tiles && half < kTiles;
+  if (!kResidual && !multiplies) return;
   float acc[2 * kWarpTiles][4] = {};
   // ldmatrix addresses: for the input rows, lane l gives row l % 16 at column 8 (l / 16) (the
   // four 8 x 8 quarters of the 16 x 16 fragment in the order mma reads them); for the weights,
@@ -88,7 +155,7 @@ __global__ void __launch_bounds__(kThreads)
   // columns 0-7 and 8-15.
   const T* a_row = s_x + (row_tile * 16 + lane % 16) * stride + (lane / 16) * 8;
   const T* b_row = s_weight + (lane % 8 + (lane / 16) * 8) * stride + ((lane / 8) % 2) * 8;
-  for (int k = 0; k < block_in; k += 16) {
+  for (int k = 0; multiplies && k < block_in; k += 16) {
     uint32_t a[4];
     LoadMatrices(a, a_row + k);
 #pragma unroll
@@ -108,7 +175,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
   for (int n = 0; n < 2 * kWarpTiles; ++n) {
     const int t = kHalves * (n / 2) + half;
-    if (t >= kTiles) break;
+    if (t >= kTiles || !multiplies) break;
     const int64_t o = o0 + t * 16 + (n % 2) * 8 + (lane % 4) * 2;
     if (r0 < rows) {
       *reinterpret_cast<float2*>(slice + r0 * out + o) = make_float2(acc[n][0], acc[n][1]);
@@ -117,14 +184,35 @@ __global__ void __launch_bounds__(kThreads)
       *reinterpret_cast<float2*>(slice + (r0 + 8) * out + o) = make_float2(acc[n][2], acc[n][3]);
     }
   }
+  if constexpr (kResidual) {
+    // A last-block reduction: once the block's threads have stored their slice (the barrier),
+    // one thread counts the tile's finished slices with a release-acquire atomic at device
+    // scope (cumulative: it publishes the whole block's stores, and the block that completes
+    // the count sees every other block's); that block reads every slice of the tile.
+    __shared__ bool last;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      int before;
+      asm volatile("atom.acq_rel.gpu.global.add.s32 %0, [%1], 1;"
+                   : "=r"(before)
+                   : "l"(residual.tile_counters + blockIdx.x)
+                   : "memory");
+      last = before + 1 == static_cast<int>(gridDim.y);
+      if (last) residual.tile_counters[blockIdx.x] = 0;  // for the next launch
+    }
+    __syncthreads();
+    if (!last) return;
+    FinishResidual<T, kTiles>(residual, parts, static_cast<int>(gridDim.y), rows, out,
+                              static_cast<int>(blockIdx.x), o0);
+  }
 }
 
-template <typename T, int kTiles>
+template <typename T, int kTiles, bool kResidual>
 cudaError_t Launch(const void* x, int64_t rows, int64_t ldx, const void* weight, int64_t in,
                    int64_t out, const SplitLinearShape& shape, float* parts, bool programmatic,
-                   cudaStream_t stream) {
+                   cudaStream_t stream, const SplitResidual& residual) {
   const int64_t bytes = SharedBytes(shape.block_out, shape.block_in, rows);
-  auto* kernel = SplitLinearKernel<T, kTiles>;
+  auto* kernel = SplitLinearKernel<T, kTiles, kResidual>;
   if (bytes > 48 * 1024) {
     const cudaError_t raised = cudaFuncSetAttribute(
         kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
@@ -135,18 +223,26 @@ cudaError_t Launch(const void* x, int64_t rows, int64_t ldx, const void* weight,
   return LaunchKernel(programmatic, kernel, grid, dim3(kThreads), static_cast<size_t>(bytes),
                       stream, static_cast<const T*>(x), static_cast<int>(rows), ldx,
                       static_cast<const T*>(weight), in, out, static_cast<int>(shape.block_in),
-                      parts);
+                      parts, residual);
 }
 
 template <typename T>
 cudaError_t LaunchForTiles(int64_t tiles, const void* x, int64_t rows, int64_t ldx,
                            const void* weight, int64_t in, int64_t out,
                            const SplitLinearShape& shape, float* parts, bool programmatic,
-                           cudaStream_t stream) {
+                           cudaStream_t stream, const SplitResidual* residual) {
+  // A residual only for 1, 2, 4 or 8 tiles (SplitResidualApplies, checked by the caller).
   switch (tiles) {
-#define LLIVE_SPLIT_TILES(n) \
-  case n:                    \
-    return Launch<T, n>(x, rows, ldx, weight, in, out, shape, parts, programmatic, stream);
+#define LLIVE_SPLIT_TILES(n)                                                                      \
+  case n:                                                                                         \
+    if constexpr ((n & (n - 1)) == 0) {                                                           \
+      if (residual != nullptr) {                                                                  \
+        return Launch<T, n, true>(x, rows, ldx, weight, in, out, shape, parts, programmatic,      \
+                                  stream, *residual);                                             \
+      }                                                                                           \
+    }                                                                                             \
+    return Launch<T, n, false>(x, rows, ldx, weight, in, out, shape, parts, programmatic, stream, \
+                               SplitResidual{});
     LLIVE_SPLIT_TILES(1)
     LLIVE_SPLIT_TILES(2)
     LLIVE_SPLIT_TILES(3)
@@ -212,9 +308,15 @@ bool SplitLinearShapeValid(const SplitLinearShape& shape, int64_t in, int64_t ou
          SharedBytes(shape.block_out, shape.block_in, kSplitLinearMaxRows) <= MaxSharedBytes();
 }
 
+bool SplitResidualApplies(const SplitLinearShape& shape) {
+  return shape.block_out == 16 || shape.block_out == 32 || shape.block_out == 64 ||
+         shape.block_out == 128;
+}
+
 absl::Status SplitLinear(const void* x, int64_t rows, int64_t ldx, const void* weight,
                          WeightDtype dtype, int64_t in, int64_t out, const SplitLinearShape& shape,
-                         float* parts, bool programmatic, cudaStream_t stream) {
+                         float* parts, bool programmatic, cudaStream_t stream,
+                         const SplitResidual* residual) {
   if (rows < 1 || rows > kSplitLinearMaxRows || ldx < in || ldx % 8 != 0 ||
       reinterpret_cast<uintptr_t>(x) % 16 != 0 || reinterpret_cast<uintptr_t>(weight) % 16 != 0 ||
       reinterpret_cast<uintptr_t>(parts) % 8 != 0 || !SplitLinearShapeValid(shape, in, out)) {
@@ -225,13 +327,25 @@ absl::Status SplitLinear(const void* x, int64_t rows, int64_t ldx, const void* w
   if (dtype == WeightDtype::kFp32) {
     return absl::InvalidArgumentError("split linear: bf16 or fp16 weights only, not fp32");
   }
+  if (residual != nullptr) {
+    const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+    if (!SplitResidualApplies(shape) || residual->x == nullptr || !aligned(residual->x) ||
+        !aligned(residual->norm_weight) || !aligned(parts) || residual->scaled == nullptr ||
+        reinterpret_cast<uintptr_t>(residual->scaled) % 8 != 0 || residual->row_sumsq == nullptr ||
+        residual->tile_counters == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "split linear with a residual: tiles of 16, 32, 64 or 128 outputs (got ", shape.block_out,
+          ") and x, the norm weight and the slices 16-byte aligned, the scaled "
+          "rows 8-byte aligned, sums and counters given"));
+    }
+  }
   const int64_t tiles = shape.block_out / 16;
   const cudaError_t launched =
       dtype == WeightDtype::kBf16
           ? LaunchForTiles<__nv_bfloat16>(tiles, x, rows, ldx, weight, in, out, shape, parts,
-                                          programmatic, stream)
+                                          programmatic, stream, residual)
           : LaunchForTiles<__half>(tiles, x, rows, ldx, weight, in, out, shape, parts, programmatic,
-                                   stream);
+                                   stream, residual);
   return CudaStatus(launched, "launch of the split linear kernel");
 }
 

@@ -55,8 +55,37 @@ bool SplitLinearShapeValid(const SplitLinearShape& shape, int64_t in, int64_t ou
 // parts 8-byte aligned. Asynchronous on `stream`, graph-capturable; `programmatic` launches it
 // with programmatic dependent launch while the stream is captured (its weight tiles load
 // before it waits).
+//
+// With `residual` (out_proj of a Mamba decode step whose next layer normalises its output), the
+// product also finishes the residual add: the last block of each output tile to write its
+// slice (a per-tile counter) adds the tile's slices, in slice order, into residual->x and
+// writes what the next layer's in_proj multiplies (SplitResidual); so no launch of its own adds
+// the slices and normalises the rows. block_out 16, 32, 64 or 128 (InvalidArgument otherwise).
+struct SplitResidual;
 absl::Status SplitLinear(const void* x, int64_t rows, int64_t ldx, const void* weight,
                          WeightDtype dtype, int64_t in, int64_t out, const SplitLinearShape& shape,
-                         float* parts, bool programmatic, cudaStream_t stream);
+                         float* parts, bool programmatic, cudaStream_t stream,
+                         const SplitResidual* residual = nullptr);
+
+// What a split product with a residual finishes, for rows r < rows and outputs o < out:
+//   x[r * out + o] += the product (fp32, its slices added in order: DecodeResidualNorm's sums),
+//   scaled[r * out + o] = x[r * out + o] * norm_weight[o] in the weights' dtype,
+//   row_sumsq[t * rows + r] = the sum of x[r * out + o]^2 over output tile t's outputs.
+// The next product then multiplies `scaled` and scales each output of row r by 1 / sqrt(mean
+// square + eps), the mean square from the row's tiles (mamba::RowScale): RMSNorm with its
+// weight applied before the product and the row's scale after, which a linear map allows (the
+// rounding to bf16 or fp16 falls on x * weight instead of x * weight / rms: the same relative
+// error). tile_counters: out / block_out ints, zero before the first launch; the last block of a
+// tile sets its counter back to zero, so they are zero again after every launch.
+struct SplitResidual {
+  float* x = nullptr;
+  const float* norm_weight = nullptr;
+  void* scaled = nullptr;
+  float* row_sumsq = nullptr;
+  int* tile_counters = nullptr;
+};
+
+// Whether `shape` can finish a residual (block_out 16, 32, 64 or 128).
+bool SplitResidualApplies(const SplitLinearShape& shape);
 
 }  // namespace llive::backends::cuda
