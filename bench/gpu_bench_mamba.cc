@@ -543,13 +543,9 @@ absl::StatusOr<std::vector<BenchRow>> RunMambaBench(const BenchOptions& options)
   // in_proj in slices and the convolution in a launch of its own, instead of DecodeProductConv.
   BENCH_OK(decode_variant({8, 64}, "in_proj sliced, conv launched alone; ",
                           [](Options& o) { o.split_product_conv_tiles = 0; }));
-  // A residual-norm launch between layers at every batch, and out_proj finishing the residual
-  // at every batch, instead of the latter for steps of at most two branches.
+  // A residual-norm launch between layers instead of out_proj finishing the residual.
   BENCH_OK(decode_variant({8, 32, 64}, "residual norm launched between layers; ",
-                          [](Options& o) { o.fused_residual_norm_branches = 0; }));
-  BENCH_OK(decode_variant(
-      {64}, "out_proj finishes the residual in 4 branches too; ",
-      [](Options& o) { o.fused_residual_norm_branches = backends::cuda::kMaxDecodeBranches; }));
+                          [](Options& o) { o.fused_residual_norm_rows = 0; }));
   // The decode step ended by AdvanceDecode after the sampler instead of by the sampler.
   BENCH_OK(decode_variant({1, 64}, "step ended by a launch of its own; ",
                           [](Options& o) { o.sampler_ends_step = false; }));
@@ -680,19 +676,19 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64SeparateAdvance(const BenchOpti
   cuda_options.sampler_ends_step = false;
   return Decode64With(options, cuda_options, "step ended by a launch of its own; ");
 }
-// Batch 64 in `branches` branches, with out_proj finishing the residual in steps of at most
-// `fused_branches` branches.
+// Batch 64 in `branches` branches, with out_proj finishing the residual in branches of at most
+// `fused_rows` rows.
 absl::StatusOr<std::vector<BenchRow>> RunDecode64Norm(const BenchOptions& options, int branches,
-                                                      int fused_branches) {
+                                                      int fused_rows) {
   backends::cuda::MambaCudaOptions cuda_options;
   cuda_options.split_decode_branches = branches;
   cuda_options.split_decode_branch_rows = 64 / branches;
-  cuda_options.fused_residual_norm_branches = fused_branches;
+  cuda_options.fused_residual_norm_rows = fused_rows;
   return Decode64With(
       options, cuda_options,
       absl::StrCat(branches, " branches of ", 64 / branches, ", ",
-                   branches <= fused_branches ? "out_proj finishes the residual; "
-                                              : "residual norm launched between layers; ")
+                   64 / branches <= fused_rows ? "out_proj finishes the residual; "
+                                               : "residual norm launched between layers; ")
           .c_str());
 }
 absl::StatusOr<std::vector<BenchRow>> RunDecode64Branches(const BenchOptions& options,
@@ -756,28 +752,19 @@ const bool kRegisteredDecode64Two = RegisterBenchGroup(
     "mamba-decode64-b2", [](const BenchOptions& o) { return RunDecode64Branches(o, 2); });
 const bool kRegisteredDecode64Eight = RegisterBenchGroup(
     "mamba-decode64-b8", [](const BenchOptions& o) { return RunDecode64Branches(o, 8); });
-// out_proj finishing the residual (fused) or not (normlaunch), at batch 64 in 4 and 2 branches
-// and at the batches of mamba-decode-batches.
+// The residual norm launched between layers (normlaunch) at batch 64 and at the batches of
+// mamba-decode-batches, and out_proj finishing the residual in two branches of 32 rows too
+// (the default: only in branches of at most 16: mamba-decode64-b2 launches the norm).
 const bool kRegisteredDecode64NormLaunch = RegisterBenchGroup(
     "mamba-decode64-normlaunch", [](const BenchOptions& o) { return RunDecode64Norm(o, 4, 0); });
-const bool kRegisteredDecode64FusedNorm = RegisterBenchGroup(
-    "mamba-decode64-fusednorm", [](const BenchOptions& o) { return RunDecode64Norm(o, 4, 4); });
-const bool kRegisteredDecode64TwoNormLaunch = RegisterBenchGroup(
-    "mamba-decode64-b2-normlaunch", [](const BenchOptions& o) { return RunDecode64Norm(o, 2, 0); });
 const bool kRegisteredDecode64TwoFusedNorm = RegisterBenchGroup(
-    "mamba-decode64-b2-fusednorm", [](const BenchOptions& o) { return RunDecode64Norm(o, 2, 2); });
+    "mamba-decode64-b2-fusednorm", [](const BenchOptions& o) { return RunDecode64Norm(o, 2, 32); });
 const bool kRegisteredDecodeBatchesNormLaunch =
     RegisterBenchGroup("mamba-decode-batches-normlaunch", [](const BenchOptions& o) {
       backends::cuda::MambaCudaOptions cuda_options;
-      cuda_options.fused_residual_norm_branches = 0;
+      cuda_options.fused_residual_norm_rows = 0;
       return RunDecodeBatchesScanBlock(o, {0, 0}, cuda_options,
                                        "residual norm launched between layers; ");
-    });
-const bool kRegisteredDecodeBatchesFusedNorm =
-    RegisterBenchGroup("mamba-decode-batches-fusednorm", [](const BenchOptions& o) {
-      backends::cuda::MambaCudaOptions cuda_options;
-      cuda_options.fused_residual_norm_branches = backends::cuda::kMaxDecodeBranches;
-      return RunDecodeBatchesScanBlock(o, {0, 0}, cuda_options, "out_proj finishes the residual; ");
     });
 const bool kRegisteredDecode64Stepwise =
     RegisterBenchGroup("mamba-decode64-stepwise", &RunDecode64Stepwise);

@@ -1593,20 +1593,19 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
     options.max_decode_batch = 64;
     options.max_prefill_rows = 2048;
     options.split_decode_branches = 1;
+    // out_proj finishing the residual at every row count (by default in branches of at most 16).
+    options.fused_residual_norm_rows = 64;
     auto split = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
-    // Three branches of at least 4 rows (the default: four of at least 16), out_proj finishing
-    // the residual as in one branch (by default only up to two branches do).
+    // Three branches of at least 4 rows (the default: four of at least 16).
     options.split_decode_branches = 3;
     options.split_decode_branch_rows = 4;
-    options.fused_residual_norm_branches = backends::cuda::kMaxDecodeBranches;
     auto branched = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
     // One branch with the residual norm launched between layers.
     options.split_decode_branches = 1;
-    options.fused_residual_norm_branches = 0;
+    options.fused_residual_norm_rows = 0;
     auto normed = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
-    options.fused_residual_norm_branches =
-        backends::cuda::MambaCudaOptions{}.fused_residual_norm_branches;
-    // A graph a decode step (the default replays graphs of 8).
+    // A graph a decode step (the default replays graphs of 8), as `split` otherwise.
+    options.fused_residual_norm_rows = 64;
     options.split_decode_branches = 1;
     options.split_decode_branch_rows = backends::cuda::MambaCudaOptions{}.split_decode_branch_rows;
     options.decode_steps_per_graph = 1;

@@ -594,23 +594,25 @@ __global__ void __launch_bounds__(kProductThreads)
     CopyAsync16OrZero(s_x + row * stride + piece * 8, x + int64_t{source_row} * in + piece * 8,
                       row < rows);
   }
-  CopyAsyncCommit();
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  // Rows that come unnormalised (RowScale): while their copies fly, a warp a row adds the
-  // row's sums of squares over the tiles (lanes, then a fixed tree) into its scale.
+  // Rows that come unnormalised (RowScale): their sums of squares copied with them, all in
+  // flight at once (a warp a row, loading one after another, made steps of 16 and 32 rows a
+  // branch slower, 2026-12-03), then each row's scale from them, in tile order.
+  __shared__ float s_sums[kMaxRowScaleSums];
   __shared__ float s_scale[64];
-  if (scale.sumsq != nullptr) {
-    for (int r = warp; r < rows; r += kProductWarps) {
-      float sum = 0.0f;
-      for (int t = lane; t < scale.tiles; t += 32) sum += scale.sumsq[t * rows + r];
-      for (int offset = 16; offset > 0; offset /= 2) {
-        sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-      }
-      if (lane == 0) s_scale[r] = 1.0f / sqrtf(sum / static_cast<float>(scale.n) + scale.eps);
-    }
+  const int sums = scale.sumsq != nullptr ? rows * scale.tiles : 0;
+  for (int i = threadIdx.x; i < sums; i += kProductThreads) {
+    CopyAsync4OrZero(s_sums + i, scale.sumsq + i, true);
   }
+  CopyAsyncCommit();
   CopyAsyncWait();
   __syncthreads();
+  if (sums > 0 && threadIdx.x < rows) {
+    const int r = threadIdx.x;
+    float sum = 0.0f;
+    for (int t = 0; t < scale.tiles; ++t) sum += s_sums[t * rows + r];
+    s_scale[r] = 1.0f / sqrtf(sum / static_cast<float>(scale.n) + scale.eps);
+  }
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 
   const int steps = in / 16;
   // Item i: row tile i mod row_tiles, output tile (i / row_tiles) mod kTiles, part
@@ -1949,8 +1951,9 @@ absl::Status DecodeConvFromParts(const float* parts, int64_t slices, int64_t sli
 }
 
 int64_t ProductConvSharedLimit() {
-  // Less the kernel's static row scales (64 floats).
-  return CurrentDeviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024) - 256;
+  // Less the kernel's static row sums and scales.
+  return CurrentDeviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024) -
+         (kMaxRowScaleSums + 64) * static_cast<int64_t>(sizeof(float));
 }
 
 bool DecodeProductConvApplies(int64_t rows, int64_t d_model, int64_t d_inner, int64_t d_conv,
@@ -1967,11 +1970,14 @@ absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, con
                                const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
                                void* uz, int64_t ld_uz, void* u, int64_t tiles, cudaStream_t stream,
                                const RowScale& scale) {
-  if (scale.sumsq != nullptr && (scale.tiles < 1 || scale.n < 1 || scale.eps < 0.0f)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the decode product's row scales take at least one tile of a positive width "
-                     "and eps >= 0; got tiles=",
-                     scale.tiles, " n=", scale.n, " eps=", scale.eps));
+  if (scale.sumsq != nullptr &&
+      (scale.tiles < 1 || scale.n < 1 || scale.eps < 0.0f ||
+       rows * scale.tiles > kMaxRowScaleSums || !Aligned(scale.sumsq, 4))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the decode product's row scales take at least one tile of a positive width, eps >= 0 "
+        "and at most ",
+        kMaxRowScaleSums, " sums (rows x tiles); got rows=", rows, " tiles=", scale.tiles,
+        " n=", scale.n, " eps=", scale.eps));
   }
   if (!DecodeProductConvApplies(rows, d_model, d_inner, d_conv, tiles) ||
       dtype == WeightDtype::kFp32 || !Aligned(x, 16) || !Aligned(in_proj, 16) ||

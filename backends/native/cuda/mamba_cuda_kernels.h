@@ -92,6 +92,7 @@ absl::Status DecodeConvFromParts(const float* parts, int64_t slices, int64_t sli
 // With `scale` (its sums given), every product output of row r is first multiplied by the
 // row's scale: x holds x * norm_weight unnormalised, and the product then is the RMSNorm's
 // (SplitResidual in split_linear.h leaves both).
+inline constexpr int64_t kMaxRowScaleSums = 1024;  // rows x tiles a launch
 struct RowScale {
   const float* sumsq = nullptr;  // [tiles][rows]; none: outputs unscaled
   int64_t tiles = 0;

@@ -130,7 +130,7 @@ struct MambaCudaModel::Impl {
   SplitLinearShape in_split, x_split, out_split;
   DeviceBuffer<float> split_slices;  // split_branches regions of branch_slice_floats
   int64_t branch_slice_floats = 0;
-  // out_proj finishing the residual (options.fused_residual_norm_branches): a branch's rows' sums
+  // out_proj finishing the residual (options.fused_residual_norm_rows): a branch's rows' sums
   // of squares [d_model / out_split.block_out][rows] and its tiles' counters (zeroed once).
   bool fused_norm_ok = false;
   DeviceBuffer<float> norm_sumsq;   // split_branches regions of kSplitLinearMaxRows * norm tiles
@@ -304,8 +304,9 @@ struct MambaCudaModel::Impl {
         tiles > 0 && mamba::DecodeProductConvApplies(rows, c.d_model, c.d_inner, c.d_conv, tiles);
     // Between layers, out_proj finishes the residual and in_proj scales its rows (no norm
     // launch); the branch's region of sums and counters.
-    const bool fused_norm =
-        product_conv && fused_norm_ok && branches <= options.fused_residual_norm_branches;
+    const bool fused_norm = product_conv && fused_norm_ok &&
+                            rows <= options.fused_residual_norm_rows &&
+                            rows * norm_tiles() <= mamba::kMaxRowScaleSums;
     float* sumsq =
         fused_norm ? norm_sumsq.data() + branch * kSplitLinearMaxRows * norm_tiles() : nullptr;
     int* counters = fused_norm ? norm_counters.data() + branch * norm_tiles() : nullptr;
@@ -656,7 +657,7 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
                                  out_split->splits * c.d_model});
       const int branches = options.split_decode_branches;
       LLIVE_RETURN_IF_ERROR(AllocateInto(impl->split_slices, branches * impl->branch_slice_floats));
-      if (options.fused_residual_norm_branches > 0 && SplitResidualApplies(*out_split) &&
+      if (options.fused_residual_norm_rows > 0 && SplitResidualApplies(*out_split) &&
           c.d_model % out_split->block_out == 0) {
         impl->fused_norm_ok = true;
         const int64_t tiles = impl->norm_tiles();

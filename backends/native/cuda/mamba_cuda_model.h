@@ -46,12 +46,14 @@ struct MambaCudaOptions {
   // (mamba::DecodeProductConv, blocks of 16 x this many outputs: 1 or 2) where the shapes suit
   // it, one launch a layer fewer than SplitLinear then DecodeConvFromParts; 0: never.
   int split_product_conv_tiles = 2;
-  // In a split step of at most this many branches (split_decode_branches) with in_proj +
-  // convolution in one launch, out_proj finishes the residual add itself (its tiles' last
-  // blocks: SplitResidual in split_linear.h) and the next in_proj scales its rows by their RMS
+  // In the branches of a split step of at most this many rows, with in_proj + convolution in
+  // one launch, out_proj finishes the residual add itself (its tiles' last blocks:
+  // SplitResidual in split_linear.h) and the next in_proj scales its rows by their RMS
   // (mamba::RowScale): no residual-norm launch between layers, only before the first and after
-  // the last. 0: never.
-  int fused_residual_norm_branches = 2;
+  // the last. 0: never. (2026-12-03: a step of 8, 16, 32, 64 sequences in branches of at most
+  // 16 took 368, 419, 515, 655 us against 378, 435, 529, 665 with the norm launches; batch 64
+  // in two branches of 32, 714 against 668.)
+  int fused_residual_norm_rows = 16;
   // Decode steps through the split products whose logits nobody reads (Decode, not Step) run
   // the LM head and the draw as one launch (head_sample.h) instead of cuBLAS's head and
   // SampleTokens; bf16 and fp16 weights. Off: slower so far (2026-12-03, batch 64 at the
