@@ -744,7 +744,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitResidual(std::mt19937_64& random
           !d_w.ok() || !fused_uz.ok() || !fused_u.ok() || !plain_uz.ok() || !plain_u.ok()) {
         return absl::ResourceExhaustedError("decode product row scale check buffers");
       }
-      const kernels::RowScale scale{d_sumsq->data(), s.norm_tiles, s.dm, eps};
+      const kernels::RowScale scale{d_sumsq->data(), s.norm_tiles, eps};
       auto scaled_launch = [&] {
         return kernels::DecodeProductConv(d_scaled->data(), s.rows, s.dm, d_w->data(), dtype, s.di,
                                           s.dc, op->conv.data(), op->bias.data(), op->slots.data(),

@@ -19,6 +19,7 @@
 #include "backends/native/cuda/sample_score.cuh"
 #include "backends/native/cuda/skinny_gemm.h"
 #include "backends/native/cuda/skinny_gemm_kernels.cuh"
+#include "backends/native/cuda/slices.cuh"
 #include "backends/native/cuda/weight_dtype_visit.cuh"
 
 namespace llive::backends::cuda::mamba {
@@ -121,48 +122,6 @@ __global__ void EmbeddingKernel(const int32_t* tokens, const T* embedding, int64
   for (int64_t i = threadIdx.x; i < d_model; i += blockDim.x) {
     x[row * d_model + i] = ToFloat(source[i]);
   }
-}
-
-// One slice's value at `p`: a float, or four (16-byte aligned).
-template <typename V>
-__device__ __forceinline__ V LoadSlice(const float* p);
-template <>
-__device__ __forceinline__ float LoadSlice<float>(const float* p) {
-  return *p;
-}
-template <>
-__device__ __forceinline__ float4 LoadSlice<float4>(const float* p) {
-  return *reinterpret_cast<const float4*>(p);
-}
-__device__ __forceinline__ void Accumulate(float& sum, float value) { sum += value; }
-__device__ __forceinline__ void Accumulate(float4& sum, const float4& value) {
-  sum.x += value.x, sum.y += value.y, sum.z += value.z, sum.w += value.w;
-}
-
-// `sum` plus `count` partial sums `stride` apart from `source` (a split product's slices; V a
-// float or a float4 of four columns), added in slice order (so that every consumer agrees to
-// the bit), their loads issued eight at a time: a plain loop over a run-time count loads them
-// one after another, a memory round trip each.
-constexpr int kSliceLoads = 8;
-template <typename V>
-__device__ __forceinline__ V AddSlices(V sum, const float* source, int count, int64_t stride) {
-  for (int first = 0; first < count; first += kSliceLoads) {
-    V values[kSliceLoads];
-#pragma unroll
-    for (int p = 0; p < kSliceLoads; ++p) {
-      values[p] = first + p < count ? LoadSlice<V>(source + (first + p) * stride) : V{};
-    }
-#pragma unroll
-    for (int p = 0; p < kSliceLoads; ++p) {
-      if (first + p < count) Accumulate(sum, values[p]);
-    }
-  }
-  return sum;
-}
-// The sum of `count` >= 1 slices.
-template <typename V>
-__device__ __forceinline__ V SumSlices(const float* source, int count, int64_t stride) {
-  return AddSlices(LoadSlice<V>(source), source + stride, count - 1, stride);
 }
 
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets it.
@@ -610,7 +569,7 @@ __global__ void __launch_bounds__(kProductThreads)
     const int r = threadIdx.x;
     float sum = 0.0f;
     for (int t = 0; t < scale.tiles; ++t) sum += s_sums[t * rows + r];
-    s_scale[r] = 1.0f / sqrtf(sum / static_cast<float>(scale.n) + scale.eps);
+    s_scale[r] = 1.0f / sqrtf(sum / static_cast<float>(in) + scale.eps);
   }
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 
@@ -1971,13 +1930,12 @@ absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, con
                                void* uz, int64_t ld_uz, void* u, int64_t tiles, cudaStream_t stream,
                                const RowScale& scale) {
   if (scale.sumsq != nullptr &&
-      (scale.tiles < 1 || scale.n < 1 || scale.eps < 0.0f ||
-       rows * scale.tiles > kMaxRowScaleSums || !Aligned(scale.sumsq, 4))) {
+      (scale.tiles < 1 || scale.eps < 0.0f || rows * scale.tiles > kMaxRowScaleSums ||
+       !Aligned(scale.sumsq, 4))) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the decode product's row scales take at least one tile of a positive width, eps >= 0 "
-        "and at most ",
+        "the decode product's row scales take at least one tile, eps >= 0 and at most ",
         kMaxRowScaleSums, " sums (rows x tiles); got rows=", rows, " tiles=", scale.tiles,
-        " n=", scale.n, " eps=", scale.eps));
+        " eps=", scale.eps));
   }
   if (!DecodeProductConvApplies(rows, d_model, d_inner, d_conv, tiles) ||
       dtype == WeightDtype::kFp32 || !Aligned(x, 16) || !Aligned(in_proj, 16) ||

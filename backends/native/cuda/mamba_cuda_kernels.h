@@ -95,8 +95,7 @@ absl::Status DecodeConvFromParts(const float* parts, int64_t slices, int64_t sli
 inline constexpr int64_t kMaxRowScaleSums = 1024;  // rows x tiles a launch
 struct RowScale {
   const float* sumsq = nullptr;  // [tiles][rows]; none: outputs unscaled
-  int64_t tiles = 0;
-  int64_t n = 0;  // the row's width: scale = 1 / sqrt(sum over tiles / n + eps)
+  int64_t tiles = 0;             // scale = 1 / sqrt(sum over tiles / d_model + eps)
   float eps = 0.0f;
 };
 bool DecodeProductConvApplies(int64_t rows, int64_t d_model, int64_t d_inner, int64_t d_conv,

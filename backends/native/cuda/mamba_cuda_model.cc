@@ -322,8 +322,7 @@ struct MambaCudaModel::Impl {
                                                         c.norm_epsilon, xnr, dtype, s));
       }
       if (product_conv) {
-        const mamba::RowScale scale{scaled ? sumsq : nullptr, norm_tiles(), c.d_model,
-                                    c.norm_epsilon};
+        const mamba::RowScale scale{scaled ? sumsq : nullptr, norm_tiles(), c.norm_epsilon};
         LLIVE_RETURN_IF_ERROR(mamba::DecodeProductConv(
             xnr, rows, c.d_model, w.in_proj.data(), dtype, c.d_inner, c.d_conv, w.conv.data(),
             w.conv_bias.data(), slots_r, LayerConvStates(layer), conv_stride(), uzr, 2 * c.d_inner,

@@ -12,6 +12,7 @@
 #include "backends/native/cuda/mma_tile.cuh"
 #include "backends/native/cuda/programmatic_launch.cuh"
 #include "backends/native/cuda/skinny_gemm_kernels.cuh"
+#include "backends/native/cuda/slices.cuh"
 #include "backends/native/cuda/split_linear.h"
 
 namespace llive::backends::cuda {
@@ -63,31 +64,9 @@ __device__ __forceinline__ void FinishResidual(const SplitResidual& residual, co
     float4 v{};
     if (active) {
       float* target = residual.x + r * out + o;
-      // From L2 (.cg): the other blocks' slices are not in this multiprocessor's L1. Eight
-      // loads in flight at a time (a loop over a run-time count issues one a round trip),
-      // added in slice order.
-      v = __ldcg(reinterpret_cast<const float4*>(target));
-      const float* slice = parts + r * out + o;
-      constexpr int kLoads = 8;
-      for (int first = 0; first < slices; first += kLoads) {
-        float4 loaded[kLoads];
-#pragma unroll
-        for (int s = 0; s < kLoads; ++s) {
-          loaded[s] =
-              first + s < slices
-                  ? __ldcg(reinterpret_cast<const float4*>(slice + (first + s) * slice_stride))
-                  : float4{};
-        }
-#pragma unroll
-        for (int s = 0; s < kLoads; ++s) {
-          if (first + s < slices) {
-            v.x += loaded[s].x;
-            v.y += loaded[s].y;
-            v.z += loaded[s].z;
-            v.w += loaded[s].w;
-          }
-        }
-      }
+      // From L2 (.cg): the other blocks' slices are not in this multiprocessor's L1.
+      v = AddSlices<float4, true>(__ldcg(reinterpret_cast<const float4*>(target)),
+                                  parts + r * out + o, slices, slice_stride);
       *reinterpret_cast<float4*>(target) = v;
       const float4 w = __ldg(reinterpret_cast<const float4*>(residual.norm_weight + o));
       T* scaled = static_cast<T*>(residual.scaled) + r * out + o;
