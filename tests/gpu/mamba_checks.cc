@@ -332,6 +332,88 @@ absl::StatusOr<std::vector<CheckRow>> CheckDecodeInProjConvRows(std::mt19937_64&
 // (bit-identical); DecodeResidualNorm's residual against the host sum (bit-identical) and its
 // norm against RmsNorm (the sums of squares in another order). The scan's adding up of dt/B/C
 // slices is in CheckScan.
+// DecodeProductConv with x_proj folded in (XProjFold), from the states the unfolded launch
+// started from: u, z and the states bit-identical to that launch's (want_u, want_uz), each
+// group's sum against the host's (double) product of the launch's own u by the rounded x_proj,
+// the group counters back at zero; then again after the timing's launches (the counters reset
+// themselves, the states move on).
+absl::Status CheckXProjFold(std::mt19937_64& random, int64_t n, int64_t dm, int64_t di, int64_t dc,
+                            int64_t tiles, WeightDtype dtype, const DeviceTensor& d_x,
+                            const DeviceTensor& d_w, const ConvStepOperands& op,
+                            const DeviceTensor& want_u, const DeviceTensor& want_uz,
+                            std::vector<CheckRow>& rows) {
+  // dt_rank + 2 d_state at the shape (48 + 32 for the mamba-130m one).
+  const int64_t width = dm / 16 + 32, u_tiles = di / (16 * tiles);
+  const int64_t groups = u_tiles % 6 == 0 ? 6 : u_tiles % 4 == 0 ? 4 : 1;
+  const std::string shape = absl::StrCat("rows=", n, " ", dm, "->2x", di, " x_proj ", width,
+                                         " tiles of ", 16 * tiles, " ", groups, " groups");
+  if (!kernels::DecodeProductConvApplies(n, dm, di, dc, tiles, width)) {
+    rows.push_back({"mamba.decode product+conv+x_proj", shape, WeightDtypeName(dtype), 1.0, 0, 0, 0,
+                    "NOT APPLICABLE to a decode shape"});
+    return absl::OkStatus();
+  }
+  const int64_t ld_uz = 2 * di, stride = di * (dc - 1);
+  std::vector<float> xw = Normal(random, width * di, 1.0f / std::sqrt(float(di)));
+  auto d_xw = DeviceTensor::Upload(xw.data(), xw.size(), dtype);
+  auto states = ToDevice(op.states);
+  auto partials = DeviceBuffer<float>::Allocate(u_tiles * n * width);
+  auto sums = DeviceBuffer<float>::Allocate(groups * n * width);
+  auto counters = ToDevice(std::vector<int>(groups, 0));
+  auto uz = DeviceTensor::Allocate(dtype, n * ld_uz);
+  auto u = DeviceTensor::Allocate(dtype, n * di);
+  if (!d_xw.ok() || !states.ok() || !partials.ok() || !sums.ok() || !counters.ok() || !uz.ok() ||
+      !u.ok()) {
+    return absl::ResourceExhaustedError("x_proj fold check buffers");
+  }
+  auto xw_rounded = d_xw->Download();
+  if (!xw_rounded.ok()) return xw_rounded.status();
+  const kernels::XProjFold fold{d_xw->data(),     width,        groups,
+                                partials->data(), sums->data(), counters->data()};
+  auto launch = [&] {
+    return kernels::DecodeProductConv(d_x.data(), n, dm, d_w.data(), dtype, di, dc, op.conv.data(),
+                                      op.bias.data(), op.slots.data(), states->data(), stride,
+                                      uz->data(), ld_uz, u->data(), tiles, nullptr, {}, fold);
+  };
+  CHECK_OK(launch());
+  CHECK_OK(CompareConvStep("mamba.decode product+conv+x_proj: u, z, states", shape, dtype, n, di,
+                           ld_uz, *u, want_u, *uz, want_uz, *states, op.fused_states,
+                           "bit-identical to the launch without x_proj", rows));
+  // The groups' sums against the host on the launch's u; the counters.
+  auto compare = [&](const std::string& what, double gpu_us) -> absl::Status {
+    auto got_u = u->Download();
+    auto got_sums = ToHost(*sums);
+    auto got_counters = ToHost(*counters);
+    if (!got_u.ok() || !got_sums.ok() || !got_counters.ok()) {
+      return absl::UnavailableError("x_proj fold download");
+    }
+    std::vector<float> want(groups * n * width);
+    const int64_t per_group = di / groups;
+    for (int64_t g = 0; g < groups; ++g) {
+      for (int64_t r = 0; r < n; ++r) {
+        for (int64_t j = 0; j < width; ++j) {
+          double sum = 0;
+          for (int64_t ch = g * per_group; ch < (g + 1) * per_group; ++ch) {
+            sum += double{(*got_u)[r * di + ch]} * (*xw_rounded)[j * di + ch];
+          }
+          want[(g * n + r) * width + j] = static_cast<float>(sum);
+        }
+      }
+    }
+    rows.push_back({"mamba.decode product+conv+x_proj: sums" + what, shape, WeightDtypeName(dtype),
+                    RelativeError(*got_sums, want), 1e-5, gpu_us, 0,
+                    "the groups' sums against the host's product of the launch's u"});
+    const double nonzero = static_cast<double>(
+        std::count_if(got_counters->begin(), got_counters->end(), [](int c) { return c != 0; }));
+    rows.push_back({"mamba.decode product+conv+x_proj: counters at zero" + what, shape, "", nonzero,
+                    0.0, 0, 0, absl::StrCat(groups, " group counters")});
+    return absl::OkStatus();
+  };
+  CHECK_OK(compare("", 0));
+  absl::StatusOr<double> gpu_us = TimeGpu(launch);
+  if (!gpu_us.ok()) return gpu_us.status();
+  return compare(", after the timing's launches", *gpu_us);
+}
+
 absl::StatusOr<std::vector<CheckRow>> CheckSplitDecode(std::mt19937_64& random) {
   std::vector<CheckRow> rows;
   auto gemm = backends::cuda::GemmContext::Create(nullptr);
@@ -569,6 +651,9 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitDecode(std::mt19937_64& random) 
                                  *split_states, op->fused_states,
                                  "bit-identical to one launch of all the rows", rows));
       }
+      // x_proj folded in: the launch's own outputs unchanged, the groups' sums against the host.
+      CHECK_OK(CheckXProjFold(random, s.rows, s.dm, s.di, s.dc, s.tiles, dtype, *d_x, *d_w, *op,
+                              *fused_u, *fused_uz, rows));
       // Timed last: the timing's launches advance the states further.
       absl::StatusOr<double> gpu_us = TimeGpu(fused);
       if (!gpu_us.ok()) return gpu_us.status();
@@ -1600,12 +1685,14 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
     options.split_decode_branches = 3;
     options.split_decode_branch_rows = 4;
     auto branched = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
-    // One branch with the residual norm launched between layers.
+    // One branch with the residual norm launched between layers and x_proj in its own launch.
     options.split_decode_branches = 1;
     options.fused_residual_norm_rows = 0;
+    options.fold_x_proj_groups = 0;
     auto normed = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
     // A graph a decode step (the default replays graphs of 8), as `split` otherwise.
     options.fused_residual_norm_rows = 64;
+    options.fold_x_proj_groups = backends::cuda::MambaCudaOptions{}.fold_x_proj_groups;
     options.split_decode_branches = 1;
     options.split_decode_branch_rows = backends::cuda::MambaCudaOptions{}.split_decode_branch_rows;
     options.decode_steps_per_graph = 1;
@@ -1670,7 +1757,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
                       branched_error, 0.0, 0, 0, "bit-identical to one branch"});
       rows.push_back({"model.split decode step, norm launches, vs cpu", where,
                       WeightDtypeName(dtype), normed_error, 2e-2, 0, 0,
-                      "the residual norm between layers, not in out_proj"});
+                      "the residual norm between layers, x_proj launched"});
       // The states after the steps.
       std::vector<float> gpu_state, cpu_state;
       for (int64_t b = 0; b < batch; b += 7) {

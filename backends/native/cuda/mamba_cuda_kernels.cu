@@ -402,11 +402,12 @@ struct ConvStepOutput {
     p.bias = bias[o];
     return p;
   }
-  __device__ __forceinline__ void operator()(int r, int64_t o, float value,
-                                             const Prefetched& p) const {
+  // Returns u as stored (zero for z).
+  __device__ __forceinline__ T operator()(int r, int64_t o, float value,
+                                          const Prefetched& p) const {
     if (o >= d_inner) {
       skinny::Store(uz + r * ld_uz + o, value);
-      return;
+      return FromFloat<T>(0.0f);
     }
     float* history = conv_states + slots[r] * conv_slot_stride + o * (dc - 1);
     float window[kMaxConv];
@@ -424,7 +425,9 @@ struct ConvStepOutput {
       const int k = j - (kMaxConv - dc);
       if (k >= 0) history[k] = window[j + 1];
     }
-    u[r * d_inner + o] = FromFloat<T>(FastMath<T>::Silu(sum));
+    const T stored = FromFloat<T>(FastMath<T>::Silu(sum));
+    u[r * d_inner + o] = stored;
+    return stored;
   }
 };
 
@@ -487,7 +490,9 @@ __global__ void ConvFromPartsKernel(const float* parts, int slices, int64_t slic
 //
 // (x_proj in the same launch, as slices over each block's u channels that the scan adds up,
 // made a batch-64 step slower, 726 against 674 us, 2026-12-02: the scan's 192 blocks each
-// added 48 slices instead of 8 for their rows.)
+// added 48 slices instead of 8 for their rows. With the slices added by the last block of each
+// group of u tiles first (XProjFold), it is as fast at best: 653.5 against 652.3 us with 8
+// groups, slower with other counts, 2026-12-03; MambaCudaOptions::fold_x_proj_groups.)
 constexpr int kProductThreads = 256;
 constexpr int kProductWarps = kProductThreads / 32;
 constexpr int kProductParts = 4;  // parts of the inner dimension for tiles of 16 outputs
@@ -495,16 +500,88 @@ constexpr int kProductPad = 8;    // as SplitLinear's kRowPad: an odd number of 
 
 int ProductRowTiles(int64_t rows) { return rows <= 16 ? 1 : rows <= 32 ? 2 : 4; }
 
-int64_t ProductConvSharedBytes(int64_t tiles, int64_t rows, int64_t in, int64_t d_conv) {
+// With a fold of x_proj (fold_width > 0), after the histories: the block's x_proj columns
+// [fold_width][16 kTiles + kProductPad] and its u [16 row tiles][16 kTiles + kProductPad], in
+// the weights' type (u as stored: the product on the tensor cores is exact in its operands).
+int64_t ProductConvSharedBytes(int64_t tiles, int64_t rows, int64_t in, int64_t d_conv,
+                               int64_t fold_width = 0) {
   const int64_t row_tiles = ProductRowTiles(rows), width = 16 * tiles;
+  const int64_t fold =
+      fold_width > 0 ? (fold_width + 16 * row_tiles) * (width + kProductPad) * 2 : 0;
   return (width + 16 * row_tiles) * (in + kProductPad) * 2 +
-         kProductParts / tiles * 16 * row_tiles * width * 4 + rows * width * (d_conv - 1) * 4;
+         kProductParts / tiles * 16 * row_tiles * width * 4 + rows * width * (d_conv - 1) * 4 +
+         fold;
+}
+
+// The fold's x_proj (XProjFold) for the block of u channels [o0, o0 + kWidth) once its u is in
+// s_u: the warps take (row tile, output tile of 16) items of the block's partial, over its
+// kWidth channels on the tensor cores; then the group count, and the group's last block adds
+// the group's partials in tile order (as FinishResidual in split_linear.cu: the barrier, one
+// release-acquire atomic at device scope, the loads through L2).
+template <typename T, int kWidth>
+__device__ __forceinline__ void FoldXProj(const XProjFold& fold, int rows, int row_tiles,
+                                          int u_tiles, const T* s_xw, const T* s_u) {
+  constexpr int kStride = kWidth + kProductPad;
+  const int width = static_cast<int>(fold.width);
+  const int items = rows * width;
+  const int tile = static_cast<int>(blockIdx.x);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  float* partial = fold.partials + int64_t{tile} * items;
+  for (int item = warp; item < row_tiles * (width / 16); item += kProductWarps) {
+    const int row_tile = item % row_tiles, out_tile = item / row_tiles;
+    const T* a_row = s_u + (row_tile * 16 + lane % 16) * kStride + (lane / 16) * 8;
+    const T* b_row =
+        s_xw + (out_tile * 16 + lane % 8 + (lane / 16) * 8) * kStride + ((lane / 8) % 2) * 8;
+    float acc[2][4] = {};
+#pragma unroll
+    for (int k = 0; k < kWidth; k += 16) {
+      uint32_t a[4], b[4];
+      LoadMatrices(a, a_row + k);
+      LoadMatrices(b, b_row + k);
+      Mma<T>(acc[0], a, b[0], b[1]);
+      Mma<T>(acc[1], a, b[2], b[3]);
+    }
+    const int r0 = row_tile * 16 + lane / 4;
+#pragma unroll
+    for (int n = 0; n < 2; ++n) {
+      const int c = out_tile * 16 + n * 8 + (lane % 4) * 2;
+      if (r0 < rows) {
+        *reinterpret_cast<float2*>(partial + r0 * width + c) = make_float2(acc[n][0], acc[n][1]);
+      }
+      if (r0 + 8 < rows) {
+        *reinterpret_cast<float2*>(partial + (r0 + 8) * width + c) =
+            make_float2(acc[n][2], acc[n][3]);
+      }
+    }
+  }
+  const int per_group = u_tiles / static_cast<int>(fold.groups);
+  const int group = tile / per_group;
+  __shared__ bool last;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int before;
+    asm volatile("atom.acq_rel.gpu.global.add.s32 %0, [%1], 1;"
+                 : "=r"(before)
+                 : "l"(fold.counters + group)
+                 : "memory");
+    last = before + 1 == per_group;
+    if (last) fold.counters[group] = 0;  // for the next launch
+  }
+  __syncthreads();
+  if (!last) return;
+  const float* first = fold.partials + int64_t{group} * per_group * items;
+  float* sums = fold.sums + int64_t{group} * items;
+  for (int p = threadIdx.x * 4; p < items; p += kProductThreads * 4) {
+    const float4 v = AddSlices<float4, true>(__ldcg(reinterpret_cast<const float4*>(first + p)),
+                                             first + items + p, per_group - 1, items);
+    *reinterpret_cast<float4*>(sums + p) = v;
+  }
 }
 
 template <typename T, int kTiles>
 __global__ void __launch_bounds__(kProductThreads)
     ProductConvKernel(const T* x, int rows, const T* weight, int in, ConvStepOutput<T> output,
-                      RowScale scale) {
+                      RowScale scale, XProjFold fold) {
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   constexpr int kWidth = 16 * kTiles;
   constexpr int kParts = kProductParts / kTiles;
@@ -519,6 +596,10 @@ __global__ void __launch_bounds__(kProductThreads)
   const int history_width = kWidth * (dc - 1);
   const int64_t o0 = int64_t{blockIdx.x} * kWidth;
   const bool conv = o0 < output.d_inner;
+  const bool folds = conv && fold.weight != nullptr;
+  constexpr int kFoldStride = kWidth + kProductPad;
+  T* s_xw = reinterpret_cast<T*>(s_history + rows * history_width);  // the fold's, then u
+  T* s_u = s_xw + fold.width * kFoldStride;
   const int pieces = in / 8;
   // Before the wait: the weight tiles, the histories (a state only this kernel of the step
   // writes; the slots were written before the step began) and this thread's taps.
@@ -545,6 +626,16 @@ __global__ void __launch_bounds__(kProductThreads)
       taps.taps[j] = k >= 0 ? output.weight[o * dc + k] : 0.0f;
     }
     taps.bias = output.bias[o];
+  }
+  if (folds) {
+    // x_proj's columns of this block's channels: rows of kWidth, 16 bytes a copy.
+    constexpr int kPieces = kWidth / 8;
+    const T* xw = static_cast<const T*>(fold.weight);
+    for (int p = threadIdx.x; p < fold.width * kPieces; p += kProductThreads) {
+      const int j = p / kPieces, piece = p % kPieces;
+      CopyAsync16(s_xw + j * kFoldStride + piece * 8,
+                  xw + int64_t{j} * output.d_inner + o0 + piece * 8);
+    }
   }
   WaitThenRelease();
   for (int p = threadIdx.x; p < 16 * row_tiles * pieces; p += kProductThreads) {
@@ -620,7 +711,13 @@ __global__ void __launch_bounds__(kProductThreads)
         prefetched.window[j] = k >= 0 ? s_history[r * history_width + column * (dc - 1) + k] : 0.0f;
       }
     }
-    output(r, o, value, prefetched);
+    const T stored = output(r, o, value, prefetched);
+    if (folds) s_u[r * kFoldStride + column] = stored;
+  }
+  if (folds) {
+    __syncthreads();
+    FoldXProj<T, kWidth>(fold, rows, row_tiles, static_cast<int>(output.d_inner / kWidth), s_xw,
+                         s_u);
   }
 }
 
@@ -1916,11 +2013,19 @@ int64_t ProductConvSharedLimit() {
 }
 
 bool DecodeProductConvApplies(int64_t rows, int64_t d_model, int64_t d_inner, int64_t d_conv,
-                              int64_t tiles) {
+                              int64_t tiles, int64_t fold_width) {
   return (tiles == 1 || tiles == 2) && rows >= 1 && rows <= 64 && d_model % 16 == 0 &&
          d_model > 0 && d_inner % (16 * tiles) == 0 && d_inner > 0 && d_conv >= 2 &&
-         d_conv <= kMaxConv &&
-         ProductConvSharedBytes(tiles, rows, d_model, d_conv) <= ProductConvSharedLimit();
+         d_conv <= kMaxConv && fold_width >= 0 && fold_width % 16 == 0 &&
+         fold_width <= kMaxFoldWidth &&
+         ProductConvSharedBytes(tiles, rows, d_model, d_conv, fold_width) <=
+             ProductConvSharedLimit();
+}
+
+bool XProjFoldGroupsValid(int64_t d_inner, int64_t tiles, int64_t groups) {
+  if (tiles < 1 || d_inner % (16 * tiles) != 0 || groups < 1) return false;
+  const int64_t u_tiles = d_inner / (16 * tiles);
+  return u_tiles % groups == 0;
 }
 
 absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, const void* in_proj,
@@ -1928,7 +2033,7 @@ absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, con
                                const float* conv_weight, const float* conv_bias,
                                const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
                                void* uz, int64_t ld_uz, void* u, int64_t tiles, cudaStream_t stream,
-                               const RowScale& scale) {
+                               const RowScale& scale, const XProjFold& fold) {
   if (scale.sumsq != nullptr &&
       (scale.tiles < 1 || scale.eps < 0.0f || rows * scale.tiles > kMaxRowScaleSums ||
        !Aligned(scale.sumsq, 4))) {
@@ -1937,7 +2042,18 @@ absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, con
         kMaxRowScaleSums, " sums (rows x tiles); got rows=", rows, " tiles=", scale.tiles,
         " eps=", scale.eps));
   }
-  if (!DecodeProductConvApplies(rows, d_model, d_inner, d_conv, tiles) ||
+  const int64_t fold_width = fold.weight != nullptr ? fold.width : 0;
+  if (fold.weight != nullptr &&
+      (fold.width < 16 || !XProjFoldGroupsValid(d_inner, tiles, fold.groups) ||
+       !Aligned(fold.weight, 16) || !Aligned(fold.partials, 16) || !Aligned(fold.sums, 16) ||
+       fold.counters == nullptr)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the decode product's fold of x_proj takes 16..", kMaxFoldWidth,
+        " outputs (a multiple of 16), groups dividing the ", d_inner, " / ", 16 * tiles,
+        " u tiles, a 16-byte aligned weight, partials and sums, and counters; got width=",
+        fold.width, " groups=", fold.groups));
+  }
+  if (!DecodeProductConvApplies(rows, d_model, d_inner, d_conv, tiles, fold_width) ||
       dtype == WeightDtype::kFp32 || !Aligned(x, 16) || !Aligned(in_proj, 16) ||
       ld_uz < 2 * d_inner) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -1946,9 +2062,9 @@ absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, con
         "or 2, d_conv 2..",
         kMaxConv, ", ld_uz >= 2 d_inner and its tiles within shared memory; got rows=", rows,
         " d_model=", d_model, " d_inner=", d_inner, " d_conv=", d_conv, " tiles=", tiles,
-        " ld_uz=", ld_uz, " ", WeightDtypeName(dtype)));
+        " ld_uz=", ld_uz, " fold width=", fold_width, " ", WeightDtypeName(dtype)));
   }
-  const int64_t bytes = ProductConvSharedBytes(tiles, rows, d_model, d_conv);
+  const int64_t bytes = ProductConvSharedBytes(tiles, rows, d_model, d_conv, fold_width);
   return Dispatch(dtype, [&](auto zero) -> absl::Status {
     using T = decltype(zero);
     if constexpr (std::is_same_v<T, float>) {
@@ -1966,7 +2082,7 @@ absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, con
             MambaProgrammaticLaunch(), kernel,
             dim3(static_cast<unsigned int>(2 * d_inner / (16 * tiles))), dim3(kProductThreads),
             static_cast<size_t>(bytes), stream, static_cast<const T*>(x), static_cast<int>(rows),
-            static_cast<const T*>(in_proj), static_cast<int>(d_model), output, scale);
+            static_cast<const T*>(in_proj), static_cast<int>(d_model), output, scale, fold);
       };
       return Launched(
           tiles == 1 ? launch(ProductConvKernel<T, 1>) : launch(ProductConvKernel<T, 2>),

@@ -98,14 +98,32 @@ struct RowScale {
   int64_t tiles = 0;             // scale = 1 / sqrt(sum over tiles / d_model + eps)
   float eps = 0.0f;
 };
+//
+// With `fold` (its weight given), the launch also does x_proj: each block of u channels
+// multiplies its channels of u (as stored, rounded to `dtype`) by theirs of x_proj (fp32 sums)
+// into a partial [rows][width], and the last block of each group of u tiles to finish (a
+// counter a group) adds its group's partials, in tile order, into sums[group]: the scan step
+// then adds `groups` slices (DbcSlices) where x_proj's own launch would have left its slices.
+// A launch a layer fewer; the sums do not depend on the other rows either.
+struct XProjFold {
+  const void* weight = nullptr;  // x_proj [width, d_inner] in `dtype`, 16-byte aligned
+  int64_t width = 0;             // dt_rank + 2 d_state: a multiple of 16, at most kMaxFoldWidth
+  int64_t groups = 0;            // a divisor of the u tiles' count, d_inner / (16 tiles)
+  float* partials = nullptr;     // scratch, [u tiles][rows][width]
+  float* sums = nullptr;         // [groups][rows][width], 16-byte aligned
+  int* counters = nullptr;       // [groups], zero before the first launch and after every one
+};
+inline constexpr int64_t kMaxFoldWidth = 256;
 bool DecodeProductConvApplies(int64_t rows, int64_t d_model, int64_t d_inner, int64_t d_conv,
-                              int64_t tiles);
+                              int64_t tiles, int64_t fold_width = 0);
+// Whether `groups` groups of u tiles suit a fold of x_proj at this shape.
+bool XProjFoldGroupsValid(int64_t d_inner, int64_t tiles, int64_t groups);
 absl::Status DecodeProductConv(const void* x, int64_t rows, int64_t d_model, const void* in_proj,
                                WeightDtype dtype, int64_t d_inner, int64_t d_conv,
                                const float* conv_weight, const float* conv_bias,
                                const int32_t* slots, float* conv_states, int64_t conv_slot_stride,
                                void* uz, int64_t ld_uz, void* u, int64_t tiles, cudaStream_t stream,
-                               const RowScale& scale = {});
+                               const RowScale& scale = {}, const XProjFold& fold = {});
 
 // The per-layer parameters the selective scan reads (fp32).
 struct ScanWeights {

@@ -136,6 +136,14 @@ struct MambaCudaModel::Impl {
   DeviceBuffer<float> norm_sumsq;   // split_branches regions of kSplitLinearMaxRows * norm tiles
   DeviceBuffer<int> norm_counters;  // split_branches regions of norm tiles
   int64_t norm_tiles() const { return config.d_model / out_split.block_out; }
+  // x_proj folded into in_proj + convolution (options.fold_x_proj_groups): a branch's region
+  // of partials [u tiles][rows][xdbc], of the groups' sums [groups][rows][xdbc] (what the scan
+  // adds up) and of the groups' counters (zeroed once).
+  bool fold_ok = false;
+  DeviceBuffer<float> fold_partials;  // split_branches regions of fold_partial_floats
+  DeviceBuffer<float> fold_sums;      // split_branches regions of fold_sum_floats
+  DeviceBuffer<int> fold_counters;    // split_branches regions of fold_x_proj_groups
+  int64_t fold_partial_floats = 0, fold_sum_floats = 0;
 
   int64_t conv_stride() const { return config.n_layer * config.d_inner * (config.d_conv - 1); }
   int64_t ssm_stride() const { return config.n_layer * config.d_inner * config.d_state; }
@@ -285,7 +293,8 @@ struct MambaCudaModel::Impl {
   // side by side (this one `branch`), the final norm included (xn), with the products' slices in
   // `slices`. A layer: the residual norm, in_proj with the convolution step (one
   // DecodeProductConv launch where it applies, else SplitLinear then DecodeConvFromParts),
-  // x_proj, the scan step, out_proj (its slices added into x by the next residual norm; or,
+  // x_proj (or, with fold_ok, inside DecodeProductConv: XProjFold, its groups' sums the scan's
+  // slices), the scan step, out_proj (its slices added into x by the next residual norm; or,
   // with fused_norm_ok and DecodeProductConv, by out_proj's own last blocks, which leave the
   // next in_proj x * norm weight and the rows' sums of squares: no norm launch between layers).
   absl::Status SplitBranch(int64_t row0, int64_t rows, int64_t branch, int64_t branches,
@@ -310,6 +319,14 @@ struct MambaCudaModel::Impl {
     float* sumsq =
         fused_norm ? norm_sumsq.data() + branch * kSplitLinearMaxRows * norm_tiles() : nullptr;
     int* counters = fused_norm ? norm_counters.data() + branch * norm_tiles() : nullptr;
+    // x_proj inside in_proj + convolution; the branch's regions.
+    const bool folds =
+        product_conv && fold_ok &&
+        mamba::DecodeProductConvApplies(rows, c.d_model, c.d_inner, c.d_conv, tiles, xdbc);
+    float* fold_partials_r = folds ? fold_partials.data() + branch * fold_partial_floats : nullptr;
+    float* fold_sums_r = folds ? fold_sums.data() + branch * fold_sum_floats : nullptr;
+    int* fold_counters_r =
+        folds ? fold_counters.data() + branch * options.fold_x_proj_groups : nullptr;
     LLIVE_RETURN_IF_ERROR(mamba::EmbeddingGather(step_tokens.data() + row0, rows, embedding.data(),
                                                  dtype, c.d_model, xr, s));
     int64_t pending = 0;  // out_proj slices not yet added into x
@@ -323,10 +340,15 @@ struct MambaCudaModel::Impl {
       }
       if (product_conv) {
         const mamba::RowScale scale{scaled ? sumsq : nullptr, norm_tiles(), c.norm_epsilon};
+        mamba::XProjFold fold;
+        if (folds) {
+          fold = {w.x_proj.data(), xdbc,        options.fold_x_proj_groups,
+                  fold_partials_r, fold_sums_r, fold_counters_r};
+        }
         LLIVE_RETURN_IF_ERROR(mamba::DecodeProductConv(
             xnr, rows, c.d_model, w.in_proj.data(), dtype, c.d_inner, c.d_conv, w.conv.data(),
             w.conv_bias.data(), slots_r, LayerConvStates(layer), conv_stride(), uzr, 2 * c.d_inner,
-            ur, tiles, s, scale));
+            ur, tiles, s, scale, fold));
       } else {
         LLIVE_RETURN_IF_ERROR(SplitLinear(xnr, rows, c.d_model, w.in_proj.data(), dtype, c.d_model,
                                           2 * c.d_inner, in_split, slices, programmatic, s));
@@ -335,14 +357,17 @@ struct MambaCudaModel::Impl {
             w.conv_bias.data(), slots_r, LayerConvStates(layer), conv_stride(), uzr, 2 * c.d_inner,
             ur, dtype, s));
       }
-      LLIVE_RETURN_IF_ERROR(SplitLinear(ur, rows, c.d_inner, w.x_proj.data(), dtype, c.d_inner,
-                                        xdbc, x_split, slices, programmatic, s));
+      if (!folds) {
+        LLIVE_RETURN_IF_ERROR(SplitLinear(ur, rows, c.d_inner, w.x_proj.data(), dtype, c.d_inner,
+                                          xdbc, x_split, slices, programmatic, s));
+      }
       const mamba::ScanWeights scan{w.dt_proj.data(), w.dt_proj_bias.data(), w.a.data(),
                                     w.d.data()};
       LLIVE_RETURN_IF_ERROR(mamba::SelectiveScan(
-          slices, xdbc, c.dt_rank, ur, uzr, 2 * c.d_inner, rows, 1, c.d_inner, c.d_state, scan,
-          slots_r, LayerSsmStates(layer), ssm_stride(), 0, nullptr, yr, dtype, s,
-          mamba::DbcSlices{x_split.splits, rows * xdbc, branches}));
+          folds ? fold_sums_r : slices, xdbc, c.dt_rank, ur, uzr, 2 * c.d_inner, rows, 1, c.d_inner,
+          c.d_state, scan, slots_r, LayerSsmStates(layer), ssm_stride(), 0, nullptr, yr, dtype, s,
+          mamba::DbcSlices{folds ? options.fold_x_proj_groups : x_split.splits, rows * xdbc,
+                           branches}));
       if (fused_norm && layer + 1 < c.n_layer) {
         const SplitResidual residual{xr, layers[layer + 1].norm.data(), xnr, sumsq, counters};
         LLIVE_RETURN_IF_ERROR(SplitLinear(yr, rows, c.d_inner, w.out_proj.data(), dtype, c.d_inner,
@@ -546,6 +571,10 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
         absl::StrCat("MambaCudaOptions::decode_steps_per_graph is 1..", kMaxDecodeStepsPerGraph,
                      ", not ", options.decode_steps_per_graph));
   }
+  if (options.fold_x_proj_groups < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "MambaCudaOptions::fold_x_proj_groups must be >= 0, not ", options.fold_x_proj_groups));
+  }
   if (options.split_decode_branches < 1 || options.split_decode_branches > kMaxDecodeBranches) {
     return absl::InvalidArgumentError(absl::StrCat("MambaCudaOptions::split_decode_branches is 1..",
                                                    kMaxDecodeBranches, ", not ",
@@ -667,6 +696,22 @@ absl::StatusOr<std::unique_ptr<MambaCudaModel>> MambaCudaModel::Create(
                                                    impl->norm_counters.bytes(), impl->stream),
                                    "clearing out_proj's tile counters");
       }
+      const int64_t product_tiles = options.split_product_conv_tiles;
+      if (options.fold_x_proj_groups > 0 && product_tiles > 0 &&
+          mamba::XProjFoldGroupsValid(c.d_inner, product_tiles, options.fold_x_proj_groups) &&
+          xdbc % 16 == 0 && xdbc <= mamba::kMaxFoldWidth) {
+        impl->fold_ok = true;
+        impl->fold_partial_floats = c.d_inner / (16 * product_tiles) * split_rows * xdbc;
+        impl->fold_sum_floats = options.fold_x_proj_groups * split_rows * xdbc;
+        LLIVE_RETURN_IF_ERROR(
+            AllocateInto(impl->fold_partials, branches * impl->fold_partial_floats));
+        LLIVE_RETURN_IF_ERROR(AllocateInto(impl->fold_sums, branches * impl->fold_sum_floats));
+        LLIVE_RETURN_IF_ERROR(
+            AllocateInto(impl->fold_counters, branches * options.fold_x_proj_groups));
+        LLIVE_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(impl->fold_counters.data(), 0,
+                                                   impl->fold_counters.bytes(), impl->stream),
+                                   "clearing the x_proj fold's group counters");
+      }
       if (branches > 1) {
         LLIVE_CUDA_RETURN_IF_ERROR(
             cudaEventCreateWithFlags(&impl->fork_event, cudaEventDisableTiming),
@@ -715,7 +760,8 @@ int64_t MambaCudaModel::device_bytes() const {
                   m.scan_scratch.bytes() + m.xn.bytes() + m.y.bytes() + m.tokens.bytes() +
                   m.slots.bytes() + m.history.bytes() + m.sample_scratch.bytes() +
                   m.head_scratch.bytes() + m.split_slices.bytes() + m.norm_sumsq.bytes() +
-                  m.norm_counters.bytes() +
+                  m.norm_counters.bytes() + m.fold_partials.bytes() + m.fold_sums.bytes() +
+                  m.fold_counters.bytes() +
                   static_cast<int64_t>(GemmContext::kDefaultWorkspaceBytes);
   return bytes;
 }

@@ -54,6 +54,17 @@ struct MambaCudaOptions {
   // 16 took 368, 419, 515, 655 us against 378, 435, 529, 665 with the norm launches; batch 64
   // in two branches of 32, 714 against 668.)
   int fused_residual_norm_rows = 16;
+  // In a split step with in_proj + convolution in one launch, x_proj runs inside that launch
+  // too (mamba::XProjFold): each block of u channels multiplies its channels by x_proj's, and
+  // the last block of each of this many groups of those blocks adds its group's partial sums;
+  // the scan step adds the groups' sums as it adds x_proj's slices otherwise. A launch a layer
+  // fewer. 0: x_proj in a launch of its own. Must divide d_inner / (16 split_product_conv_tiles)
+  // (48 at the mamba-130m shape); other counts, or x_proj widths not a multiple of 16, keep
+  // x_proj's own launch. Off: not faster (H200, 2026-12-03 15:31, batch 64: 657.0-657.7 us a
+  // step with 6 groups, 653.5 with 8, 675 / 684 / 701 with 12 / 4 / 3, against 652.1-652.6
+  // with x_proj's own launch; 16 and 32 sequences 438 / 531 against 423 / 515): the groups'
+  // last blocks lengthen in_proj by about what x_proj's launch took under programmatic launch.
+  int fold_x_proj_groups = 0;
   // Decode steps through the split products whose logits nobody reads (Decode, not Step) run
   // the LM head and the draw as one launch (head_sample.h) instead of cuBLAS's head and
   // SampleTokens; bf16 and fp16 weights. Off: slower so far (2026-12-03, batch 64 at the
