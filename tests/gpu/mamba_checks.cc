@@ -1678,8 +1678,10 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
     options.max_decode_batch = 64;
     options.max_prefill_rows = 2048;
     options.split_decode_branches = 1;
-    // out_proj finishing the residual at every row count (by default in branches of at most 16).
+    // out_proj finishing the residual at every row count (by default in branches of at most 16),
+    // x_proj folded into in_proj + convolution (off by default).
     options.fused_residual_norm_rows = 64;
+    options.fold_x_proj_groups = 6;
     auto split = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
     // Three branches of at least 4 rows (the default: four of at least 16).
     options.split_decode_branches = 3;
@@ -1692,7 +1694,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
     auto normed = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
     // A graph a decode step (the default replays graphs of 8), as `split` otherwise.
     options.fused_residual_norm_rows = 64;
-    options.fold_x_proj_groups = backends::cuda::MambaCudaOptions{}.fold_x_proj_groups;
+    options.fold_x_proj_groups = 6;
     options.split_decode_branches = 1;
     options.split_decode_branch_rows = backends::cuda::MambaCudaOptions{}.split_decode_branch_rows;
     options.decode_steps_per_graph = 1;
@@ -1750,7 +1752,7 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
       }
       const std::string where = absl::StrCat(shape, " b=", batch, " x3 steps");
       rows.push_back({"model.split decode step vs cpu", where, WeightDtypeName(dtype), cpu_error,
-                      2e-2, 0, 0, "split products, PDL"});
+                      2e-2, 0, 0, "split products, PDL, x_proj folded"});
       rows.push_back({"model.split decode step vs cuBLAS path", where, WeightDtypeName(dtype),
                       plain_error, 2e-2, 0, 0, "same states, other summation order"});
       rows.push_back({"model.split decode step, 3 branches", where, WeightDtypeName(dtype),
