@@ -4,13 +4,18 @@
 #include <cuda_runtime.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <random>
 #include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "backends/native/cuda/cublas_gemm.h"
 #include "backends/native/cuda/device_buffer.h"
 #include "backends/native/cuda/device_tensor.h"
@@ -700,6 +705,42 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64Fold(const BenchOptions& option
                       groups == 0 ? "x_proj launched; "
                                   : absl::StrCat("x_proj folded, ", groups, " groups; ").c_str());
 }
+// Batch 64 with MambaCudaOptions fields set from LLIVE_BENCH_MAMBA_OPTIONS, comma-separated
+// name=value pairs of the integer fields below (e.g. "split_out_proj_blocks=48,
+// decode_steps_per_graph=16"), to try settings without a build; an unknown name is an error.
+absl::StatusOr<std::vector<BenchRow>> RunDecode64Options(const BenchOptions& options) {
+  backends::cuda::MambaCudaOptions cuda_options;
+  const char* text = std::getenv("LLIVE_BENCH_MAMBA_OPTIONS");
+  const std::string spec = text != nullptr ? text : "";
+  const std::pair<const char*, int*> fields[] = {
+      {"split_x_proj_blocks", &cuda_options.split_x_proj_blocks},
+      {"split_out_proj_blocks", &cuda_options.split_out_proj_blocks},
+      {"split_in_proj_blocks", &cuda_options.split_in_proj_blocks},
+      {"split_product_conv_tiles", &cuda_options.split_product_conv_tiles},
+      {"fused_residual_norm_rows", &cuda_options.fused_residual_norm_rows},
+      {"fold_x_proj_groups", &cuda_options.fold_x_proj_groups},
+      {"split_decode_branches", &cuda_options.split_decode_branches},
+      {"split_decode_branch_rows", &cuda_options.split_decode_branch_rows},
+      {"decode_steps_per_graph", &cuda_options.decode_steps_per_graph}};
+  for (absl::string_view pair : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
+    const std::vector<std::string> parts = absl::StrSplit(pair, '=');
+    int value = 0;
+    bool known = false;
+    if (parts.size() == 2 && absl::SimpleAtoi(parts[1], &value)) {
+      for (const auto& [name, field] : fields) {
+        if (absl::StripAsciiWhitespace(parts[0]) == name) {
+          *field = value;
+          known = true;
+        }
+      }
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("LLIVE_BENCH_MAMBA_OPTIONS: not a known name=integer: ", pair));
+    }
+  }
+  return Decode64With(options, cuda_options, absl::StrCat(spec, "; ").c_str());
+}
 absl::StatusOr<std::vector<BenchRow>> RunDecode64Branches(const BenchOptions& options,
                                                           int branches) {
   backends::cuda::MambaCudaOptions cuda_options;
@@ -803,6 +844,8 @@ const bool kRegisteredDecodeBatchesHeadSample =
       cuda_options.fused_head_sample = true;
       return RunDecodeBatchesScanBlock(o, {0, 0}, cuda_options, "head + sample in one launch; ");
     });
+const bool kRegisteredDecode64Options =
+    RegisterBenchGroup("mamba-decode64-options", &RunDecode64Options);
 const bool kRegisteredDecodeBatchesNoFold =
     RegisterBenchGroup("mamba-decode-batches-nofold", [](const BenchOptions& o) {
       backends::cuda::MambaCudaOptions cuda_options;
