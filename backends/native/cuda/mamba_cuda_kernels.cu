@@ -516,8 +516,7 @@ int64_t ProductConvSharedBytes(int64_t tiles, int64_t rows, int64_t in, int64_t 
 // The fold's x_proj (XProjFold) for the block of u channels [o0, o0 + kWidth) once its u is in
 // s_u: the warps take (row tile, output tile of 16) items of the block's partial, over its
 // kWidth channels on the tensor cores; then the group count, and the group's last block adds
-// the group's partials in tile order (as FinishResidual in split_linear.cu: the barrier, one
-// release-acquire atomic at device scope, the loads through L2).
+// the group's partials in tile order (LastBlockToFinish, the loads through L2).
 template <typename T, int kWidth>
 __device__ __forceinline__ void FoldXProj(const XProjFold& fold, int rows, int row_tiles,
                                           int u_tiles, const T* s_xw, const T* s_u) {
@@ -556,19 +555,7 @@ __device__ __forceinline__ void FoldXProj(const XProjFold& fold, int rows, int r
   }
   const int per_group = u_tiles / static_cast<int>(fold.groups);
   const int group = tile / per_group;
-  __shared__ bool last;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    int before;
-    asm volatile("atom.acq_rel.gpu.global.add.s32 %0, [%1], 1;"
-                 : "=r"(before)
-                 : "l"(fold.counters + group)
-                 : "memory");
-    last = before + 1 == per_group;
-    if (last) fold.counters[group] = 0;  // for the next launch
-  }
-  __syncthreads();
-  if (!last) return;
+  if (!LastBlockToFinish(fold.counters + group, per_group)) return;
   const float* first = fold.partials + int64_t{group} * per_group * items;
   float* sums = fold.sums + int64_t{group} * items;
   for (int p = threadIdx.x * 4; p < items; p += kProductThreads * 4) {

@@ -52,4 +52,26 @@ __device__ __forceinline__ V SumSlices(const float* source, int count, int64_t s
   return AddSlices(LoadSlice<V, false>(source), source + stride, count - 1, stride);
 }
 
+// A last-block reduction's count, called by every thread of a block once it has stored its
+// part: after the barrier one thread counts the block on `counter` (one of `blocks` that share
+// it) with a release-acquire atomic at device scope (cumulative: it publishes the whole block's
+// stores, and the block that completes the count sees every other block's). True in every
+// thread of the block that completed it, which also puts the counter back at zero for the next
+// launch; that block then reads the others' parts through L2 (LoadSlice<V, true>).
+__device__ __forceinline__ bool LastBlockToFinish(int* counter, int blocks) {
+  __shared__ bool last;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int before;
+    asm volatile("atom.acq_rel.gpu.global.add.s32 %0, [%1], 1;"
+                 : "=r"(before)
+                 : "l"(counter)
+                 : "memory");
+    last = before + 1 == blocks;
+    if (last) *counter = 0;
+  }
+  __syncthreads();
+  return last;
+}
+
 }  // namespace llive::backends::cuda

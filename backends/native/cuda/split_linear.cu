@@ -164,23 +164,10 @@ __global__ void __launch_bounds__(kThreads)
     }
   }
   if constexpr (kResidual) {
-    // A last-block reduction: once the block's threads have stored their slice (the barrier),
-    // one thread counts the tile's finished slices with a release-acquire atomic at device
-    // scope (cumulative: it publishes the whole block's stores, and the block that completes
-    // the count sees every other block's); that block reads every slice of the tile.
-    __shared__ bool last;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      int before;
-      asm volatile("atom.acq_rel.gpu.global.add.s32 %0, [%1], 1;"
-                   : "=r"(before)
-                   : "l"(residual.tile_counters + blockIdx.x)
-                   : "memory");
-      last = before + 1 == static_cast<int>(gridDim.y);
-      if (last) residual.tile_counters[blockIdx.x] = 0;  // for the next launch
+    // The tile's last block to finish its slice adds them all (LastBlockToFinish).
+    if (!LastBlockToFinish(residual.tile_counters + blockIdx.x, static_cast<int>(gridDim.y))) {
+      return;
     }
-    __syncthreads();
-    if (!last) return;
     FinishResidual<T, kTiles>(residual, parts, static_cast<int>(gridDim.y), rows, out,
                               static_cast<int>(blockIdx.x), o0);
   }
