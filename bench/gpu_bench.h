@@ -8,6 +8,12 @@
 
 #include "absl/status/statusor.h"
 
+// Returns the status of `expr` from the enclosing function when it is an error.
+#define BENCH_OK(expr)                                                                  \
+  do {                                                                                  \
+    if (absl::Status bench_status_ = (expr); !bench_status_.ok()) return bench_status_; \
+  } while (false)
+
 namespace llive::gpu_bench {
 
 // One measured configuration. Rates the row does not measure stay 0 and print as "-".

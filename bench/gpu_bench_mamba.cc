@@ -1,9 +1,11 @@
 // gpu_bench group "mamba": the mamba-130m shape (d_model 768, 24 layers, d_state 16, expand 2,
 // d_conv 4, vocab 50280) with random bf16 weights: prefill, graph-replayed decode, the scan
 // kernel alone, and a 1,000,000-token stream fed in chunks.
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <random>
@@ -37,11 +39,6 @@ namespace native = backends::native;
 
 constexpr double kPeakTbPerSecond = 4.3;  // H200 device copy bandwidth, measured there
 const char* kModel = "mamba-130m shape";
-
-#define BENCH_OK(expr)                                                                  \
-  do {                                                                                  \
-    if (absl::Status bench_status_ = (expr); !bench_status_.ok()) return bench_status_; \
-  } while (false)
 
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -129,6 +126,16 @@ absl::Status Decode(MambaCudaModel& model, std::mt19937_64& random, int batch, b
   row.note = absl::StrCat(static_cast<int>(100 * row.bandwidth_tb_s / kPeakTbPerSecond),
                           "% of 4.3 TB/s; ", static_cast<int64_t>(bytes / 1e6), " MB/step");
   rows.push_back(row);
+  // LLIVE_BENCH_PROFILE_STEP=1: one more step, its graph already recorded, inside the profiler's
+  // window (ncu --profile-from-start off), so that a profiler sees one step's kernels.
+  if (const char* profile = std::getenv("LLIVE_BENCH_PROFILE_STEP");
+      profile != nullptr && std::string(profile) == "1") {
+    cudaDeviceSynchronize();
+    cudaProfilerStart();
+    BENCH_OK(model.Decode(*slots, first, 1, 0.0f, 1).status());
+    cudaDeviceSynchronize();
+    cudaProfilerStop();
+  }
   for (int slot : *slots) model.ReleaseSlot(slot);
   return absl::OkStatus();
 }
@@ -705,13 +712,13 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64Fold(const BenchOptions& option
                       groups == 0 ? "x_proj launched; "
                                   : absl::StrCat("x_proj folded, ", groups, " groups; ").c_str());
 }
-// Batch 64 with MambaCudaOptions fields set from LLIVE_BENCH_MAMBA_OPTIONS, comma-separated
-// name=value pairs of the integer fields below (e.g. "split_out_proj_blocks=48,
-// decode_steps_per_graph=16"), to try settings without a build; an unknown name is an error.
-absl::StatusOr<std::vector<BenchRow>> RunDecode64Options(const BenchOptions& options) {
+// MambaCudaOptions with fields set from LLIVE_BENCH_MAMBA_OPTIONS, comma-separated name=value
+// pairs of the integer fields below (e.g. "split_out_proj_blocks=48,decode_steps_per_graph=16"),
+// to try settings without a build; an unknown name is an error. `spec`: the variable's text.
+absl::StatusOr<backends::cuda::MambaCudaOptions> OptionsFromEnvironment(std::string& spec) {
   backends::cuda::MambaCudaOptions cuda_options;
   const char* text = std::getenv("LLIVE_BENCH_MAMBA_OPTIONS");
-  const std::string spec = text != nullptr ? text : "";
+  spec = text != nullptr ? text : "";
   const std::pair<const char*, int*> fields[] = {
       {"split_x_proj_blocks", &cuda_options.split_x_proj_blocks},
       {"split_out_proj_blocks", &cuda_options.split_out_proj_blocks},
@@ -724,12 +731,13 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64Options(const BenchOptions& opt
       {"decode_steps_per_graph", &cuda_options.decode_steps_per_graph}};
   for (absl::string_view pair : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
     const std::vector<std::string> parts = absl::StrSplit(pair, '=');
-    int value = 0;
+    int64_t value = 0;
     bool known = false;
     if (parts.size() == 2 && absl::SimpleAtoi(parts[1], &value)) {
-      for (const auto& [name, field] : fields) {
-        if (absl::StripAsciiWhitespace(parts[0]) == name) {
-          *field = value;
+      const absl::string_view name = absl::StripAsciiWhitespace(parts[0]);
+      for (const auto& [field_name, field] : fields) {
+        if (name == field_name && value >= INT32_MIN && value <= INT32_MAX) {
+          *field = static_cast<int>(value);
           known = true;
         }
       }
@@ -739,8 +747,16 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64Options(const BenchOptions& opt
           absl::StrCat("LLIVE_BENCH_MAMBA_OPTIONS: not a known name=integer: ", pair));
     }
   }
-  return Decode64With(options, cuda_options, absl::StrCat(spec, "; ").c_str());
+  return cuda_options;
 }
+// Batch 64, and the batches of mamba-decode-batches, with LLIVE_BENCH_MAMBA_OPTIONS's settings.
+absl::StatusOr<std::vector<BenchRow>> RunDecode64Options(const BenchOptions& options) {
+  std::string spec;
+  absl::StatusOr<backends::cuda::MambaCudaOptions> cuda_options = OptionsFromEnvironment(spec);
+  if (!cuda_options.ok()) return cuda_options.status();
+  return Decode64With(options, *cuda_options, absl::StrCat(spec, "; ").c_str());
+}
+absl::StatusOr<std::vector<BenchRow>> RunDecodeBatchesOptions(const BenchOptions& options);
 absl::StatusOr<std::vector<BenchRow>> RunDecode64Branches(const BenchOptions& options,
                                                           int branches) {
   backends::cuda::MambaCudaOptions cuda_options;
@@ -776,6 +792,13 @@ absl::StatusOr<std::vector<BenchRow>> RunDecodeBatchesScanBlock(
     rows.back().note = absl::StrCat(note, ScanBlockNote(block), rows.back().note);
   }
   return rows;
+}
+
+absl::StatusOr<std::vector<BenchRow>> RunDecodeBatchesOptions(const BenchOptions& options) {
+  std::string spec;
+  absl::StatusOr<backends::cuda::MambaCudaOptions> cuda_options = OptionsFromEnvironment(spec);
+  if (!cuda_options.ok()) return cuda_options.status();
+  return RunDecodeBatchesScanBlock(options, {0, 0}, *cuda_options, absl::StrCat(spec, "; "));
 }
 
 absl::StatusOr<std::vector<BenchRow>> RunDecode64Stepwise(const BenchOptions& options) {
@@ -846,6 +869,8 @@ const bool kRegisteredDecodeBatchesHeadSample =
     });
 const bool kRegisteredDecode64Options =
     RegisterBenchGroup("mamba-decode64-options", &RunDecode64Options);
+const bool kRegisteredDecodeBatchesOptions =
+    RegisterBenchGroup("mamba-decode-batches-options", &RunDecodeBatchesOptions);
 const bool kRegisteredDecodeBatchesNoFold =
     RegisterBenchGroup("mamba-decode-batches-nofold", [](const BenchOptions& o) {
       backends::cuda::MambaCudaOptions cuda_options;

@@ -26,10 +26,6 @@ using backends::cuda::Rwkv7CudaModel;
 using backends::cuda::WeightDtype;
 using backends::native::Rwkv7Config;
 
-#define BENCH_OK(expr)                                                \
-  do {                                                                \
-    if (absl::Status status_ = (expr); !status_.ok()) return status_; \
-  } while (false)
 #define BENCH_ASSIGN_IMPL(lhs, expr, tmp) \
   auto tmp = (expr);                      \
   if (!tmp.ok()) return tmp.status();     \
