@@ -29,6 +29,15 @@ StoreOptions CrashOptions(const testing::TempDir& dir) {
   return options;
 }
 
+// LLVM's OpenMP runtime (libomp, which the clang builds link) registers each process that
+// starts it in /dev/shm/__KMP_REGISTERED_LIB_<pid>_<uid> and removes the file at exit. A child
+// killed with SIGKILL leaves it behind, and a later process that gets the same pid (and, in
+// the sanitizer build, the same library address) takes it for a second OpenMP runtime and
+// aborts ("OMP: Error #15", CI 2026-12-03 18:33). So the killed child's file goes with it.
+void ForgetOpenMpRegistration(pid_t child) {
+  unlink(absl::StrCat("/dev/shm/__KMP_REGISTERED_LIB_", child, "_", getuid()).c_str());
+}
+
 // The child: appends batches until killed, writing each batch number to `ack_fd` once
 // AppendEvents has returned (the write is acknowledged).
 [[noreturn]] void Writer(const testing::TempDir& dir, int run, int ack_fd) {
@@ -70,6 +79,7 @@ TEST(CrashTest, KilledWritersLoseNoAcknowledgedBatchAndLeaveNoHalfBatch) {
     kill(child, SIGKILL);
     int status = 0;
     waitpid(child, &status, 0);
+    ForgetOpenMpRegistration(child);
     ASSERT_TRUE(WIFSIGNALED(status)) << "writer exited by itself with " << WEXITSTATUS(status);
     int32_t ack[2];
     bool any = false;
