@@ -703,15 +703,6 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64Norm(const BenchOptions& option
                                                : "residual norm launched between layers; ")
           .c_str());
 }
-// Batch 64 with x_proj folded into in_proj + convolution in `groups` groups (0: x_proj in a
-// launch of its own).
-absl::StatusOr<std::vector<BenchRow>> RunDecode64Fold(const BenchOptions& options, int groups) {
-  backends::cuda::MambaCudaOptions cuda_options;
-  cuda_options.fold_x_proj_groups = groups;
-  return Decode64With(options, cuda_options,
-                      groups == 0 ? "x_proj launched; "
-                                  : absl::StrCat("x_proj folded, ", groups, " groups; ").c_str());
-}
 // MambaCudaOptions with fields set from LLIVE_BENCH_MAMBA_OPTIONS, comma-separated name=value
 // pairs of the integer fields below (e.g. "split_out_proj_blocks=48,decode_steps_per_graph=16"),
 // to try settings without a build; an unknown name is an error. `spec`: the variable's text.
@@ -839,20 +830,6 @@ const bool kRegisteredDecodeBatchesNormLaunch =
       return RunDecodeBatchesScanBlock(o, {0, 0}, cuda_options,
                                        "residual norm launched between layers; ");
     });
-// x_proj in a launch of its own (nofold) at batch 64 and at the batches of
-// mamba-decode-batches, and folded in other group counts than the default.
-const bool kRegisteredDecode64NoFold = RegisterBenchGroup(
-    "mamba-decode64-nofold", [](const BenchOptions& o) { return RunDecode64Fold(o, 0); });
-const bool kRegisteredDecode64Fold3 = RegisterBenchGroup(
-    "mamba-decode64-fold3", [](const BenchOptions& o) { return RunDecode64Fold(o, 3); });
-const bool kRegisteredDecode64Fold4 = RegisterBenchGroup(
-    "mamba-decode64-fold4", [](const BenchOptions& o) { return RunDecode64Fold(o, 4); });
-const bool kRegisteredDecode64Fold8 = RegisterBenchGroup(
-    "mamba-decode64-fold8", [](const BenchOptions& o) { return RunDecode64Fold(o, 8); });
-const bool kRegisteredDecode64Fold12 = RegisterBenchGroup(
-    "mamba-decode64-fold12", [](const BenchOptions& o) { return RunDecode64Fold(o, 12); });
-const bool kRegisteredDecode64Fold6 = RegisterBenchGroup(
-    "mamba-decode64-fold6", [](const BenchOptions& o) { return RunDecode64Fold(o, 6); });
 // The LM head with the draw in its epilogue (HeadSample) at batch 64 and at the batches of
 // mamba-decode-batches.
 const bool kRegisteredDecode64HeadSample =
@@ -871,12 +848,6 @@ const bool kRegisteredDecode64Options =
     RegisterBenchGroup("mamba-decode64-options", &RunDecode64Options);
 const bool kRegisteredDecodeBatchesOptions =
     RegisterBenchGroup("mamba-decode-batches-options", &RunDecodeBatchesOptions);
-const bool kRegisteredDecodeBatchesNoFold =
-    RegisterBenchGroup("mamba-decode-batches-nofold", [](const BenchOptions& o) {
-      backends::cuda::MambaCudaOptions cuda_options;
-      cuda_options.fold_x_proj_groups = 0;
-      return RunDecodeBatchesScanBlock(o, {0, 0}, cuda_options, "x_proj launched; ");
-    });
 const bool kRegisteredDecode64Stepwise =
     RegisterBenchGroup("mamba-decode64-stepwise", &RunDecode64Stepwise);
 const bool kRegisteredDecode64Scan64x4 =
