@@ -759,7 +759,8 @@ absl::StatusOr<std::vector<BenchRow>> RunDecode64Branches(const BenchOptions& op
 // A row's note for the scan step's blocks `block` ({0, 0}: chosen by launch).
 std::string ScanBlockNote(backends::cuda::mamba::ScanStepBlock block) {
   if (block.channels == 0) return "scan step blocks by launch; ";
-  return absl::StrCat("scan step blocks of ", block.channels, " x ", block.sequences, "; ");
+  return absl::StrCat("scan step blocks of ", block.channels, " x ", block.sequences, ", ",
+                      block.blocks_per_sm, " a multiprocessor; ");
 }
 
 // The scan step in blocks of `block` instead of the default.
@@ -865,6 +866,10 @@ const bool kRegisteredDecodeBatches =
 const bool kRegisteredDecodeBatches32x4 =
     RegisterBenchGroup("mamba-decode-batches-scan32x4", [](const BenchOptions& o) {
       return RunDecodeBatchesScanBlock(o, {32, 4});
+    });
+const bool kRegisteredDecodeBatches32x4x5 =
+    RegisterBenchGroup("mamba-decode-batches-scan32x4x5", [](const BenchOptions& o) {
+      return RunDecodeBatchesScanBlock(o, {32, 4, 5});
     });
 const bool kRegisteredDecodeBatches64x4 =
     RegisterBenchGroup("mamba-decode-batches-scan64x4", [](const BenchOptions& o) {

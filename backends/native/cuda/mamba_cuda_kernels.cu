@@ -1250,21 +1250,31 @@ __global__ void __launch_bounds__(kScanThreads, kDtSteps > 0 && L == 4 ? 4 : 3)
 // (the states staged through shared memory, StageStates), updates the state and writes y.
 // Grid (channel blocks, sequence groups).
 //
-// Blocks of 32 channels x 4 sequences where a launch has at most 8 sequences or runs beside 3
-// or more others (the branches of a split decode step), else of 64 x 4 (ScanStepBlockFor;
-// SetScanStepBlock forces one). Measured on the H200 (2026-12-03, docs/benchmarks.md): 32 x 4
-// decodes batch 1 at 2,549 tok/s against 2,431 and batch 8 at 21,205 against 19,659, and a
-// batch-64 step in four branches of 16 in 658.3-658.5 us against 660.5-660.9 (fresh
-// processes; 657.2-658.0 against 665.1-666.5 on a slower machine): its 128-thread blocks, each
-// staging 6 KB of dt_proj instead of 12, find room beside the other branches' kernels sooner.
+// Blocks of 32 channels x 4 sequences where a launch has at most 8 sequences or runs beside
+// others (the branches of a split decode step; until 2026-12-04 beside 3 or more), else of 64 x
+// 4 (ScanStepBlockFor; SetScanStepBlock forces one). Measured on the H200 (2026-12-03,
+// docs/benchmarks.md): 32 x 4 decodes batch 1 at 2,549 tok/s against 2,431 and batch 8 at 21,205
+// against 19,659, and a batch-64 step in four branches of 16 in 658.3-658.5 us against 660.5-660.9
+// (fresh processes; 657.2-658.0 against 665.1-666.5 on a slower machine): its 128-thread blocks,
+// each staging 6 KB of dt_proj instead of 12, find room beside the other branches' kernels sooner.
 // Alone, 16 and 256 sequences keep 64 x 4: 36,834 against 33,415 and 186,215 against 171,783
 // tok/s. (32 x 2, 32 x 1 and 32 x 8 at batch 64: 717.3, 768.6 and 657.0 us.)
-constexpr ScanStepBlock kScanStepBlocks[] = {{32, 4}, {64, 4}};
+//
+// The 32 x 4 blocks are now also held to 5 blocks a multiprocessor (__launch_bounds__: at most
+// 102 registers; ptxas gives the bf16 kernel 95 and no spills, where with 3 it took 151), and
+// branches beside one or more others take them too (H200, 2026-12-04): a batch-64 step in four
+// branches of 16 took 630.7-634.4 us against 652.5-654.8 (fresh processes), 640.8-641.0 /
+// 650.1-650.8 with the blocks held to 4 / 6 (125 / 80 registers); 32 sequences in two branches
+// 504.1 against 515.0 with 64 x 4 x 3, 8 sequences 366.4 against 369.7 with 32 x 4 x 3, one
+// 391.9 against 391.1. Their blocks then fit on multiprocessors where the other branches'
+// in_proj and out_proj blocks hold most of the registers. 16 (one branch) and 256 sequences keep
+// 64 x 4 x 3 (474.9 and 1,389.6 us with 32 x 4 x 5, against 423.1 and 1,363.1).
+constexpr ScanStepBlock kScanStepBlocks[] = {{32, 4, 5}, {64, 4, 3}, {32, 4, 3}};
 ScanStepBlock scan_step_block_setting = {0, 0};  // SetScanStepBlock; {0, 0}: by launch
 
 ScanStepBlock ScanStepBlockFor(int64_t sequences, int beside) {
   if (scan_step_block_setting.channels != 0) return scan_step_block_setting;
-  return sequences <= 8 || beside >= 4 ? kScanStepBlocks[0] : kScanStepBlocks[1];
+  return sequences <= 8 || beside >= 2 ? kScanStepBlocks[0] : kScanStepBlocks[1];
 }
 // At most this many sequence groups a launch; more sequences loop inside the blocks.
 constexpr int kStepMaxGroups = 32;
@@ -1320,8 +1330,8 @@ __device__ __forceinline__ void StoreStates(const float* s_states, int64_t ch0, 
   }
 }
 
-template <int S, int C, int Q, typename T>
-__global__ void __launch_bounds__(C* Q, S >= 32 ? 2 : 3) ScanStepKernel(ScanArgs<T> args) {
+template <int S, int C, int Q, typename T, int kBlocksPerSm>
+__global__ void __launch_bounds__(C* Q, kBlocksPerSm) ScanStepKernel(ScanArgs<T> args) {
   constexpr int kStepChannels = C, kStepSequences = Q, kStepThreads = C * Q;
   // The staged dt_proj rows, transposed ([dt_rank][kStepStride]): the padding keeps both the
   // staging stores (consecutive k) and DtFromShared's reads (consecutive channels) free of
@@ -1441,7 +1451,9 @@ __global__ void __launch_bounds__(C* Q, S >= 32 ? 2 : 3) ScanStepKernel(ScanArgs
   }
 }
 
-template <int S, int C, int Q, typename T>
+// kBlocksPerSm: the blocks a multiprocessor the kernel's registers are held to (2 with 32
+// states a thread, which need them).
+template <int S, int C, int Q, typename T, int kBlocksPerSm = (S >= 32 ? 2 : 3)>
 absl::Status LaunchScanStepBlock(const ScanArgs<T>& args, cudaStream_t stream) {
   constexpr int kStepChannels = C, kStepSequences = Q, kStepStride = C + 1;
   constexpr int64_t kStateFloats = int64_t{kStepSequences} * kStepChannels * kStateRow<S>;
@@ -1450,7 +1462,7 @@ absl::Status LaunchScanStepBlock(const ScanArgs<T>& args, cudaStream_t stream) {
   const int64_t bytes = (floats + kStateFloats) * int64_t{sizeof(float)};
   if (bytes > 48 * 1024) {
     if (absl::Status s =
-            CudaStatus(cudaFuncSetAttribute(ScanStepKernel<S, C, Q, T>,
+            CudaStatus(cudaFuncSetAttribute(ScanStepKernel<S, C, Q, T, kBlocksPerSm>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             static_cast<int>(bytes)),
                        "raising the scan step's shared memory");
@@ -1463,14 +1475,18 @@ absl::Status LaunchScanStepBlock(const ScanArgs<T>& args, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned int>((args.d_inner + kStepChannels - 1) / kStepChannels),
                   static_cast<unsigned int>(groups));
   return Launched(
-      LaunchKernel(MambaProgrammaticLaunch(), ScanStepKernel<S, C, Q, T>, grid,
+      LaunchKernel(MambaProgrammaticLaunch(), ScanStepKernel<S, C, Q, T, kBlocksPerSm>, grid,
                    dim3(kStepChannels, kStepSequences), static_cast<size_t>(bytes), stream, args),
       "selective scan step");
 }
 
 template <int S, typename T>
 absl::Status LaunchScanStep(const ScanArgs<T>& args, cudaStream_t stream) {
-  if (ScanStepBlockFor(args.batch, args.beside) == kScanStepBlocks[0]) {
+  const ScanStepBlock block = ScanStepBlockFor(args.batch, args.beside);
+  if (block.channels == 32) {
+    if constexpr (S < 32) {
+      if (block.blocks_per_sm == 5) return LaunchScanStepBlock<S, 32, 4, T, 5>(args, stream);
+    }
     return LaunchScanStepBlock<S, 32, 4>(args, stream);
   }
   return LaunchScanStepBlock<S, 64, 4>(args, stream);
@@ -1803,14 +1819,20 @@ absl::Status SetScanLanes(int lanes) {
 }
 
 absl::Status SetScanStepBlock(ScanStepBlock block) {
-  if (block == ScanStepBlock{0, 0} || block == kScanStepBlocks[0] || block == kScanStepBlocks[1]) {
-    scan_step_block_setting = block;
+  if (block.channels == 0 && block.sequences == 0) {
+    scan_step_block_setting = {0, 0};
     return absl::OkStatus();
   }
+  for (const ScanStepBlock& known : kScanStepBlocks) {
+    if (block == known) {
+      scan_step_block_setting = block;
+      return absl::OkStatus();
+    }
+  }
   return absl::InvalidArgumentError(
-      absl::StrCat("the decode scan step's blocks are 32 x 4 or 64 x 4 (channels x sequences; 0 x "
-                   "0 chooses by launch), not ",
-                   block.channels, " x ", block.sequences));
+      absl::StrCat("the decode scan step's blocks are 32 x 4 (3 or 5 a multiprocessor) or 64 x 4 "
+                   "(3) (channels x sequences; 0 x 0 chooses by launch), not ",
+                   block.channels, " x ", block.sequences, " (", block.blocks_per_sm, ")"));
 }
 
 absl::Span<const ScanStepBlock> ScanStepBlocks() { return kScanStepBlocks; }

@@ -175,16 +175,20 @@ absl::Status SelectiveScan(const float* dbc, int64_t ld_dbc, int64_t dt_rank, co
 // scans. InvalidArgument for another count. The decode step (length 1) has its own kernel.
 absl::Status SetScanLanes(int lanes);
 
-// The decode step's scan blocks: `channels` channels of `sequences` sequences each, 32 x 4 or
-// 64 x 4 (ScanStepBlocks). By default ({0, 0}) a launch of at most 8 sequences, or one of a
-// split step's branches that runs beside 3 or more others (DbcSlices::beside), takes 32 x 4 and
-// any other 64 x 4; a process-wide setting for checks and benchmarks forces one. Read when a
-// step is launched or captured. InvalidArgument for another shape.
+// The decode step's scan blocks: `channels` channels of `sequences` sequences each, with
+// registers for `blocks_per_sm` blocks a multiprocessor (d_state up to 16; 32 states a thread
+// always take 2 blocks' worth): 32 x 4 x 5, 64 x 4 x 3 or 32 x 4 x 3 (ScanStepBlocks). By
+// default ({0, 0}) a launch of at most 8 sequences, or one of a split step's branches that runs
+// beside others (DbcSlices::beside), takes 32 x 4 x 5 and any other 64 x 4 x 3; a process-wide
+// setting for checks and benchmarks forces one. Read when a step is launched or captured.
+// InvalidArgument for another shape.
 struct ScanStepBlock {
   int channels = 0;
   int sequences = 0;
+  int blocks_per_sm = 3;
   friend bool operator==(const ScanStepBlock& a, const ScanStepBlock& b) {
-    return a.channels == b.channels && a.sequences == b.sequences;
+    return a.channels == b.channels && a.sequences == b.sequences &&
+           a.blocks_per_sm == b.blocks_per_sm;
   }
 };
 absl::Status SetScanStepBlock(ScanStepBlock block);
