@@ -492,7 +492,9 @@ __global__ void ConvFromPartsKernel(const float* parts, int slices, int64_t slic
 // made a batch-64 step slower, 726 against 674 us, 2026-12-02: the scan's 192 blocks each
 // added 48 slices instead of 8 for their rows. With the slices added by the last block of each
 // group of u tiles first (XProjFold), it is as fast at best: 653.5 against 652.3 us with 8
-// groups, slower with other counts, 2026-12-03; MambaCudaOptions::fold_x_proj_groups.)
+// groups, slower with other counts, 2026-12-03; MambaCudaOptions::fold_x_proj_groups. With
+// the scan step's blocks held to 5 a multiprocessor, 8 groups gain 2-3 us a batch-64 step and
+// are the default since 2026-12-04.)
 constexpr int kProductThreads = 256;
 constexpr int kProductWarps = kProductThreads / 32;
 constexpr int kProductParts = 4;  // parts of the inner dimension for tiles of 16 outputs

@@ -60,11 +60,13 @@ struct MambaCudaOptions {
   // the scan step adds the groups' sums as it adds x_proj's slices otherwise. A launch a layer
   // fewer. 0: x_proj in a launch of its own. Must divide d_inner / (16 split_product_conv_tiles)
   // (48 at the mamba-130m shape); other counts, or x_proj widths not a multiple of 16, keep
-  // x_proj's own launch. Off: not faster (H200, 2026-12-03 15:31, batch 64: 657.0-657.7 us a
-  // step with 6 groups, 653.5 with 8, 675 / 684 / 701 with 12 / 4 / 3, against 652.1-652.6
-  // with x_proj's own launch; 16 and 32 sequences 438 / 531 against 423 / 515): the groups'
-  // last blocks lengthen in_proj by about what x_proj's launch took under programmatic launch.
-  int fold_x_proj_groups = 0;
+  // x_proj's own launch. 8: with the scan step's blocks held to 5 a multiprocessor
+  // (2026-12-04) it pays, H200, fresh processes: a batch-64 step 630.2-630.7 us against
+  // 632.1-634.4 with x_proj's own launch, 8 sequences 357.7 against 367.6, 32 505-507 either
+  // way, 16 (one branch) 431.8 against 426.4. (Before those blocks, 2026-12-03 15:31: 653.5
+  // against 652.1-652.6 at batch 64, 657.0-657.7 / 675 / 684 / 701 with 6 / 12 / 4 / 3 groups:
+  // the groups' last blocks lengthen in_proj by about what x_proj's launch took.)
+  int fold_x_proj_groups = 8;
   // Decode steps through the split products whose logits nobody reads (Decode, not Step) run
   // the LM head and the draw as one launch (head_sample.h) instead of cuBLAS's head and
   // SampleTokens; bf16 and fp16 weights. Off: slower so far (2026-12-03, batch 64 at the
