@@ -1685,7 +1685,8 @@ absl::StatusOr<std::vector<CheckRow>> CheckSplitModel(std::mt19937_64& random) {
     options.fold_x_proj_groups = 6;
     auto split = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
     // Four branches of at least 4 rows (the default: four of at least 16), whose scan steps run
-    // in the blocks of branches beside 3 others (32 x 4, 5 a multiprocessor).
+    // in the blocks of branches beside others (32 x 4, 5 a multiprocessor), where the one-branch
+    // model above takes 64 x 4 x 3 at 40 and 17 rows.
     options.split_decode_branches = 4;
     options.split_decode_branch_rows = 4;
     auto branched = backends::cuda::MambaCudaModel::Create(**cpu_model, options);
